@@ -1,0 +1,75 @@
+// Command retrobpf checks, selects, loads and measures eBPF programs across
+// kernel versions. See README.md.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+)
+
+// commands is filled by the init functions of the files in this package,
+// one file per command, so each command owns its file.
+var commands []*cli.Command
+
+func register(c *cli.Command) { commands = append(commands, c) }
+
+const exitCodeHelp = `EXIT CODES:
+   0  success / compatible
+   1  incompatible, or a failed verdict (a rejected program, a tripped gate)
+   2  usage or input error (bad flag, unreadable or invalid file)
+   3  infrastructure error (QEMU, kernel download, cache, network)
+
+ENVIRONMENT:
+   NO_COLOR         disable colour
+   XDG_CACHE_HOME   cache root (kernels and BTF live under retrobpf/)
+   RETROBPF_BTF     external BTF file for loading CO-RE programs
+   RETROBPF_BTFHUB  BTFHub archive base URL (or file:///path)
+`
+
+func newApp() *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	app := &cli.App{
+		Name:                 "retrobpf",
+		Usage:                "make eBPF programs for new kernels safe to ship to old ones",
+		Commands:             commands,
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: cliutil.FlagFormat, Aliases: []string{"f"}, Value: "table", Usage: "output `FORMAT`: table, json, markdown (some commands add more)"},
+			&cli.StringFlag{Name: cliutil.FlagOutput, Aliases: []string{"o"}, Usage: "write the result to `FILE` (atomically) instead of stdout"},
+			&cli.BoolFlag{Name: cliutil.FlagQuiet, Aliases: []string{"q"}, Usage: "print only the result"},
+			&cli.BoolFlag{Name: cliutil.FlagVerbose, Aliases: []string{"v"}, Usage: "explain more"},
+		},
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodeHelp,
+		ExitErrHandler:        func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cliutil.Usage(err)
+		},
+	}
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	return app
+}
+
+func setUsageErrors(c *cli.Command) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return cliutil.Usage(err) }
+	for _, s := range c.Subcommands {
+		setUsageErrors(s)
+	}
+}
+
+// run is main without os.Exit, for testscript.
+func run(args []string) int {
+	err := newApp().Run(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "retrobpf: %v\n", err)
+	}
+	return cliutil.Code(err)
+}
+
+func main() { os.Exit(run(os.Args)) }
