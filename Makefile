@@ -1,0 +1,76 @@
+# retrobpf — every target installs what it needs when it is missing.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/retrobpf
+KERNELS ?= 5.10,6.1,6.12
+APT_PACKAGES := qemu-system-x86 clang llvm bpftool dwarves
+GOFLAGS_BUILD := -trimpath
+export CGO_ENABLED := 0
+
+.PHONY: all build test demo bench lint bpf deps deps-bpf fuzz \
+        bench-probe bench-boot bench-btf bench-matrix clean
+
+all: build
+
+# deps installs the Debian packages the VM tests and benchmarks need.
+deps:
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v bpftool >/dev/null || missing="$$missing bpftool"; \
+	command -v pahole >/dev/null || missing="$$missing dwarves"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# deps-bpf installs the compiler for regenerating the BPF objects.
+deps-bpf:
+	@command -v clang >/dev/null && command -v llvm-strip >/dev/null || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang llvm; }
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/retrobpf
+
+# test runs every test: unit, testscript, host BPF loads (root) and the
+# QEMU kernel matrix (5.10, 6.1, 6.12), plus a short fuzz pass.
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -timeout 40m -count=1 ./... 2>&1 | tee /tmp/retrobpf-test.log
+	$(MAKE) fuzz
+
+FUZZTIME ?= 10s
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$spec $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+	  done; \
+	done
+
+demo: deps build
+	$(BIN) run --manifest bpf/suite.yaml --kernels $(KERNELS) --output-dir demo-results
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+bpf: deps-bpf
+	$(GO) generate ./bpf/...
+
+bench: bench-probe bench-boot bench-btf bench-matrix
+
+bench-probe: deps build
+	bash scripts/bench-probe.sh
+
+bench-boot: deps build
+	bash scripts/bench-boot.sh
+
+bench-btf: deps build
+	bash scripts/bench-btf.sh
+
+bench-matrix: deps build
+	bash scripts/bench-matrix.sh
+
+clean:
+	rm -rf bin demo-results
