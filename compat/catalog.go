@@ -1,0 +1,131 @@
+package compat
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// Catalog returns every static feature the tool reasons about, sorted by ID.
+// Dynamic IDs (kfunc:NAME, ksym:NAME, helper:X@PROG) are answered by Lookup
+// but listed here only where the catalog knows something about them.
+// The returned slice is a copy.
+func Catalog() []Feature {
+	c := catalog()
+	return append([]Feature(nil), c.list...)
+}
+
+// Lookup returns the catalog entry for id. Besides the static entries it
+// synthesizes:
+//   - kfunc:NAME and ksym:NAME for any C identifier NAME (Since is set for a
+//     few well-known names, zero otherwise);
+//   - helper:bpf_X@PROG, the helper bpf_X used from program type PROG
+//     (Since is the later of the two).
+//
+// An ID it cannot resolve returns an error wrapping ErrUnknownFeature.
+func Lookup(id FeatureID) (Feature, error) {
+	c := catalog()
+	if f, ok := c.index[id]; ok {
+		return f, nil
+	}
+	s := string(id)
+	switch {
+	case strings.HasPrefix(s, "kfunc:"):
+		name := strings.TrimPrefix(s, "kfunc:")
+		if !symbolName.MatchString(name) {
+			return Feature{}, fmt.Errorf("%w: %q: %q is not a kernel function name", ErrUnknownFeature, s, name)
+		}
+		return Feature{
+			ID: id, Kind: KindKfunc,
+			Description: "kernel function " + name + " callable from BPF (kfunc)",
+			Probe:       "look up " + name + " as a FUNC in vmlinux/module BTF and check kfunc support (kfunc-calls)",
+			Hint:        "kfuncs are unstable kernel API: provide a variant that does not call " + name + ", or guard the call with bpf_ksym_exists() on a __weak declaration",
+		}, nil
+	case strings.HasPrefix(s, "ksym:"):
+		name := strings.TrimPrefix(s, "ksym:")
+		if !symbolName.MatchString(name) {
+			return Feature{}, fmt.Errorf("%w: %q: %q is not a kernel symbol name", ErrUnknownFeature, s, name)
+		}
+		return Feature{
+			ID: id, Kind: KindMisc,
+			Description: "kernel symbol " + name + " exists (kprobe/fentry target)",
+			Probe:       "look " + name + " up in /proc/kallsyms",
+			Hint:        "the symbol is missing, renamed or inlined on this kernel: attach to an alternative symbol or a tracepoint in a fallback variant",
+		}, nil
+	case strings.HasPrefix(s, "helper:") && strings.Contains(s, "@"):
+		helper, prog, _ := strings.Cut(s, "@")
+		hf, ok := c.index[FeatureID(helper)]
+		pf, ok2 := c.index["prog:"+FeatureID(prog)]
+		if !ok || !ok2 {
+			return Feature{}, fmt.Errorf("%w: %q (want helper:bpf_NAME@PROGTYPE with a known helper and program type)", ErrUnknownFeature, s)
+		}
+		return Feature{
+			ID: id, Kind: KindHelper,
+			Description: strings.TrimPrefix(helper, "helper:") + " callable from " + prog + " programs",
+			Since:       kversion.Max(hf.Since, pf.Since),
+			Probe:       "load a " + prog + " program calling the helper (per-program-type helper matrix)",
+			Hint:        hf.Hint,
+		}, nil
+	}
+	return Feature{}, fmt.Errorf("%w: %q", ErrUnknownFeature, s)
+}
+
+// KindOf returns the kind of id: the part before the first colon when it is
+// a known kind, KindMisc otherwise (global-data, bpf2bpf-calls, ksym:NAME…).
+func KindOf(id FeatureID) Kind {
+	prefix, _, ok := strings.Cut(string(id), ":")
+	if !ok {
+		return KindMisc
+	}
+	switch k := Kind(prefix); k {
+	case KindProg, KindMap, KindMapFlag, KindHelper, KindAttach, KindBTF,
+		KindInsn, KindLimit, KindKfunc, KindTestRun, KindStats:
+		return k
+	}
+	return KindMisc
+}
+
+// symbolName matches kernel symbol names, including compiler suffixes such
+// as "tcp_sendmsg.cold" or "foo.isra.0".
+var symbolName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
+
+type catalogData struct {
+	list  []Feature
+	index map[FeatureID]Feature
+}
+
+var catalog = sync.OnceValue(func() *catalogData {
+	var all []Feature
+	for _, part := range [][]Feature{
+		progFeatures(), mapFeatures(), mapFlagFeatures(), helperFeatures(),
+		attachFeatures(), btfFeatures(), insnFeatures(), miscFeatures(),
+		testRunFeatures(), statsFeatures(), symbolFeatures(),
+	} {
+		all = append(all, part...)
+	}
+	c := &catalogData{index: make(map[FeatureID]Feature, len(all))}
+	for _, f := range all {
+		if _, dup := c.index[f.ID]; dup {
+			panic("compat: duplicate catalog entry " + string(f.ID))
+		}
+		if f.Kind == "" {
+			f.Kind = KindOf(f.ID)
+		}
+		c.index[f.ID] = f
+		c.list = append(c.list, f)
+	}
+	sort.Slice(c.list, func(i, j int) bool { return c.list[i].ID < c.list[j].ID })
+	return c
+})
+
+// v parses a version constant of the tables.
+func v(s string) kversion.Version {
+	if s == "" {
+		return kversion.Version{}
+	}
+	return kversion.MustParse(s)
+}
