@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/vmtest/agent"
 )
 
 // commands is filled by the init functions of the files in this package,
@@ -72,4 +73,9 @@ func run(args []string) int {
 	return cliutil.Code(err)
 }
 
-func main() { os.Exit(run(os.Args)) }
+func main() {
+	if os.Getpid() == 1 { // started by the kernel as the VM's init: be the guest agent
+		agent.Main()
+	}
+	os.Exit(run(os.Args))
+}

@@ -1,0 +1,94 @@
+package vmtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+)
+
+// KVMProbeTimeout bounds the real boot that proves KVM works: a healthy
+// KVM guest reaches the agent in about a second, while on hosts where KVM
+// is broken the guest hangs.
+const KVMProbeTimeout = 10 * time.Second
+
+var accelMu sync.Mutex
+
+type accelAnswer struct {
+	Accel   Accel     `json:"accel"`
+	Reason  string    `json:"reason"`
+	Checked time.Time `json:"checked"`
+}
+
+// DetectAccel answers AccelAuto: AccelKVM only if /dev/kvm opens and a
+// short real boot of m.Kernel under KVM reaches the agent within
+// KVMProbeTimeout, else AccelTCG. /dev/kvm alone proves nothing: on some
+// hosts SeaBIOS runs under it yet a kernel hangs. The answer is cached in
+// the cache dir, keyed by the host kernel and the QEMU version.
+func DetectAccel(ctx context.Context, m Machine) Accel {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return AccelTCG
+	}
+	f.Close()
+
+	accelMu.Lock()
+	defer accelMu.Unlock()
+	qemuBin := m.QEMU
+	if qemuBin == "" {
+		qemuBin = "qemu-system-x86_64"
+	}
+	path := filepath.Join(cacheDir(m), "accel-"+accelKey(qemuBin)+".json")
+	if b, err := os.ReadFile(path); err == nil {
+		var a accelAnswer
+		if json.Unmarshal(b, &a) == nil && (a.Accel == AccelKVM || a.Accel == AccelTCG) {
+			return a.Accel
+		}
+	}
+	probe := m
+	probe.Accel = AccelKVM
+	probe.BootTimeout = KVMProbeTimeout
+	probe.RunTimeout = KVMProbeTimeout
+	probe.WorkDir = ""
+	res, err := Run(ctx, probe, Plan{})
+	if ctx.Err() != nil {
+		return AccelTCG // cancelled: do not cache a non-answer
+	}
+	a := accelAnswer{Accel: AccelTCG, Checked: time.Now().UTC()}
+	switch {
+	case err != nil:
+		a.Reason = err.Error()
+	case res.Outcome == OutcomeOK:
+		a.Accel, a.Reason = AccelKVM, "booted to the agent in "+res.BootToReady.String()
+	default:
+		a.Reason = string(res.Outcome) + ": " + res.Reason
+	}
+	if b, err := json.MarshalIndent(a, "", "  "); err == nil {
+		if os.MkdirAll(filepath.Dir(path), 0o755) == nil {
+			cliutil.WriteFileAtomic(path, append(b, '\n'), 0o644)
+		}
+	}
+	return a.Accel
+}
+
+// accelKey identifies the host setup the answer holds for.
+func accelKey(qemuBin string) string {
+	h := sha256.New()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Write(u.Release[:])
+		h.Write(u.Version[:])
+	}
+	out, _ := exec.Command(qemuBin, "--version").Output()
+	h.Write(out)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,37 @@
+package vmtest
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Console markers. A kernel with oops=panic prints the oops (or BUG) first
+// and then "Kernel panic - not syncing: Fatal exception", so the oops
+// markers are checked first.
+var (
+	oopsRE  = regexp.MustCompile(`(?m)(^|\]\s*)(Oops: .*|BUG: .*)$`)
+	panicRE = regexp.MustCompile(`(?m)Kernel panic - not syncing: ?.*$`)
+)
+
+// classify returns the outcome the console proves (oops, kernel-panic) or
+// "" when it shows neither, with the line that decided it.
+func classify(console string) (Outcome, string) {
+	console = strings.ReplaceAll(console, "\r", "")
+	if m := oopsRE.FindStringSubmatch(console); m != nil {
+		return OutcomeOops, strings.TrimSpace(m[2])
+	}
+	if m := panicRE.FindString(console); m != "" {
+		return OutcomeKernelPanic, strings.TrimSpace(m)
+	}
+	return "", ""
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	s = strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

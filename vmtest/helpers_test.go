@@ -1,0 +1,76 @@
+package vmtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
+)
+
+var (
+	buildDir  string
+	buildMu   sync.Mutex
+	buildDone = map[string]string{}
+)
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "vmtest-bin-*")
+	if err != nil {
+		panic(err)
+	}
+	buildDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+// goBuild builds a static binary of pkg (relative to the module root) once
+// per test process.
+func goBuild(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := buildDone[pkg]; ok {
+		return p
+	}
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
+	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	buildDone[pkg] = out
+	return out
+}
+
+func moduleRoot(t testing.TB) string {
+	wd, _ := os.Getwd()
+	return filepath.Dir(wd)
+}
+
+// agentBinary is the retrobpf binary, the real guest agent.
+func agentBinary(t testing.TB) string { return goBuild(t, "./cmd/retrobpf") }
+
+// testKernel returns a Debian kernel for series ("6.1") or skips.
+func testKernel(t testing.TB, series string) *kernels.Kernel {
+	t.Helper()
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Skip("qemu-system-x86_64 not installed")
+	}
+	matches, _ := filepath.Glob("/var/cache/retrobpf-dev/linux-image-" + series + "*/boot/vmlinuz-*")
+	if len(matches) == 0 {
+		t.Skipf("no %s kernel", series)
+	}
+	vmlinuz := matches[len(matches)-1]
+	rel := strings.TrimPrefix(filepath.Base(vmlinuz), "vmlinuz-")
+	v, _ := kversion.Parse(series)
+	return &kernels.Kernel{Ref: series, Release: rel, Version: v, Vmlinuz: vmlinuz}
+}
