@@ -18,4 +18,7 @@ type Kernel struct {
 	// Modules is a directory holding lib/modules/<release>, when modules were requested.
 	Modules string `json:"modules,omitempty"`
 	SHA256  string `json:"sha256"` // of Vmlinuz
+	// Vmlinux is the uncompressed ELF kernel, when the source ships one
+	// (ci-kernels images); it carries BTF and symbols.
+	Vmlinux string `json:"vmlinux,omitempty"`
 }

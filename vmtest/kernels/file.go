@@ -1,0 +1,48 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// resolveFile validates a file: kernel (and its --btf file) in place.
+func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {
+	p, err := filepath.Abs(r.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotAKernel, r.Path, err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotAKernel, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrNotAKernel, r.Path)
+	}
+	rel, err := BzImageRelease(p)
+	if err != nil {
+		return nil, err
+	}
+	v, err := kversion.Parse(rel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: release %q is not a kernel version", ErrNotAKernel, r.Path, rel)
+	}
+	sum, err := sha256File(p)
+	if err != nil {
+		return nil, err
+	}
+	k := &Kernel{Ref: r.String(), Source: p, Release: rel, Version: kversion.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch}, Vmlinuz: p, SHA256: sum}
+	if opts.BTF != "" {
+		b, err := filepath.Abs(opts.BTF)
+		if err == nil {
+			_, err = os.Stat(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: --btf %s: %v", ErrNotAKernel, opts.BTF, err)
+		}
+		k.BTF = b
+	}
+	return k, nil
+}

@@ -1,0 +1,84 @@
+// Package kernelstest gives tests real kernels from a cache shared by the
+// whole test suite, so each kernel is downloaded once per machine.
+package kernelstest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
+)
+
+// CacheEnv names the shared test cache directory.
+const CacheEnv = "RETROBPF_TEST_KERNEL_CACHE"
+
+// CacheDir is $RETROBPF_TEST_KERNEL_CACHE, else
+// $XDG_CACHE_HOME/retrobpf/kernels, else /var/cache/retrobpf-test/kernels
+// when writable, else the user's cache directory.
+func CacheDir() string {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d
+	}
+	if x := os.Getenv("XDG_CACHE_HOME"); x != "" {
+		return filepath.Join(x, "retrobpf", "kernels")
+	}
+	const shared = "/var/cache/retrobpf-test/kernels"
+	if err := os.MkdirAll(shared, 0o755); err == nil {
+		return shared
+	}
+	d, _ := kernels.DefaultDir()
+	return d
+}
+
+var (
+	mu          sync.Mutex
+	unavailable = map[string]error{} // refs that failed for infrastructure reasons
+)
+
+// Get returns the kernel for ref ("6.1", "deb:…", "oci:…") from the shared
+// cache, pulling it once. It skips the test when -short is set or the
+// mirror or registry cannot be reached, and fails it on any other error.
+func Get(t testing.TB, ref string) *kernels.Kernel {
+	t.Helper()
+	return GetWith(t, ref, kernels.ResolveOptions{})
+}
+
+// GetWith is Get with options (e.g. Modules).
+func GetWith(t testing.TB, ref string, opts kernels.ResolveOptions) *kernels.Kernel {
+	t.Helper()
+	c, err := kernels.Open(CacheDir())
+	if err != nil {
+		t.Fatalf("kernel test cache: %v", err)
+	}
+	// Cached kernels need no network and no -short exemption.
+	if k, err := c.Lookup(ref); err == nil && (!opts.Modules || k.Modules != "") {
+		return k
+	}
+	if testing.Short() {
+		t.Skipf("kernel %s is not cached in %s and -short forbids downloading it", ref, c.Dir())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := unavailable[ref]; err != nil {
+		t.Skipf("kernel %s unavailable: %v", ref, err)
+	}
+	if opts.Logf == nil {
+		opts.Logf = t.Logf
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	k, err := c.Resolve(ctx, ref, opts)
+	if errors.Is(err, kernels.ErrUnavailable) {
+		unavailable[ref] = err
+		t.Skipf("kernel %s unavailable (mirror or registry unreachable): %v", ref, err)
+	}
+	if err != nil {
+		t.Fatalf("kernel %s: %v", ref, err)
+	}
+	return k
+}
