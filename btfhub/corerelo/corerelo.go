@@ -49,7 +49,9 @@ func (k Kind) IsField() bool { return k <= FieldRShiftU64 }
 func (k Kind) IsEnum() bool { return k == EnumvalExists || k == EnumvalValue }
 
 // IsType reports whether k relocates a whole type (not the local type ID).
-func (k Kind) IsType() bool { return k == TypeIDTarget || k == TypeExists || k == TypeSize || k == TypeMatches }
+func (k Kind) IsType() bool {
+	return k == TypeIDTarget || k == TypeExists || k == TypeSize || k == TypeMatches
+}
 
 // ErrLayout is returned if cilium/ebpf's CORERelocation no longer has the
 // fields Decode reads.

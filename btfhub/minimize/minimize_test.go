@@ -2,7 +2,7 @@ package minimize
 
 import (
 	"bytes"
-		"os"
+	"os"
 	"strings"
 	"testing"
 
