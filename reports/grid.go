@@ -1,0 +1,308 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// TCGNote is printed by every renderer when a kernel ran under TCG.
+const TCGNote = "absolute times are emulated (TCG); compare ratios within one VM"
+
+// grid is the kernel × program/variant view shared by the table, markdown
+// and html renderers: rows = program/variant (manifest order, then any
+// variant only the results know), columns = kernels.
+type grid struct {
+	kernels  []*KernelResult
+	programs []gridProgram
+}
+
+type gridProgram struct {
+	name     string
+	variants []string
+}
+
+func newGrid(r *Results) *grid {
+	g := &grid{}
+	for i := range r.Kernels {
+		g.kernels = append(g.kernels, &r.Kernels[i])
+	}
+	index := map[string]int{}
+	add := func(prog, variant string) {
+		i, ok := index[prog]
+		if !ok {
+			i = len(g.programs)
+			index[prog] = i
+			g.programs = append(g.programs, gridProgram{name: prog})
+		}
+		if variant == "" {
+			return
+		}
+		for _, v := range g.programs[i].variants {
+			if v == variant {
+				return
+			}
+		}
+		g.programs[i].variants = append(g.programs[i].variants, variant)
+	}
+	for _, p := range r.Manifest.Programs {
+		add(p.Name, "")
+		for _, v := range p.Variants {
+			add(p.Name, v)
+		}
+	}
+	for _, k := range g.kernels {
+		for _, s := range k.Selection {
+			add(s.Program, "")
+		}
+		for _, v := range k.Variants {
+			add(v.Program, v.Variant)
+		}
+	}
+	return g
+}
+
+// variant returns the result of one variant on kernel k, or nil.
+func (k *KernelResult) variant(prog, variant string) *VariantResult {
+	for i := range k.Variants {
+		if k.Variants[i].Program == prog && k.Variants[i].Variant == variant {
+			return &k.Variants[i]
+		}
+	}
+	return nil
+}
+
+// selection returns the selection for prog on k, or nil.
+func (k *KernelResult) selection(prog string) *Selection {
+	for i := range k.Selection {
+		if k.Selection[i].Program == prog {
+			return &k.Selection[i]
+		}
+	}
+	return nil
+}
+
+// isSelected reports whether v is the variant selection picked on k.
+func (k *KernelResult) isSelected(v *VariantResult) bool {
+	if v.Selected {
+		return true
+	}
+	s := k.selection(v.Program)
+	return s != nil && s.Variant == v.Variant
+}
+
+// predictedRejection returns the selection's reason for ruling v out on k,
+// or "" when selection expected it to work.
+func (k *KernelResult) predictedRejection(v *VariantResult) string {
+	s := k.selection(v.Program)
+	if s == nil {
+		return ""
+	}
+	for _, r := range s.Rejected {
+		if r.Variant == v.Variant {
+			return r.Reason
+		}
+	}
+	return ""
+}
+
+// emulated reports whether any kernel ran under TCG.
+func (r *Results) emulated() bool {
+	for _, k := range r.Kernels {
+		if k.Emulated || k.Accel == AccelTCG {
+			return true
+		}
+	}
+	return false
+}
+
+// insns is the verifier's processed instructions summed over the variant's
+// programs; nil when any program's count is unknown.
+func (v *VariantResult) insns() *int64 {
+	if len(v.Programs) == 0 {
+		return nil
+	}
+	var sum int64
+	for _, p := range v.Programs {
+		if p.Verifier.InsnsProcessed == nil {
+			return nil
+		}
+		sum += *p.Verifier.InsnsProcessed
+	}
+	return &sum
+}
+
+// triage returns the first rejected program and its triage.
+func (v *VariantResult) triage() (*ProgramResult, *Triage) {
+	for i := range v.Programs {
+		p := &v.Programs[i]
+		if p.Verdict == VerdictRejected || p.Verdict == VerdictError {
+			return p, p.Triage
+		}
+	}
+	return nil, nil
+}
+
+// class is the rejection class of a variant ("" when it loaded).
+func (v *VariantResult) class() string {
+	if v.Verdict != VerdictRejected {
+		return ""
+	}
+	if _, t := v.triage(); t != nil {
+		return string(t.Class)
+	}
+	return "rejected"
+}
+
+// cellText is the grid cell: ✔ insns, ✗ class, – skipped, ! error, and ★
+// for the variant selection picked on this kernel.
+func cellText(k *KernelResult, v *VariantResult) string {
+	if v == nil {
+		if k.Outcome != OutcomeOK && k.Outcome != OutcomeFailed {
+			return "· " + string(k.Outcome)
+		}
+		return "·"
+	}
+	var s string
+	switch v.Verdict {
+	case VerdictLoaded:
+		s = "✔"
+		if n := v.insns(); n != nil {
+			s += " " + strconv.FormatInt(*n, 10)
+		}
+	case VerdictRejected:
+		s = "✗ " + v.class()
+	case VerdictSkipped:
+		s = "– skipped"
+	default:
+		s = "! error"
+	}
+	if k.isSelected(v) {
+		s += " ★"
+	}
+	return s
+}
+
+// selectedText is the "selected variant" row cell.
+func selectedText(k *KernelResult, prog string) string {
+	s := k.selection(prog)
+	switch {
+	case s == nil:
+		return "·"
+	case s.Variant == "":
+		return "✗ none"
+	}
+	return s.Variant
+}
+
+// fmtNs prints a duration in ns with a readable unit.
+func fmtNs(ns float64) string {
+	a := math.Abs(ns)
+	switch {
+	case a >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case a >= 1e3:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// NotMeasurable is printed where a figure could not be measured.
+const NotMeasurable = "not measurable"
+
+// overheadText is the overhead cell: added ns per event (median [CI]), or
+// why it is missing. Never "0" for a missing figure.
+func overheadText(v *VariantResult) string {
+	if v == nil || (v.Overhead == nil && !v.Attached) {
+		return "–"
+	}
+	if v.Overhead == nil {
+		return "not measured"
+	}
+	o := v.Overhead
+	if o.PerEventNs == nil {
+		return NotMeasurable
+	}
+	e := o.PerEventNs
+	return fmt.Sprintf("%s [%s, %s]", fmtSigned(e.Median), fmtNs(e.CILow), fmtNs(e.CIHigh))
+}
+
+func fmtSigned(ns float64) string {
+	if ns >= 0 {
+		return "+" + fmtNs(ns)
+	}
+	return fmtNs(ns)
+}
+
+// runTimeText is bpf stats run_time_ns/run_cnt, or why it is missing.
+func runTimeText(o *Overhead) string {
+	if o == nil {
+		return "–"
+	}
+	if o.RunTimeNsPerRun != nil {
+		return fmtNs(*o.RunTimeNsPerRun)
+	}
+	return NotMeasurable
+}
+
+func testRunText(o *Overhead) string {
+	if o == nil {
+		return "–"
+	}
+	if o.TestRunNsPerOp != nil {
+		return fmtNs(*o.TestRunNsPerOp)
+	}
+	return NotMeasurable
+}
+
+func optInt(p *int64) string {
+	if p == nil {
+		return "–"
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+func optSeconds(p *float64) string {
+	if p == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1fs", *p)
+}
+
+// counts tallies the variants of one kernel by verdict.
+type counts struct{ loaded, rejected, skipped, errored, total int }
+
+func (k *KernelResult) counts() counts {
+	var c counts
+	for _, v := range k.Variants {
+		c.total++
+		switch v.Verdict {
+		case VerdictLoaded:
+			c.loaded++
+		case VerdictRejected:
+			c.rejected++
+		case VerdictSkipped:
+			c.skipped++
+		default:
+			c.errored++
+		}
+	}
+	return c
+}
+
+func (c counts) String() string {
+	s := fmt.Sprintf("%d/%d loaded", c.loaded, c.total)
+	if c.rejected > 0 {
+		s += fmt.Sprintf(", %d rejected", c.rejected)
+	}
+	if c.skipped > 0 {
+		s += fmt.Sprintf(", %d skipped", c.skipped)
+	}
+	if c.errored > 0 {
+		s += fmt.Sprintf(", %d errors", c.errored)
+	}
+	return s
+}
+
+// kernelLabel is the column header of a kernel.
+func kernelLabel(k *KernelResult) string { return k.Ref }

@@ -1,0 +1,232 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// MarkdownLimit is GitHub's cap for one step summary ($GITHUB_STEP_SUMMARY,
+// 1 MiB); the markdown renderer stays below it by default.
+const MarkdownLimit = 1 << 20
+
+// markdownLevels are the log excerpt sizes tried, largest first, until the
+// output fits the budget: all lines, 20, 5, none; then without the
+// per-kernel details.
+var markdownLevels = []int{-1, 20, 5, 0}
+
+func renderMarkdown(w io.Writer, r *Results, budget int) error {
+	if budget <= 0 {
+		budget = MarkdownLimit - 4096
+	}
+	var buf bytes.Buffer
+	for _, lines := range markdownLevels {
+		buf.Reset()
+		writeMarkdown(&buf, r, lines, true)
+		if buf.Len() <= budget {
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
+	}
+	buf.Reset()
+	writeMarkdown(&buf, r, 0, false)
+	if buf.Len() > budget {
+		// Last resort: cut at a line boundary and say so.
+		const note = "\n\n_…truncated to fit the step summary limit; see the JSON or HTML report._\n"
+		cut := bytes.LastIndexByte(buf.Bytes()[:max(0, budget-len(note))], '\n')
+		buf.Truncate(max(0, cut))
+		buf.WriteString(note)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
+	g := newGrid(r)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## retrobpf: `%s` on %d kernel(s)\n\n", r.Manifest.Path, len(r.Kernels))
+	if r.emulated() {
+		p("> **Note:** %s.\n\n", TCGNote)
+	}
+	p("| Kernel | Release | Accel | Outcome | Boot | BTF | Variants |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range g.kernels {
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(k.Ref), mdCell(dash(k.Release)), k.Accel,
+			outcomeMark(k.Outcome), optSeconds(k.BootSeconds), mdCell(dash(k.BTFSource)), k.counts())
+	}
+
+	p("\n### Verifier\n\n✔ instructions processed · ✗ rejection class · ★ variant selected for that kernel\n\n")
+	mdGridHeader(b, g)
+	for _, pr := range g.programs {
+		p("| **%s** ⇒ selected |", mdCell(pr.name))
+		for _, k := range g.kernels {
+			p(" %s |", mdCell(selectedText(k, pr.name)))
+		}
+		p("\n")
+		for _, v := range pr.variants {
+			p("| %s/%s |", mdCell(pr.name), mdCell(v))
+			for _, k := range g.kernels {
+				p(" %s |", mdCell(cellText(k, k.variant(pr.name, v))))
+			}
+			p("\n")
+		}
+	}
+
+	p("\n### Overhead\n\nAdded cost per trigger event, median [95 %% CI]; “not measurable” where the kernel cannot tell.\n\n")
+	mdGridHeader(b, g)
+	for _, pr := range g.programs {
+		for _, v := range pr.variants {
+			p("| %s/%s |", mdCell(pr.name), mdCell(v))
+			for _, k := range g.kernels {
+				p(" %s |", mdCell(overheadText(k.variant(pr.name, v))))
+			}
+			p("\n")
+		}
+	}
+
+	var problems []string
+	for _, k := range g.kernels {
+		if k.Error != "" {
+			problems = append(problems, fmt.Sprintf("- **%s** %s: %s", mdCell(k.Ref), k.Outcome, mdCell(k.Error)))
+		}
+		for _, e := range k.SelectionErrors {
+			problems = append(problems, fmt.Sprintf("- **%s** selection error: %s", mdCell(k.Ref), mdCell(e)))
+		}
+	}
+	if len(problems) > 0 {
+		p("\n### Problems\n\n%s\n", strings.Join(problems, "\n"))
+	}
+	if !details {
+		p("\n_Per-kernel details omitted to fit the step summary limit._\n")
+		return
+	}
+	p("\n")
+	for _, k := range g.kernels {
+		mdKernelDetails(b, k, logLines)
+	}
+}
+
+func mdGridHeader(b *bytes.Buffer, g *grid) {
+	b.WriteString("| Program / variant |")
+	for _, k := range g.kernels {
+		fmt.Fprintf(b, " %s |", mdCell(kernelLabel(k)))
+	}
+	b.WriteString("\n|---|")
+	for range g.kernels {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+}
+
+func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("<details><summary><b>%s</b> (%s, %s): %s, %s</summary>\n\n", htmlEscape(k.Ref), htmlEscape(dash(k.Release)),
+		k.Accel, k.Outcome, k.counts())
+	if len(k.Variants) > 0 {
+		p("| Program/variant | BPF program | Type | Verdict | Insns | States (peak) | Stack | Verif. time | Xlated/JITed | Attached | Overhead/event | run_time/run | test_run/op |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for i := range k.Variants {
+			v := &k.Variants[i]
+			sel := ""
+			if k.isSelected(v) {
+				sel = " ★"
+			}
+			att := "no"
+			if v.Attached {
+				att = "yes"
+			} else if v.AttachError != "" {
+				att = "no: " + v.AttachError
+			}
+			progs := v.Programs
+			if len(progs) == 0 {
+				progs = []ProgramResult{{Name: "–", Verdict: v.Verdict, Error: v.Reason}}
+			}
+			for _, pr := range progs {
+				vs := pr.Verifier
+				insns := optInt(vs.InsnsProcessed)
+				if vs.InsnsSource != "" {
+					insns += " (" + vs.InsnsSource + ")"
+				}
+				p("| %s/%s%s | `%s` | %s | %s | %s | %s (%s) | %s | %s | %s / %s | %s | %s | %s | %s |\n",
+					mdCell(v.Program), mdCell(v.Variant), sel, mdCell(pr.Name), mdCell(dash(pr.Type)), pr.Verdict, insns,
+					optInt(vs.TotalStates), optInt(vs.PeakStates), optInt(vs.StackDepth), optMicros(vs.VerificationTimeUs),
+					optInt(vs.XlatedBytes), optInt(vs.JitedBytes), mdCell(att), mdCell(overheadText(v)),
+					runTimeText(v.Overhead), testRunText(v.Overhead))
+			}
+		}
+		p("\n")
+	}
+	for i := range k.Variants {
+		v := &k.Variants[i]
+		for _, pr := range v.Programs {
+			if pr.Verdict != VerdictRejected && pr.Verdict != VerdictError {
+				continue
+			}
+			p("**%s/%s `%s`** %s", mdCell(v.Program), mdCell(v.Variant), mdCell(pr.Name), pr.Verdict)
+			if t := pr.Triage; t != nil {
+				p(": `%s` %s", t.Class, mdCell(t.Message))
+				if t.Source != nil {
+					p(" at `%s:%d`", mdCell(t.Source.File), t.Source.Line)
+				}
+				if t.Hint != "" {
+					p("  \nhint: %s", mdCell(t.Hint))
+				}
+			} else if pr.Error != "" {
+				p(": %s", mdCell(pr.Error))
+			}
+			if why := k.predictedRejection(v); why != "" {
+				p("  \nexpected (selection ruled it out): %s", mdCell(why))
+			}
+			if pr.Verifier.LogArtifact != "" {
+				p("  \nfull log: `%s`", mdCell(pr.Verifier.LogArtifact))
+			}
+			p("\n\n")
+			if ex := excerpt(pr.Verifier.LogExcerpt, logLines); ex != "" {
+				p("```text\n%s\n```\n\n", ex)
+			}
+		}
+	}
+	if k.ConsoleTail != "" && k.Outcome != OutcomeOK {
+		if ex := excerpt(k.ConsoleTail, logLines); ex != "" {
+			p("Console tail:\n\n```text\n%s\n```\n\n", ex)
+		}
+	}
+	p("</details>\n\n")
+}
+
+// excerpt keeps the last n lines of s (all for n < 0) and makes it safe
+// inside a fenced code block.
+func excerpt(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if n == 0 || s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if n > 0 && len(lines) > n {
+		lines = append([]string{fmt.Sprintf("… (%d lines cut)", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.ReplaceAll(strings.Join(lines, "\n"), "```", "ˋˋˋ")
+}
+
+func outcomeMark(o Outcome) string {
+	if o == OutcomeOK {
+		return "✔ ok"
+	}
+	return "✗ " + string(o)
+}
+
+func optMicros(p *int64) string {
+	if p == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%d µs", *p)
+}
+
+// mdCell makes s safe inside a GFM table cell.
+var mdReplacer = strings.NewReplacer("|", "\\|", "\n", "<br>", "\r", "", "<", "&lt;", ">", "&gt;")
+
+func mdCell(s string) string { return mdReplacer.Replace(s) }
+
+var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+
+func htmlEscape(s string) string { return htmlReplacer.Replace(s) }
