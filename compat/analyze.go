@@ -1,0 +1,406 @@
+package compat
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// Errors returned by Analyze for input that is not a BPF object. They are
+// wrapped with the file name; check them with errors.Is.
+var (
+	ErrNotELF     = errors.New("not an ELF file")
+	ErrNotBPF     = errors.New("not a BPF object")
+	ErrBadELF     = errors.New("truncated or malformed ELF")
+	ErrIsDir      = errors.New("is a directory")
+	ErrBadObject  = errors.New("invalid BPF object")
+	errNilSpec    = errors.New("nil collection spec")
+	elfMagic      = []byte("\x7fELF")
+	maxProbeBytes = int64(64) // bytes read to recognise the ELF header
+)
+
+// Severity of a Finding.
+type Severity string
+
+// Finding severities. An error finding makes the program fail to load on
+// every kernel (for example a GPL-only helper in a non-GPL program).
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// Finding is something the analysis noticed that is not a kernel feature:
+// a license conflict, a helper retrobpf does not know, a feature missing
+// from the catalog.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+	Source   string   `json:"source,omitempty"`
+}
+
+// ObjectReport is the static analysis of one BPF ELF object.
+type ObjectReport struct {
+	Path     string          `json:"path,omitempty"`
+	Programs []ProgramReport `json:"programs"`
+	Maps     []MapReport     `json:"maps"`
+	// Requirements is the union of the programs' requirements plus those of
+	// maps no program references (a loader still creates them), first
+	// source kept.
+	Requirements []Requirement `json:"requirements"`
+	// MinKernel is the first upstream kernel that has every requirement,
+	// and MinKernelBy the requirements that set it.
+	MinKernel   kversion.Version `json:"min_kernel"`
+	MinKernelBy []Requirement    `json:"min_kernel_by,omitempty"`
+	Findings    []Finding        `json:"findings,omitempty"`
+}
+
+// ProgramReport is the static analysis of one program in an object.
+type ProgramReport struct {
+	Name    string `json:"name"`
+	Section string `json:"section"`
+	// Type is bpftool's program type name ("kprobe", "tracing").
+	Type string `json:"type"`
+	// AttachType is cilium/ebpf's attach type name ("AttachTraceFEntry"),
+	// empty when the program type has none.
+	AttachType string `json:"attach_type,omitempty"`
+	// Attach is the attach feature ID suffix ("fentry", "kprobe", "tc").
+	Attach       string `json:"attach,omitempty"`
+	AttachTo     string `json:"attach_to,omitempty"`
+	License      string `json:"license"`
+	Instructions int    `json:"instructions"` // raw 8-byte instruction slots
+	Sleepable    bool   `json:"sleepable,omitempty"`
+	// Maps the program references, by name.
+	Maps         []string         `json:"maps,omitempty"`
+	Requirements []Requirement    `json:"requirements"`
+	MinKernel    kversion.Version `json:"min_kernel"`
+	MinKernelBy  []Requirement    `json:"min_kernel_by,omitempty"`
+	Findings     []Finding        `json:"findings,omitempty"`
+}
+
+// MapReport describes one map of an object.
+type MapReport struct {
+	Name  string   `json:"name"`
+	Type  string   `json:"type"`
+	Flags []string `json:"flags,omitempty"`
+	// UsedBy lists the programs that reference the map.
+	UsedBy []string `json:"used_by,omitempty"`
+	// GlobalData marks the .data/.rodata/.bss/.kconfig maps.
+	GlobalData bool `json:"global_data,omitempty"`
+}
+
+// HasErrors reports whether a finding makes the program unloadable.
+func (p *ProgramReport) HasErrors() bool { return hasErrors(p.Findings) }
+
+// Program returns the named program's report, or nil.
+func (o *ObjectReport) Program(name string) *ProgramReport {
+	for i := range o.Programs {
+		if o.Programs[i].Name == name {
+			return &o.Programs[i]
+		}
+	}
+	return nil
+}
+
+func hasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+// Analyze statically analyses the BPF ELF object at path: no kernel is
+// needed. Input that is not a BPF object is reported with ErrNotELF,
+// ErrNotBPF, ErrBadELF, ErrIsDir, ErrBadObject or an fs error, each wrapped
+// with the path.
+func Analyze(path string) (*ObjectReport, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *fs.PathError already names the file
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: %w", path, ErrIsDir)
+	}
+	spec, err := loadSpec(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rep, err := AnalyzeSpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rep.Path = path
+	return rep, nil
+}
+
+// AnalyzeReader is Analyze for an object held in memory or another reader.
+func AnalyzeReader(r io.ReaderAt, size int64) (*ObjectReport, error) {
+	spec, err := loadSpec(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return AnalyzeSpec(spec)
+}
+
+// loadSpec classifies bad input before handing the bytes to cilium/ebpf,
+// whose own errors do not say "this is not an ELF at all".
+func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) {
+	head := make([]byte, min(size, maxProbeBytes))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if !bytes.HasPrefix(head, elfMagic) {
+		if size == 0 {
+			return nil, fmt.Errorf("%w (empty file)", ErrNotELF)
+		}
+		return nil, ErrNotELF
+	}
+	sr := io.NewSectionReader(r, 0, size)
+	ef, err := elf.NewFile(sr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadELF, err)
+	}
+	if ef.Machine != elf.EM_BPF {
+		return nil, fmt.Errorf("%w: ELF for %s", ErrNotBPF, machineName(ef.Machine))
+	}
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_NOBITS && s.Offset+s.FileSize > uint64(size) {
+			return nil, fmt.Errorf("%w: section %s extends past the end of the file", ErrBadELF, s.Name)
+		}
+	}
+	// cilium/ebpf must not take the process down on hostile input.
+	defer func() {
+		if p := recover(); p != nil {
+			spec, err = nil, fmt.Errorf("%w: loader panic: %v", ErrBadObject, p)
+		}
+	}()
+	spec, err = ebpf.LoadCollectionSpecFromReader(sr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadObject, err)
+	}
+	return spec, nil
+}
+
+func machineName(m elf.Machine) string {
+	s := m.String()
+	return strings.TrimPrefix(s, "EM_")
+}
+
+// AnalyzeSpec analyses a loaded collection spec (from an ELF or built by
+// hand with cilium/ebpf/asm). Requirements are deduplicated per program,
+// keeping the first source.
+func AnalyzeSpec(spec *ebpf.CollectionSpec) (*ObjectReport, error) {
+	if spec == nil {
+		return nil, errNilSpec
+	}
+	rep := &ObjectReport{Programs: []ProgramReport{}, Maps: []MapReport{}, Requirements: []Requirement{}}
+
+	names := make([]string, 0, len(spec.Programs))
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	usedBy := map[string][]string{}
+	var objReqs reqSet
+	for _, n := range names {
+		p := analyzeProgram(spec, n, spec.Programs[n])
+		for _, m := range p.Maps {
+			usedBy[m] = append(usedBy[m], n)
+		}
+		for _, r := range p.Requirements {
+			objReqs.add(r)
+		}
+		rep.Findings = append(rep.Findings, prefixFindings(n, p.Findings)...)
+		rep.Programs = append(rep.Programs, p)
+	}
+
+	mapNames := make([]string, 0, len(spec.Maps))
+	for n := range spec.Maps {
+		mapNames = append(mapNames, n)
+	}
+	sort.Strings(mapNames)
+	for _, n := range mapNames {
+		m := spec.Maps[n]
+		mr := MapReport{Name: n, Type: mapTypeLabel(m.Type), Flags: mapFlagList(m.Flags), UsedBy: usedBy[n], GlobalData: isDataMap(n)}
+		rep.Maps = append(rep.Maps, mr)
+		if len(mr.UsedBy) == 0 && !mr.GlobalData {
+			var rs reqSet
+			addMapReqs(&rs, m, fmt.Sprintf("map %s", n), "map "+n+" is created by the loader although no program references it")
+			for _, r := range rs.list {
+				objReqs.add(r)
+			}
+		}
+	}
+
+	var fs []Finding
+	rep.Requirements, fs = catalogued(objReqs.list)
+	_ = fs // already reported per program or below
+	for _, f := range fs {
+		if !containsFinding(rep.Findings, f) {
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	rep.MinKernel, rep.MinKernelBy = minKernel(rep.Requirements)
+	return rep, nil
+}
+
+func prefixFindings(prog string, fs []Finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		f.Message = "program " + prog + ": " + f.Message
+		out = append(out, f)
+	}
+	return out
+}
+
+func containsFinding(fs []Finding, f Finding) bool {
+	for _, g := range fs {
+		if strings.HasSuffix(g.Message, f.Message) && g.Source == f.Source {
+			return true
+		}
+	}
+	return false
+}
+
+// reqSet keeps requirements in discovery order, one per feature, the first
+// source winning.
+type reqSet struct {
+	list []Requirement
+	seen map[FeatureID]bool
+}
+
+func (s *reqSet) add(r Requirement) {
+	if s.seen == nil {
+		s.seen = map[FeatureID]bool{}
+	}
+	if s.seen[r.Feature] {
+		return
+	}
+	s.seen[r.Feature] = true
+	s.list = append(s.list, r)
+}
+
+// catalogued drops requirements the catalog does not know (and says so in
+// a warning): an ID outside the catalog cannot be checked against any
+// target. Dynamic kfunc: and ksym: IDs are always kept.
+func catalogued(reqs []Requirement) ([]Requirement, []Finding) {
+	out := make([]Requirement, 0, len(reqs))
+	var fs []Finding
+	for _, r := range reqs {
+		if _, err := Lookup(r.Feature); err != nil && !isDynamic(r.Feature) {
+			fs = append(fs, Finding{
+				Severity: SeverityWarning,
+				Message:  fmt.Sprintf("%s (%s) is not in the feature catalog; not checked", r.Feature, r.Reason),
+				Source:   r.Source,
+			})
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, fs
+}
+
+func isDynamic(id FeatureID) bool {
+	s := string(id)
+	return strings.HasPrefix(s, "kfunc:") || strings.HasPrefix(s, "ksym:")
+}
+
+// featureSince is the catalog's first upstream kernel for id (zero if the
+// catalog does not know it or has no version for it).
+func featureSince(id FeatureID) kversion.Version {
+	f, err := Lookup(id)
+	if err != nil {
+		return kversion.Version{}
+	}
+	return f.Since
+}
+
+// featureHint is the catalog's hint for id, if any.
+func featureHint(id FeatureID) string {
+	f, err := Lookup(id)
+	if err != nil {
+		return ""
+	}
+	return f.Hint
+}
+
+// minKernel returns the newest Since among reqs and the requirements that
+// have it.
+func minKernel(reqs []Requirement) (kversion.Version, []Requirement) {
+	var max kversion.Version
+	var by []Requirement
+	for _, r := range reqs {
+		s := featureSince(r.Feature)
+		if s.IsZero() {
+			continue
+		}
+		switch c := s.Compare(max); {
+		case c > 0:
+			max, by = s, []Requirement{r}
+		case c == 0:
+			by = append(by, r)
+		}
+	}
+	return max, by
+}
+
+// MinKernelOf returns the first upstream kernel that has every feature in
+// reqs according to the catalog, and the requirements that set it.
+func MinKernelOf(reqs []Requirement) (kversion.Version, []Requirement) { return minKernel(reqs) }
+
+func mapFlagList(flags uint32) []string {
+	var out []string
+	for _, f := range mapFlagNames {
+		if flags&f.bit != 0 {
+			out = append(out, f.name)
+			flags &^= f.bit
+		}
+	}
+	if flags != 0 {
+		out = append(out, fmt.Sprintf("%#x", flags))
+	}
+	return out
+}
+
+// isDataMap reports whether a map holds global variables: cilium/ebpf and
+// libbpf turn .data*, .rodata*, .bss and .kconfig into array maps.
+func isDataMap(name string) bool {
+	return name == ".bss" || name == ".kconfig" || strings.HasPrefix(name, ".data") || strings.HasPrefix(name, ".rodata")
+}
+
+// addMapReqs adds the map type and flag requirements of m.
+func addMapReqs(rs *reqSet, m *ebpf.MapSpec, source, reason string) {
+	if id := MapTypeFeature(m.Type); id != "" {
+		rs.add(Requirement{Feature: id, Reason: reason + " (" + mapTypeLabel(m.Type) + ")", Source: source})
+	} else {
+		rs.add(Requirement{Feature: FeatureID("map:" + m.Type.String()), Reason: reason, Source: source})
+	}
+	for _, f := range mapFlagNames {
+		if m.Flags&f.bit != 0 {
+			rs.add(Requirement{Feature: FeatureID("map-flag:" + f.name), Reason: fmt.Sprintf("map %s is created with BPF_F_%s", m.Name, strings.ToUpper(f.name)), Source: source})
+		}
+	}
+	if m.InnerMap != nil {
+		inner := *m.InnerMap
+		if inner.Name == "" {
+			inner.Name = m.Name + " (inner)"
+		}
+		addMapReqs(rs, &inner, source, "inner map of "+m.Name)
+	}
+}

@@ -1,0 +1,370 @@
+package compat
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+)
+
+// bpfFSleepable is BPF_F_SLEEPABLE from uapi/linux/bpf.h (prog_flags).
+const bpfFSleepable = 1 << 4
+
+// maxClassicInsns is BPF_MAXINSNS: the limit before 5.2's 1M-insn limit.
+const maxClassicInsns = 4096
+
+// analyzeProgram derives everything one program needs.
+func analyzeProgram(spec *ebpf.CollectionSpec, name string, p *ebpf.ProgramSpec) ProgramReport {
+	pr := ProgramReport{
+		Name:     name,
+		Section:  p.SectionName,
+		Type:     progTypeLabel(p.Type),
+		AttachTo: p.AttachTo,
+		License:  p.License,
+	}
+	if p.AttachType != ebpf.AttachNone {
+		pr.AttachType = p.AttachType.String()
+	}
+	pr.Sleepable = p.Flags&bpfFSleepable != 0
+	pr.Instructions = int(p.Instructions.Size() / asm.InstructionSize)
+
+	a := &progAnalysis{spec: spec, prog: p, report: &pr}
+	a.section = "section " + p.SectionName
+	if p.SectionName == "" {
+		a.section = "program " + name
+	}
+	a.typeAndAttach()
+	a.instructions()
+	if pr.Instructions > maxClassicInsns {
+		a.add("limit:1m-insns", fmt.Sprintf("%d instructions, more than the %d allowed before 5.2", pr.Instructions, maxClassicInsns), a.section)
+	}
+
+	var fs []Finding
+	pr.Requirements, fs = catalogued(a.reqs.list)
+	pr.Findings = append(pr.Findings, fs...)
+	pr.MinKernel, pr.MinKernelBy = minKernel(pr.Requirements)
+	sort.Strings(pr.Maps)
+	return pr
+}
+
+type progAnalysis struct {
+	spec    *ebpf.CollectionSpec
+	prog    *ebpf.ProgramSpec
+	report  *ProgramReport
+	section string
+	reqs    reqSet
+	maps    map[string]bool
+}
+
+func (a *progAnalysis) add(id FeatureID, reason, source string) {
+	a.reqs.add(Requirement{Feature: id, Reason: reason, Source: source})
+}
+
+func (a *progAnalysis) finding(sev Severity, source, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, f := range a.report.Findings {
+		if f.Message == msg {
+			return
+		}
+	}
+	a.report.Findings = append(a.report.Findings, Finding{Severity: sev, Message: msg, Source: source})
+}
+
+// typeAndAttach adds the program type, attach point, BTF and sleepable
+// requirements.
+func (a *progAnalysis) typeAndAttach() {
+	p, pr := a.prog, a.report
+	if id := ProgramTypeFeature(p.Type); id != "" {
+		a.add(id, "program type "+pr.Type, a.section)
+	} else {
+		a.finding(SeverityWarning, a.section, "program type %s is unknown to retrobpf; not checked", p.Type)
+	}
+	attach, ksym := attachPoint(p)
+	pr.Attach = attach
+	if attach != "" {
+		a.add(FeatureID("attach:"+attach), "attaches as "+attach, a.section)
+	}
+	if btfTypedAttach(p) {
+		what := attach
+		if what == "" {
+			what = pr.Type
+		}
+		a.add("btf:vmlinux", fmt.Sprintf("%s attach point %q is resolved against the kernel's own BTF", what, p.AttachTo), a.section)
+	}
+	if ksym != "" {
+		a.add(FeatureID("ksym:"+ksym), "attaches to kernel function "+ksym, a.section)
+	}
+	if pr.Sleepable {
+		a.add("sleepable", "program is sleepable (BPF_F_SLEEPABLE)", a.section)
+	}
+}
+
+// attachPoint returns the attach feature suffix and, for programs that
+// attach to a named kernel function, that function.
+func attachPoint(p *ebpf.ProgramSpec) (attach, ksym string) {
+	sec := p.SectionName
+	fn := kernelFunc(p.AttachTo)
+	switch p.Type {
+	case ebpf.Kprobe:
+		switch {
+		case p.AttachType == ebpf.AttachTraceKprobeMulti:
+			return "kprobe_multi", ""
+		case p.AttachType == ebpf.AttachTraceKprobeSession:
+			return "kprobe_session", ""
+		case p.AttachType == ebpf.AttachTraceUprobeMulti:
+			return "uprobe_multi", ""
+		case strings.HasPrefix(sec, "kretprobe/"):
+			return "kretprobe", fn
+		case strings.HasPrefix(sec, "kprobe/"):
+			return "kprobe", fn
+		case strings.HasPrefix(sec, "ksyscall/"), strings.HasPrefix(sec, "kretsyscall/"):
+			// The kernel symbol is arch-specific (__x64_sys_…): not checked.
+			return "kprobe", ""
+		case strings.HasPrefix(sec, "uprobe"), strings.HasPrefix(sec, "uretprobe"), strings.HasPrefix(sec, "usdt"):
+			return "uprobe", ""
+		}
+		return "kprobe", ""
+	case ebpf.Tracing:
+		switch p.AttachType {
+		case ebpf.AttachTraceFEntry:
+			return "fentry", fn
+		case ebpf.AttachTraceFExit:
+			return "fexit", fn
+		case ebpf.AttachModifyReturn:
+			return "fmod_ret", fn
+		case ebpf.AttachTraceRawTp:
+			return "tp_btf", ""
+		case ebpf.AttachTraceIter:
+			return "iter", ""
+		}
+		return "", ""
+	case ebpf.RawTracepoint, ebpf.RawTracepointWritable:
+		return "raw_tp", ""
+	case ebpf.TracePoint:
+		return "tracepoint", ""
+	case ebpf.PerfEvent:
+		return "perf_event", ""
+	case ebpf.LSM:
+		return "lsm", ""
+	case ebpf.XDP:
+		return "xdp", ""
+	case ebpf.SchedCLS, ebpf.SchedACT:
+		switch p.AttachType {
+		case ebpf.AttachTCXIngress, ebpf.AttachTCXEgress:
+			return "tcx", ""
+		case ebpf.AttachNetkitPrimary, ebpf.AttachNetkitPeer:
+			return "netkit", ""
+		}
+		return "tc", ""
+	case ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.CGroupDevice, ebpf.CGroupSysctl, ebpf.CGroupSockopt, ebpf.SockOps:
+		return "cgroup", ""
+	}
+	return "", ""
+}
+
+// kernelFunc strips an offset ("do_sys_open+0x10") and a module prefix
+// and refuses patterns: only a plain symbol can be looked up in kallsyms.
+func kernelFunc(attachTo string) string {
+	s := attachTo
+	if i := strings.IndexByte(s, '+'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" || strings.ContainsAny(s, "*?/ ") {
+		return ""
+	}
+	return s
+}
+
+// btfTypedAttach reports whether the kernel resolves the attach point
+// through vmlinux BTF (attach_btf_id): fentry/fexit/fmod_ret, tp_btf,
+// iterators and LSM.
+func btfTypedAttach(p *ebpf.ProgramSpec) bool {
+	switch p.Type {
+	case ebpf.Tracing, ebpf.LSM:
+		return true
+	}
+	return false
+}
+
+// instructions walks the program (its own body and the subprograms
+// cilium/ebpf appended to it) for helpers, kfuncs, calls, maps, loops, ISA
+// level and CO-RE relocations.
+func (a *progAnalysis) instructions() {
+	insns := a.prog.Instructions
+	// Raw offsets of symbols, to resolve jumps by label (hand-built asm)
+	// and to name the function an instruction belongs to.
+	symbols := map[string]int64{}
+	for it := insns.Iterate(); it.Next(); {
+		if s := it.Ins.Symbol(); s != "" {
+			symbols[s] = int64(it.Offset)
+		}
+	}
+	gpl := IsGPLCompatible(a.prog.License)
+	fn := ""
+	for it := insns.Iterate(); it.Next(); {
+		ins := it.Ins
+		off := int64(it.Offset)
+		if s := ins.Symbol(); s != "" {
+			fn = s
+		}
+		src := fmt.Sprintf("%s, insn %d", a.section, off)
+		if fn != "" && fn != a.report.Name && it.Index > 0 {
+			src = fmt.Sprintf("%s, func %s, insn %d", a.section, fn, off)
+		}
+
+		switch {
+		case ins.IsBuiltinCall():
+			a.helperCall(ins, src, gpl)
+		case ins.IsKfuncCall():
+			name := ins.Reference()
+			if name == "" {
+				name = fmt.Sprintf("btf_id_%d", ins.Constant)
+			}
+			a.add(FeatureID("kfunc:"+name), "calls kfunc "+name, src)
+			a.add("kfunc-calls", "calls kernel functions (kfunc "+name+")", src)
+			a.add("btf:vmlinux", "kfunc "+name+" is resolved against the kernel's BTF", src)
+			if !gpl {
+				a.finding(SeverityError, src, "calls kfunc %s, but license %q is not GPL compatible", name, a.prog.License)
+			}
+		case ins.IsFunctionCall():
+			a.add("bpf2bpf-calls", "calls BPF function "+ins.Reference(), src)
+		case ins.IsLoadOfFunctionPointer():
+			a.add("bpf2bpf-calls", "passes BPF function "+ins.Reference()+" as a callback", src)
+		case ins.OpCode.IsDWordLoad() && ins.Reference() != "":
+			a.reference(ins, src)
+		}
+
+		if m := btf.CORERelocationMetadata(ins); m != nil {
+			a.add("btf:core", "CO-RE relocation "+m.String(), src)
+		}
+		a.isa(ins, off, src, symbols)
+	}
+}
+
+func (a *progAnalysis) helperCall(ins *asm.Instruction, src string, gpl bool) {
+	fn := asm.BuiltinFunc(ins.Constant)
+	id := HelperFeature(fn)
+	name := strings.TrimPrefix(string(id), "helper:")
+	if id == "" {
+		a.finding(SeverityWarning, src, "calls unknown helper #%d; not checked", ins.Constant)
+		return
+	}
+	reason := "calls " + name
+	// Loaders (cilium/ebpf, libbpf) rewrite these to the old helpers on
+	// kernels before 5.5, so the old helper is what the program needs.
+	switch fn {
+	case asm.FnProbeReadKernel, asm.FnProbeReadUser:
+		id, reason = "helper:bpf_probe_read", "calls "+name+" (loaders fall back to bpf_probe_read before 5.5)"
+	case asm.FnProbeReadKernelStr, asm.FnProbeReadUserStr:
+		id, reason = "helper:bpf_probe_read_str", "calls "+name+" (loaders fall back to bpf_probe_read_str before 5.5)"
+	}
+	a.add(id, reason, src)
+	if gplOnlyHelpers[name] && !gpl {
+		a.finding(SeverityError, src, "calls GPL-only helper %s, but license %q is not GPL compatible", name, a.prog.License)
+	}
+}
+
+// reference handles a 64-bit load that names a symbol: a map, a global
+// variable section or a kernel symbol (__ksym).
+func (a *progAnalysis) reference(ins *asm.Instruction, src string) {
+	ref := ins.Reference()
+	m, isMap := a.spec.Maps[ref]
+	switch {
+	case isMap && isDataMap(ref):
+		a.useMap(ref)
+		a.add("global-data", "uses global variables ("+ref+")", src)
+	case isMap:
+		a.useMap(ref)
+		var rs reqSet
+		addMapReqs(&rs, m, fmt.Sprintf("map %s, %s", ref, src), "uses map "+ref)
+		for _, r := range rs.list {
+			a.reqs.add(r)
+		}
+	case ins.IsLoadFromMap():
+		// A .kconfig variable: cilium/ebpf references the variable, not
+		// the .kconfig map, but it is global data all the same.
+		if _, ok := a.spec.Maps[".kconfig"]; ok {
+			a.useMap(".kconfig")
+		}
+		a.add("global-data", "reads kconfig variable "+ref, src)
+	case ins.Src == asm.R0:
+		if _, isVar := a.spec.Variables[ref]; isVar {
+			return
+		}
+		if name := kernelFunc(ref); name != "" {
+			a.add(FeatureID("ksym:"+name), "references kernel symbol "+name+" (__ksym)", src)
+		}
+	}
+}
+
+func (a *progAnalysis) useMap(name string) {
+	if a.maps == nil {
+		a.maps = map[string]bool{}
+	}
+	if !a.maps[name] {
+		a.maps[name] = true
+		a.report.Maps = append(a.report.Maps, name)
+	}
+}
+
+// isa adds instruction-set requirements and detects back-edges.
+func (a *progAnalysis) isa(ins *asm.Instruction, off int64, src string, symbols map[string]int64) {
+	op := ins.OpCode
+	switch cls := op.Class(); {
+	case cls.IsJump():
+		jop := op.JumpOp()
+		if jop == asm.Call || jop == asm.Exit {
+			return
+		}
+		gotol := cls == asm.Jump32Class && jop == asm.Ja
+		switch {
+		case gotol:
+			a.add("insn:v4", "32-bit-offset jump (gotol, ISA v4)", src)
+		case cls == asm.Jump32Class:
+			a.add("insn:jmp32", "32-bit conditional jump "+jop.String()+" (JMP32)", src)
+			a.add("insn:v3", "JMP32 instructions are ISA v3", src)
+		case jop == asm.JLT || jop == asm.JLE || jop == asm.JSLT || jop == asm.JSLE:
+			a.add("insn:v2", "jump "+jop.String()+" is ISA v2", src)
+		}
+		if jop == asm.JCOND {
+			return // may_goto: the kernel bounds it itself
+		}
+		var target int64
+		switch {
+		case ins.Reference() != "":
+			t, ok := symbols[ins.Reference()]
+			if !ok {
+				return
+			}
+			target = t
+		case gotol:
+			target = off + 1 + ins.Constant
+		default:
+			target = off + 1 + int64(ins.Offset)
+		}
+		if target <= off {
+			a.add("insn:bounded-loops", fmt.Sprintf("backward jump to insn %d (a loop)", target), src)
+		}
+	case cls.IsALU():
+		switch aop := op.ALUOp(); {
+		case aop == asm.SDiv || aop == asm.SMod || aop == asm.MovSX8 || aop == asm.MovSX16 || aop == asm.MovSX32:
+			a.add("insn:v4", aop.String()+" is ISA v4", src)
+		case aop == asm.Swap && cls == asm.ALU64Class:
+			a.add("insn:v4", "unconditional byte swap (bswap) is ISA v4", src)
+		}
+	case cls == asm.LdXClass:
+		if op.Mode() == asm.MemSXMode {
+			a.add("insn:v4", "sign-extending load is ISA v4", src)
+		}
+	case cls == asm.StXClass:
+		if op.Mode() == asm.AtomicMode && op.AtomicOp() != asm.AddAtomic {
+			a.add("insn:atomics", "atomic "+op.AtomicOp().String(), src)
+		}
+	}
+}
