@@ -23,6 +23,7 @@ type htmlRow struct {
 type htmlKernel struct {
 	K       *KernelResult
 	Counts  string
+	Boot    string
 	Chart   template.HTML
 	Details template.HTML
 }
@@ -67,7 +68,7 @@ details{margin:.5em 0}summary{cursor:pointer}
 <h2>Kernels</h2>
 <table id="kernels">
 <tr><th>Kernel</th><th>Release</th><th>Accel</th><th>Outcome</th><th>Boot</th><th>BTF</th><th>Variants</th></tr>
-{{range .Kernels}}<tr data-kernel="{{.K.Ref}}"><td>{{.K.Ref}}</td><td>{{.K.Release}}</td><td>{{.K.Accel}}</td><td>{{.K.Outcome}}{{with .K.Error}}: {{.}}{{end}}</td><td>{{with .K.BootSeconds}}{{printf "%.1fs" .}}{{else}}–{{end}}</td><td>{{.K.BTFSource}}</td><td>{{.Counts}}</td></tr>
+{{range .Kernels}}<tr data-kernel="{{.K.Ref}}"><td>{{.K.Ref}}</td><td>{{.K.Release}}</td><td>{{.K.Accel}}</td><td>{{.K.Outcome}}{{with .K.Error}}: {{.}}{{end}}</td><td>{{.Boot}}</td><td>{{.K.BTFSource}}</td><td>{{.Counts}}</td></tr>
 {{end}}</table>
 
 <h2>Verifier grid</h2>
@@ -99,7 +100,7 @@ func renderHTML(w io.Writer, r *Results) error {
 		d.Note = TCGNote
 	}
 	for _, k := range g.kernels {
-		d.Kernels = append(d.Kernels, htmlKernel{K: k, Counts: k.counts().String(),
+		d.Kernels = append(d.Kernels, htmlKernel{K: k, Counts: k.counts().String(), Boot: optSeconds(k.BootSeconds),
 			Chart: insnsChart(g, k), Details: htmlDetails(k)})
 	}
 	for _, p := range g.programs {

@@ -23,6 +23,17 @@ func render(t *testing.T, r *Results, format string) string {
 	return b.String()
 }
 
+// TestRenderNoFormattingErrors catches fmt/template verbs applied to the
+// wrong type (pointers printed as %!f(*float64=0x…)) in every format.
+func TestRenderNoFormattingErrors(t *testing.T) {
+	for _, f := range Formats {
+		if out := render(t, fixture(), f); strings.Contains(out, "%!") || strings.Contains(out, "0xc0") {
+			i := strings.Index(out, "%!")
+			t.Errorf("%s output has a formatting error near %q", f, out[max(0, i-40):min(len(out), i+60)])
+		}
+	}
+}
+
 func TestRenderUnknownFormat(t *testing.T) {
 	if err := Render(new(bytes.Buffer), fixture(), "pdf"); !errors.Is(err, ErrUnknownFormat) {
 		t.Fatalf("err = %v", err)
