@@ -1,0 +1,117 @@
+package overhead
+
+import (
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/retrobpf/retrobpf/reports"
+)
+
+func TestTriggers(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []TriggerSpec{
+		{Kind: KindExec}, {Kind: KindOpen}, {Kind: KindFsync},
+		{Kind: KindSleep}, {Kind: KindSleep, Duration: time.Microsecond}, {Kind: KindConnect},
+	} {
+		trig, err := NewTrigger(spec, dir)
+		if err != nil {
+			t.Fatalf("%s: %v", spec.Kind, err)
+		}
+		if err := trig.Fire(3); err != nil {
+			t.Fatalf("%s: %v", spec.Kind, err)
+		}
+		if err := trig.Close(); err != nil {
+			t.Fatalf("%s: close: %v", spec.Kind, err)
+		}
+	}
+	if _, err := NewTrigger(TriggerSpec{Kind: "teleport"}, dir); err == nil {
+		t.Fatal("unknown kind accepted")
+	}
+}
+
+func loadNet(t *testing.T) *ebpf.Collection {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to load BPF programs")
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		t.Skip(err)
+	}
+	coll, err := ebpf.LoadCollection("../testdata/net.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { coll.Close() })
+	return coll
+}
+
+// TestMeasureTestRun: the test-run kind has no per-event figure but a
+// test-run ns/op and bpf stats from the test runs.
+func TestMeasureTestRun(t *testing.T) {
+	coll := loadNet(t)
+	progs := []*ebpf.Program{coll.Programs["xdp_count"]}
+	noAttach := func() (io.Closer, error) { return io.NopCloser(nil), nil }
+	r := Measure(TriggerSpec{Kind: KindTestRun, Count: 100}, nil, noAttach, progs, Options{})
+	o := r.Overhead
+	if o.TestRunNsPerOp == nil || *o.TestRunNsPerOp <= 0 {
+		t.Fatalf("no test-run figure: %+v", o.NotMeasurable)
+	}
+	if o.PerEventNs != nil || o.NotMeasurable[reports.MetricPerEvent] == "" {
+		t.Fatal("per-event measured for a test-run trigger")
+	}
+	if o.RunTimeNsPerRun == nil || *o.RunTimeNsPerRun <= 0 || r.Events == nil || *r.Events < 100 {
+		t.Fatalf("run time %v events %v: %v", o.RunTimeNsPerRun, r.Events, o.NotMeasurable)
+	}
+}
+
+// TestMeasurePerEvent attaches XDP (generic mode) to the loopback device
+// and drives it with TCP connects over loopback.
+func TestMeasurePerEvent(t *testing.T) {
+	coll := loadNet(t)
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip(err)
+	}
+	prog := coll.Programs["xdp_count"]
+	attach := func() (io.Closer, error) {
+		return link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo.Index, Flags: link.XDPGenericMode})
+	}
+	l, err := attach()
+	if err != nil {
+		t.Skipf("cannot attach XDP to lo: %v", err)
+	}
+	l.Close()
+	spec := TriggerSpec{Kind: KindConnect, Count: 20}
+	trig, err := NewTrigger(spec, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trig.Close()
+	r := Measure(spec, trig, attach, []*ebpf.Program{prog}, Options{Samples: 6})
+	o := r.Overhead
+	if o.PerEventNs == nil || o.BaselineNs == nil || o.Samples != 6 {
+		t.Fatalf("per-event missing: %+v", o)
+	}
+	if o.BaselineNs.Median <= 0 || o.PerEventNs.CILow > o.PerEventNs.Median || o.PerEventNs.Median > o.PerEventNs.CIHigh {
+		t.Fatalf("inconsistent estimate: base %+v added %+v", *o.BaselineNs, *o.PerEventNs)
+	}
+	if r.Events == nil || *r.Events < int64(spec.Count) {
+		t.Fatalf("events %v, want ≥ %d packets on lo (%v)", r.Events, spec.Count, o.NotMeasurable)
+	}
+	t.Logf("baseline %.0f ns/connect, added %.0f ns [%.0f, %.0f], run time %.0f ns/run, test run %v",
+		o.BaselineNs.Median, o.PerEventNs.Median, o.PerEventNs.CILow, o.PerEventNs.CIHigh, *o.RunTimeNsPerRun, o.TestRunNsPerOp)
+}
+
+func TestNotMeasurableOnOldKernel(t *testing.T) {
+	_, _, reason := runTime(nil, nil, nil, mustVersion("4.19"))
+	if reason == "" {
+		t.Fatal("bpf stats claimed on 4.19")
+	}
+}
