@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* runqlat, BTF-typed variant: run-queue latency (wakeup -> on CPU) as a log2
+ * histogram of microseconds in .bss, from tp_btf sched_wakeup,
+ * sched_wakeup_new and sched_switch (5.5). A task preempted while runnable
+ * is re-queued at switch-out; "runnable" is task_struct::__state (5.14+) or
+ * ::state before, chosen by CO-RE at load time. The log2 is a bounded loop.
+ */
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_tracing.h"
+#include "bpf_core_read.h"
+#include "hist.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define TASK_RUNNING 0
+
+/* Kernels before 5.14 name the field "state" and make it a long. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+const volatile __u32 target_tgid = 0; /* 0: every task */
+
+__u64 hist[HIST_SLOTS] = {};
+__u64 samples = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);   /* tid */
+	__type(value, __u64); /* enqueue time, ns */
+} start SEC(".maps");
+
+static __always_inline void enqueue(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	__u64 ts;
+
+	if (!tid)
+		return;
+	if (target_tgid && BPF_CORE_READ(p, tgid) != target_tgid)
+		return;
+	ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+}
+
+static __always_inline long task_state(struct task_struct *p)
+{
+	if (bpf_core_field_exists(p->__state))
+		return BPF_CORE_READ(p, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)p, state);
+}
+
+SEC("tp_btf/sched_wakeup")
+int handle_wakeup(__u64 *ctx)
+{
+	enqueue(BTF_ARG(ctx, 0, struct task_struct *));
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int handle_wakeup_new(__u64 *ctx)
+{
+	enqueue(BTF_ARG(ctx, 0, struct task_struct *));
+	return 0;
+}
+
+/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
+SEC("tp_btf/sched_switch")
+int handle_switch(__u64 *ctx)
+{
+	struct task_struct *prev = BTF_ARG(ctx, 1, struct task_struct *);
+	struct task_struct *next = BTF_ARG(ctx, 2, struct task_struct *);
+	__u64 *tsp, delta;
+	__u32 tid;
+
+	if (task_state(prev) == TASK_RUNNING)
+		enqueue(prev);
+
+	tid = BPF_CORE_READ(next, pid);
+	tsp = bpf_map_lookup_elem(&start, &tid);
+	if (!tsp)
+		return 0;
+	delta = (bpf_ktime_get_ns() - *tsp) / 1000;
+	bpf_map_delete_elem(&start, &tid);
+	__sync_fetch_and_add(&hist[hist_slot(log2_loop(delta))], 1);
+	__sync_fetch_and_add(&samples, 1);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* tcpconnect, kprobe variant (4.19-safe): kprobe on tcp_v4_connect stashes
+ * the socket per thread, the kretprobe reads it once connect has chosen the
+ * source address and port. No BTF: the fields read are the leading
+ * "addrpair"/"portpair" words of struct sock_common, whose layout the kernel
+ * itself relies on for its socket hash lookups (INET_MATCH) and which has
+ * not moved since 2.6. Perf event array, array-map config, -mcpu=v2.
+ */
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_tracing.h"
+#include "bpf_endian.h"
+#include "tcpconnect.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The head of struct sock_common (and so of struct sock), fixed layout. */
+struct sock_common_head {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__u32 skc_hash;
+	__be16 skc_dport;
+	__u16 skc_num;
+};
+
+#define FILTER_PID 1
+#define FILTER_PORT 2
+
+struct config {
+	__u32 flags; /* FILTER_* */
+	__u32 target_pid;
+	__u16 target_port; /* host order */
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config);
+} config_map SEC(".maps");
+
+#define COUNTER_SEEN 0
+#define COUNTER_LOST 1
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u64); /* struct sock * */
+} sockets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+SEC("kprobe/tcp_v4_connect")
+int handle_connect_entry(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 sk = PT_REGS_PARM1(ctx);
+	struct config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&config_map, &zero);
+	if (!cfg)
+		return 0;
+	if ((cfg->flags & FILTER_PID) && (__u32)(id >> 32) != cfg->target_pid)
+		return 0;
+	bpf_map_update_elem(&sockets, &id, &sk, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int handle_connect_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_common_head skc = {};
+	struct event e = {};
+	struct config *cfg;
+	__u32 zero = 0;
+	__u64 *skp;
+
+	skp = bpf_map_lookup_elem(&sockets, &id);
+	if (!skp)
+		return 0;
+	cfg = bpf_map_lookup_elem(&config_map, &zero);
+	if (!cfg)
+		goto out;
+	bpf_probe_read(&skc, sizeof(skc), (void *)*skp);
+	if ((cfg->flags & FILTER_PORT) && skc.skc_dport != bpf_htons(cfg->target_port))
+		goto out;
+	e.pid = id >> 32;
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.saddr = skc.skc_rcv_saddr;
+	e.daddr = skc.skc_daddr;
+	e.sport = skc.skc_num;
+	e.dport = skc.skc_dport;
+	e.ret = (int)PT_REGS_RC(ctx);
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+
+	count(COUNTER_SEEN);
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e)))
+		count(COUNTER_LOST);
+out:
+	bpf_map_delete_elem(&sockets, &id);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* tcpconnect, BTF-typed variants: fexit on tcp_v4_connect sees the socket
+ * after the route lookup and port allocation, so source and destination are
+ * both set; fields come from struct sock_common via CO-RE.
+ *
+ *   modern                  ring buffer  (5.8)
+ *   perfbuf -DUSE_PERFBUF   perf buffer  (5.5)
+ */
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_tracing.h"
+#include "bpf_core_read.h"
+#include "bpf_endian.h"
+#include "tcpconnect.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_pid = 0;  /* tgid; 0: any */
+const volatile __u16 target_port = 0; /* destination, host order; 0: any */
+
+__u64 events_seen = 0;
+__u64 events_lost = 0;
+
+#ifdef USE_PERFBUF
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+#else
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+#endif
+
+/* int tcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len) */
+SEC("fexit/tcp_v4_connect")
+int handle_connect_exit(__u64 *ctx)
+{
+	struct sock *sk = BTF_ARG(ctx, 0, struct sock *);
+	int ret = (int)ctx[3];
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct event e = {};
+
+	if (target_pid && pid != target_pid)
+		return 0;
+	e.dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	if (target_port && e.dport != bpf_htons(target_port))
+		return 0;
+	e.pid = pid;
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	e.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e.ret = ret;
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+
+	__sync_fetch_and_add(&events_seen, 1);
+#ifdef USE_PERFBUF
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e)))
+#else
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+#endif
+		__sync_fetch_and_add(&events_lost, 1);
+	return 0;
+}
