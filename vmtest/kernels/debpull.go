@@ -69,6 +69,7 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	} else {
 		guess := guessSuites(r.Package)
 		var searched []string
+		var lastErr error
 		for _, suites := range [][]string{guess, without(debSuites, guess)} {
 			var refs []suiteRef
 			for _, s := range suites {
@@ -77,14 +78,21 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 			if len(refs) == 0 {
 				continue
 			}
-			searched = append(searched, suites...)
 			entries, err := c.collectKeep(ctx, f, refs, keep, opts)
 			if err != nil {
-				return nil, err
+				if ctx.Err() != nil || errors.Is(err, ErrCacheUnwritable) {
+					return nil, err
+				}
+				lastErr = err // these suites are absent: look further
+				continue
 			}
+			searched = append(searched, suites...)
 			if cands = selectPackage(entries, r.Package, r.Version); len(cands) > 0 {
 				break
 			}
+		}
+		if len(searched) == 0 {
+			return nil, lastErr
 		}
 		if len(cands) == 0 {
 			return nil, fmt.Errorf("%w: %s in %s (amd64, main) at %s", ErrPackageNotFound, r, strings.Join(searched, ", "), m.Archive)
@@ -319,7 +327,7 @@ func dedupe(es []pkgEntry) []pkgEntry {
 	seen := map[string]bool{}
 	var out []pkgEntry
 	for _, e := range es {
-		k := e.Base + "/" + e.Filename + "@" + e.SHA256
+		k := e.Package + "=" + e.Version + "@" + e.Base + "/" + e.Filename + "@" + e.SHA256
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, e)

@@ -16,6 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
+// retryBackoff is the first delay between download attempts; it doubles.
+var retryBackoff = 500 * time.Millisecond
+
 // errNotFound is a 404 or 410: the file is not on the server, which is
 // an answer (try the next candidate), not an infrastructure failure.
 var errNotFound = errors.New("not found")
@@ -39,7 +42,7 @@ func newFetcher(progress io.Writer, logf func(string, ...any)) *fetcher {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &fetcher{http: hc, grab: g, progress: progress, logf: logf, attempts: 4, backoff: 500 * time.Millisecond}
+	return &fetcher{http: hc, grab: g, progress: progress, logf: logf, attempts: 4, backoff: retryBackoff}
 }
 
 // retry runs op until it succeeds, fails permanently or runs out of

@@ -1,6 +1,8 @@
 package kernels_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -39,5 +41,24 @@ func TestDebianAliases(t *testing.T) {
 				t.Errorf("config %s lacks CONFIG_BPF_SYSCALL=y (%v)", k.Config, err)
 			}
 		})
+	}
+}
+
+// TestFileRefRealKernel validates a real Debian bzImage through file:.
+func TestFileRefRealKernel(t *testing.T) {
+	k := kernelstest.Get(t, "6.1")
+	c, err := kernels.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.Resolve(context.Background(), "file:"+k.Vmlinuz, kernels.ResolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Release != k.Release || f.SHA256 != k.SHA256 {
+		t.Errorf("file: kernel %s (%s), want %s (%s)", f.Release, f.SHA256, k.Release, k.SHA256)
+	}
+	if _, err := c.Resolve(context.Background(), "file:"+k.Config, kernels.ResolveOptions{}); !errors.Is(err, kernels.ErrNotAKernel) {
+		t.Errorf("a config file as kernel: %v, want ErrNotAKernel", err)
 	}
 }

@@ -1,0 +1,143 @@
+package kernels
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestUnpackDeb(t *testing.T) {
+	const rel = "6.1.0-10-cloud-amd64"
+	for _, comp := range []string{"xz", "zst"} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			c, err := unpackDeb(bytes.NewReader(buildDeb(t, rel, comp)), dir, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Release != rel || c.Modules != dirModules {
+				t.Errorf("contents %+v", c)
+			}
+			got, err := BzImageRelease(filepath.Join(dir, fileVmlinuz))
+			if err != nil || got != rel {
+				t.Errorf("vmlinuz release %q, %v", got, err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, fileConfig)); string(b) != "CONFIG_BPF_SYSCALL=y\n" {
+				t.Errorf("config %q", b)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "modules/lib/modules", rel, "modules.order")); string(b) != "kernel/net/a.ko\n" {
+				t.Errorf("modules.order %q", b)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "usr")); err == nil {
+				t.Error("unrelated files extracted")
+			}
+		})
+	}
+	t.Run("no-modules", func(t *testing.T) {
+		dir := t.TempDir()
+		c, err := unpackDeb(bytes.NewReader(buildDeb(t, rel, "xz")), dir, false)
+		if err != nil || c.Modules != "" {
+			t.Fatalf("%+v %v", c, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, dirModules)); err == nil {
+			t.Error("modules extracted without being asked")
+		}
+	})
+	t.Run("no-kernel", func(t *testing.T) {
+		deb := buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"data.tar.zst", compress(t, "zst", buildTar(t, []tarFile{{Name: "./bin/true", Data: []byte("x")}}))})
+		if _, err := unpackDeb(bytes.NewReader(deb), t.TempDir(), false); !errors.Is(err, ErrNoKernelImage) {
+			t.Errorf("got %v, want ErrNoKernelImage", err)
+		}
+	})
+	t.Run("not-ar", func(t *testing.T) {
+		if _, err := unpackDeb(bytes.NewReader([]byte("PK\x03\x04 zip file")), t.TempDir(), false); !errors.Is(err, ErrBadAr) {
+			t.Errorf("got %v, want ErrBadAr", err)
+		}
+	})
+	t.Run("path-traversal", func(t *testing.T) {
+		dir := t.TempDir()
+		deb := buildAr(arMember{"data.tar.xz", compress(t, "xz", buildTar(t, []tarFile{
+			{Name: "./boot/vmlinuz-" + rel, Data: fakeBzImage(rel)},
+			{Name: "./lib/modules/../../../../evil", Data: []byte("x")},
+		}))})
+		if _, err := unpackDeb(bytes.NewReader(deb), dir, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "evil")); err == nil {
+			t.Error("entry escaped the destination")
+		}
+	})
+}
+
+func TestArReader(t *testing.T) {
+	ar := buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"odd", []byte("abc")}, arMember{"last/", []byte("zz")})
+	r := NewArReader(bytes.NewReader(ar))
+	var names []string
+	var datas []string
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		b, err := io.ReadAll(r)
+		if err != nil || int64(len(b)) != h.Size {
+			t.Fatalf("%s: %q %v", h.Name, b, err)
+		}
+		datas = append(datas, string(b))
+	}
+	if len(names) != 3 || names[1] != "odd" || names[2] != "last" || datas[1] != "abc" || datas[2] != "zz" {
+		t.Errorf("names %q data %q", names, datas)
+	}
+	// Skipping a member without reading it.
+	r = NewArReader(bytes.NewReader(ar))
+	r.Next()
+	if h, err := r.Next(); err != nil || h.Name != "odd" {
+		t.Errorf("skip: %v %v", h, err)
+	}
+	// Truncation is an error, not a silent short member.
+	r = NewArReader(bytes.NewReader(ar[:len(ar)-4]))
+	var err error
+	for err == nil {
+		if _, err = r.Next(); err == nil {
+			_, err = io.ReadAll(r)
+		}
+	}
+	if !errors.Is(err, ErrBadAr) {
+		t.Errorf("truncated archive: %v, want ErrBadAr", err)
+	}
+}
+
+// FuzzAr checks that the ar reader never panics or loops, and that every
+// member it returns has exactly its declared size.
+func FuzzAr(f *testing.F) {
+	f.Add(buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"data.tar.xz", []byte("xyz")}))
+	f.Add([]byte(arMagic))
+	f.Add([]byte(arMagic + "short"))
+	f.Add([]byte("!<arch>\ndebian-binary   0           0     0     100644  -5        `\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewArReader(bytes.NewReader(data))
+		for i := 0; i < 1000; i++ {
+			h, err := r.Next()
+			if err != nil {
+				return
+			}
+			if h.Size < 0 {
+				t.Fatalf("negative size %d", h.Size)
+			}
+			n, err := io.Copy(io.Discard, r)
+			if err == nil && n != h.Size {
+				t.Fatalf("member %q read %d bytes, declared %d", h.Name, n, h.Size)
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
