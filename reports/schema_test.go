@@ -165,3 +165,17 @@ func TestSaveRefusesInvalid(t *testing.T) {
 		t.Fatalf("leftover files: %v", entries)
 	}
 }
+
+// TestTestdataLoads keeps the CLI test inputs (used by the testscript
+// files in cmd/retrobpf/testdata) valid under the schema.
+func TestTestdataLoads(t *testing.T) {
+	for _, f := range []string{"testdata/results-old.json", "testdata/results-new.json"} {
+		r, err := Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Kernels) != 2 {
+			t.Fatalf("%s: %d kernels", f, len(r.Kernels))
+		}
+	}
+}

@@ -52,7 +52,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
 	cmd := exec.Command(args[1], args[2:]...)
-	cmd.Dir = ts.Getenv("PWD")
+	cmd.Dir = ts.MkAbs(".") // the script's current directory (PWD is not in its env)
 	cmd.Env = os.Environ()
 	for _, k := range []string{"PATH", "HOME", "XDG_CACHE_HOME", "NO_COLOR", "REPO", "WORK"} {
 		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
