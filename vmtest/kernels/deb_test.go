@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"io"
@@ -140,4 +141,29 @@ func FuzzAr(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUnpackImageLayouts(t *testing.T) {
+	for name, files := range map[string][]tarFile{
+		"ci-kernels": {{Name: "boot/vmlinuz", Data: fakeBzImage("5.4.290")}, {Name: "boot/vmlinux", Data: []byte("\x7fELF")}},
+		"lvh":        {{Name: "/boot/vmlinuz-5.4", Data: fakeBzImage("5.4.290")}, {Name: "/boot/btf-5.4", Data: []byte{0x9f, 0xeb}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			c, err := unpackKernelTar(tar.NewReader(bytes.NewReader(buildTar(t, files))), dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := &Kernel{}
+			if err := fillKernel(k, dir, c, true); err != nil {
+				t.Fatal(err)
+			}
+			if k.Release != "5.4.290" || k.Version.String() != "5.4.290" {
+				t.Errorf("release %s version %s", k.Release, k.Version)
+			}
+			if name == "ci-kernels" && k.Vmlinux == "" || name == "lvh" && k.BTF == "" {
+				t.Errorf("%s: %+v", name, k)
+			}
+		})
+	}
 }

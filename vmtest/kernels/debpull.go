@@ -178,7 +178,7 @@ func (c *Cache) fetchDeb(ctx context.Context, f *fetcher, e pkgEntry, opts Resol
 		return nil, fmt.Errorf("%s=%s: %w", e.Package, e.Version, err)
 	}
 	k := &Kernel{Source: e.Package + "=" + e.Version}
-	if err := fillKernel(k, tmp, contents); err != nil {
+	if err := fillKernel(k, tmp, contents, false); err != nil {
 		return nil, fmt.Errorf("%s=%s: %w", e.Package, e.Version, err)
 	}
 	// Debian ABI names say "6.1.0"; the package version has the real
@@ -190,14 +190,17 @@ func (c *Cache) fetchDeb(ctx context.Context, f *fetcher, e pkgEntry, opts Resol
 }
 
 // fillKernel sets the paths and release of a kernel unpacked into dir.
-func fillKernel(k *Kernel, dir string, c debContents) error {
+// The release comes from the vmlinuz-<release> file name (Debian) or,
+// with preferHeader or when the name has none, from the bzImage header
+// (image layouts name files by a label, not always the release).
+func fillKernel(k *Kernel, dir string, c debContents, preferHeader bool) error {
 	k.Vmlinuz = filepath.Join(dir, fileVmlinuz)
 	hdrRelease, err := BzImageRelease(k.Vmlinuz)
 	if err != nil {
 		return err
 	}
 	k.Release = c.Release
-	if k.Release == "" {
+	if k.Release == "" || preferHeader {
 		k.Release = hdrRelease
 	}
 	v, err := kversion.Parse(k.Release)

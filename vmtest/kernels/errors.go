@@ -35,7 +35,7 @@ var (
 // IsInputError reports whether err is caused by what the user asked for
 // (exit 2) rather than by the network, a mirror or the machine (exit 3).
 func IsInputError(err error) bool {
-	for _, e := range []error{ErrBadRef, ErrUnknownAlias, ErrPackageNotFound, ErrNoKernelImage, ErrNotAKernel, ErrNotCached, ErrCacheUnwritable, ErrBadMirror} {
+	for _, e := range []error{ErrBadRef, ErrUnknownAlias, ErrPackageNotFound, ErrNoKernelImage, ErrNotAKernel, ErrNotCached, ErrCacheUnwritable, ErrBadMirror, ErrImageNotFound} {
 		if errors.Is(err, e) {
 			return true
 		}
