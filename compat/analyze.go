@@ -26,6 +26,8 @@ var (
 	errNilSpec    = errors.New("nil collection spec")
 	elfMagic      = []byte("\x7fELF")
 	maxProbeBytes = int64(64) // bytes read to recognise the ELF header
+	// maxNoBitsSection bounds zero-filled sections such as .bss.
+	maxNoBitsSection = uint64(64 << 20)
 )
 
 // Severity of a Finding.
@@ -181,6 +183,11 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 	for _, s := range ef.Sections {
 		if s.Type != elf.SHT_NOBITS && s.Offset+s.FileSize > uint64(size) {
 			return nil, fmt.Errorf("%w: section %s extends past the end of the file", ErrBadELF, s.Name)
+		}
+		// cilium/ebpf allocates zeroed .bss contents up front; no kernel
+		// creates a map value anywhere near this big (KMALLOC_MAX_SIZE).
+		if s.Type == elf.SHT_NOBITS && s.Size > maxNoBitsSection {
+			return nil, fmt.Errorf("%w: section %s claims %d bytes", ErrBadObject, s.Name, s.Size)
 		}
 	}
 	// cilium/ebpf must not take the process down on hostile input.
