@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
+	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
 var (
@@ -59,18 +60,16 @@ func moduleRoot(t testing.TB) string {
 // agentBinary is the retrobpf binary, the real guest agent.
 func agentBinary(t testing.TB) string { return goBuild(t, "./cmd/retrobpf") }
 
-// testKernel returns a Debian kernel for series ("6.1") or skips.
-func testKernel(t testing.TB, series string) *kernels.Kernel {
+// testKernel returns the Debian kernel for alias ("6.1") from the shared
+// test cache, or skips when QEMU or the kernel is unavailable.
+func testKernel(t testing.TB, alias string) *kernels.Kernel {
 	t.Helper()
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Skip("qemu-system-x86_64 not installed")
 	}
-	matches, _ := filepath.Glob("/var/cache/retrobpf-dev/linux-image-" + series + "*/boot/vmlinuz-*")
-	if len(matches) == 0 {
-		t.Skipf("no %s kernel", series)
-	}
-	vmlinuz := matches[len(matches)-1]
-	rel := strings.TrimPrefix(filepath.Base(vmlinuz), "vmlinuz-")
-	v, _ := kversion.Parse(series)
-	return &kernels.Kernel{Ref: series, Release: rel, Version: v, Vmlinuz: vmlinuz}
+	return kernelstest.Get(t, alias)
 }
+
+type kernelsKernel = kernels.Kernel
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

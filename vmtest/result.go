@@ -29,7 +29,8 @@ type Result struct {
 	ConsoleTail string   // the last lines of the console
 	ConsoleLog  string   // path of the full console log; "" unless Machine.WorkDir was set
 
-	BootToReady time.Duration // QEMU start to the agent's Ready frame
+	BootToReady time.Duration // QEMU start to the agent's Ready frame (host clock)
+	GuestReady  time.Duration // kernel start to Ready, by the guest's /proc/uptime
 	Total       time.Duration
 	Accel       Accel // the accelerator actually used
 }

@@ -242,6 +242,7 @@ func (q *qemu) run(ctx context.Context, res *Result) {
 				ready = true
 				res.BootToReady = ev.at.Sub(start)
 				res.Release = r.Release
+				res.GuestReady = time.Duration(r.Uptime * float64(time.Second))
 				for _, m := range r.Mounts {
 					if m.Error != "" {
 						res.Mounts = append(res.Mounts, m.FSType+": "+m.Error)

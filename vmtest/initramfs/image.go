@@ -21,7 +21,7 @@ const AgentPath = "/bin/retrobpf"
 
 // baseVersion changes whenever the base layout changes, so cached bases
 // built by older code are not reused.
-const baseVersion = "v1"
+const baseVersion = "v2"
 
 // ErrNotStatic is returned for an agent binary that needs a dynamic loader:
 // the guest has no libc.
@@ -54,17 +54,12 @@ func Base(cacheDir, agent string) (string, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("initramfs cache: %w", err)
 	}
-	f, err := os.Open(agent)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	bin, size, err := stripped(agent)
 	if err != nil {
 		return "", err
 	}
 	err = cliutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
-		return writeBase(w, f, st.Size())
+		return writeBase(w, bin, size)
 	})
 	if err != nil {
 		return "", fmt.Errorf("build initramfs base: %w", err)

@@ -132,10 +132,12 @@ func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, 
 			if errors.Is(err, ErrCacheUnwritable) {
 				return nil, err
 			}
-			if !errors.Is(err, errNotFound) && firstErr == nil {
-				firstErr = err
+			if !errors.Is(err, errNotFound) {
+				if firstErr == nil {
+					firstErr = err
+				}
+				opts.logf("skipping suite %s at %s: %v", s.Suite, s.Base, err)
 			}
-			opts.logf("skipping suite %s at %s: %v", s.Suite, s.Base, err)
 			continue
 		}
 		ok++
