@@ -43,7 +43,10 @@ type Side struct {
 	// Overhead is the median added ns per event; RunTime is bpf stats
 	// run_time_ns/run_cnt.
 	Overhead *float64 `json:"overhead_ns,omitempty"`
-	RunTime  *float64 `json:"run_time_ns,omitempty"`
+	// OverheadPct is Overhead relative to the trigger's own cost per event
+	// (percent), a within-VM ratio that survives TCG.
+	OverheadPct *float64 `json:"overhead_pct,omitempty"`
+	RunTime     *float64 `json:"run_time_ns,omitempty"`
 }
 
 // Metric is a comparable figure of a Side.
@@ -58,12 +61,15 @@ const (
 	MetricDuration   Metric = "duration"
 	MetricJited      Metric = "jited"
 	MetricOverhead   Metric = "overhead"
+	// MetricOverheadPct is the added cost in percent of the trigger's own
+	// cost per event (e.g. overhead_pct>5: more than 5 % slower exec).
+	MetricOverheadPct Metric = "overhead_pct"
 	// MetricRunTime ("run_time", bpf stats ns per run) is declared with
 	// the Overhead.NotMeasurable keys in schema.go.
 )
 
 // Metrics lists every Metric.
-var Metrics = []Metric{MetricInsns, MetricStates, MetricPeakStates, MetricStack, MetricDuration, MetricJited, MetricOverhead, MetricRunTime}
+var Metrics = []Metric{MetricInsns, MetricStates, MetricPeakStates, MetricStack, MetricDuration, MetricJited, MetricOverhead, MetricOverheadPct, MetricRunTime}
 
 // Value returns the side's figure for m, or false when it is unknown.
 func (s Side) Value(m Metric) (float64, bool) {
@@ -94,6 +100,8 @@ func (s Side) Value(m Metric) (float64, bool) {
 		return i(s.Jited)
 	case MetricOverhead:
 		return f(s.Overhead)
+	case MetricOverheadPct:
+		return f(s.OverheadPct)
 	case MetricRunTime:
 		return f(s.RunTime)
 	}
@@ -216,6 +224,7 @@ func side(v *VariantResult) Side {
 			m := o.PerEventNs.Median
 			s.Overhead = &m
 		}
+		s.OverheadPct = o.relative()
 		s.RunTime = o.RunTimeNsPerRun
 	}
 	return s

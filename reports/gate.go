@@ -20,11 +20,12 @@ const GateSyntax = `comma-separated gates:
   missing      a kernel or variant of the baseline is absent from the new run
   METRIC OP VALUE
     METRIC: insns, states, peak_states, stack, duration (verification µs), jited,
-            overhead (added ns per event, median), run_time (bpf stats ns per run)
+            overhead (added ns per event, median), overhead_pct (that cost in % of the
+            trigger's own, a within-VM ratio), run_time (bpf stats ns per run)
     OP:     >, >=, <, <=
     VALUE:  +10% / -5% (relative change), +500 / -2 (absolute change, a sign is required),
             500000 (the new value itself, no sign); time metrics take ns, us, µs, ms
-  e.g. verdict,insns>+10%,overhead>+20%,stack>=448`
+  e.g. verdict,insns>+10%,overhead>+20%,stack>=448,overhead_pct>5`
 
 // Gate is one parsed --fail-on term.
 type Gate struct {

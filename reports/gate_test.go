@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,6 +139,16 @@ func TestGatesTrip(t *testing.T) {
 		{"overhead absolute ns", "overhead>+100ns", func(r *Results) {
 			variantOf(t, r, "6.1", "opensnoop", "fentry").Overhead.PerEventNs.Median = 850
 		}, []string{"6.1 opensnoop/fentry"}},
+		{"overhead_pct value", "overhead_pct>2.5", func(r *Results) {
+			// 2600 ns on a 90 µs exec is 2.9 %; 1800 ns is 2.0 %
+		}, []string{"5.10 execsnoop/legacy", "6.1 execsnoop/legacy", "6.12 execsnoop/legacy"}},
+		{"overhead_pct needs a baseline", "overhead_pct>2.5", func(r *Results) {
+			for i := range r.Kernels {
+				if o := r.Kernels[i].variant("execsnoop", "legacy").Overhead; o != nil {
+					o.BaselineNs = nil
+				}
+			}
+		}, nil},
 		{"stack value", "stack>=64", func(r *Results) {
 			*variantOf(t, r, "6.1", "opensnoop", "kprobe").Programs[0].Verifier.StackDepth = 64
 		}, []string{"6.1 opensnoop/kprobe"}},
@@ -229,4 +240,22 @@ func TestRenderDiff(t *testing.T) {
 	if err := RenderDiff(&b, c, gs, vs, "html"); !errors.Is(err, ErrUnknownFormat) {
 		t.Fatalf("html diff: %v", err)
 	}
+}
+
+func ExampleParseGates() {
+	gates, err := ParseGates("verdict,insns>+10%,overhead>+20%")
+	if err != nil {
+		panic(err)
+	}
+	base := &Results{Kernels: []KernelResult{{Ref: "6.1", Outcome: OutcomeOK, Variants: []VariantResult{{
+		Program: "execsnoop", Variant: "modern", Verdict: VerdictLoaded,
+		Programs: []ProgramResult{{Name: "handle_exec", Verdict: VerdictLoaded, Verifier: VerifierStats{InsnsProcessed: i64(1000)}}},
+	}}}}}
+	cur := clone(&testing.T{}, base)
+	*cur.Kernels[0].Variants[0].Programs[0].Verifier.InsnsProcessed = 1150
+	for _, v := range gates.Check(Compare(base, cur)) {
+		fmt.Println(v)
+	}
+	// Output:
+	// insns>+10%: 6.1 execsnoop/modern: insns 1000 → 1150 (+15.00%)
 }

@@ -224,7 +224,22 @@ func overheadText(v *VariantResult) string {
 		return NotMeasurable
 	}
 	e := o.PerEventNs
-	return fmt.Sprintf("%s [%s, %s]", fmtSigned(e.Median), fmtNs(e.CILow), fmtNs(e.CIHigh))
+	s := fmt.Sprintf("%s [%s, %s]", fmtSigned(e.Median), fmtNs(e.CILow), fmtNs(e.CIHigh))
+	if pct := o.relative(); pct != nil {
+		s += fmt.Sprintf(" (%+.1f%%)", *pct)
+	}
+	return s
+}
+
+// relative is the added cost as a percentage of the trigger's own cost per
+// event: a ratio measured within one VM, the figure that stays meaningful
+// under TCG. nil without a baseline.
+func (o *Overhead) relative() *float64 {
+	if o == nil || o.PerEventNs == nil || o.BaselineNs == nil || o.BaselineNs.Median <= 0 {
+		return nil
+	}
+	p := o.PerEventNs.Median / o.BaselineNs.Median * 100
+	return &p
 }
 
 func fmtSigned(ns float64) string {

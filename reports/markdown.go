@@ -72,7 +72,7 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 		}
 	}
 
-	p("\n### Overhead\n\nAdded cost per trigger event, median [95 %% CI]; “not measurable” where the kernel cannot tell.\n\n")
+	p("\n### Overhead\n\nAdded cost per trigger event, median [95 %% CI] (in parentheses: relative to the trigger's own cost, measured in the same VM); “not measurable” where the kernel cannot tell.\n\n")
 	mdGridHeader(b, g)
 	for _, pr := range g.programs {
 		for _, v := range pr.variants {

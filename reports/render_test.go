@@ -75,7 +75,7 @@ func TestRenderMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"| execsnoop/modern | ✗ missing-map-type | ✔ 1200 ★ | ✔ 1200 ★ |",
 		"| **execsnoop** ⇒ selected | legacy | modern | modern |",
-		"| opensnoop/fentry | +700 ns [560 ns, 910 ns] | +700 ns [560 ns, 910 ns] | not measurable |",
+		"| opensnoop/fentry | +700 ns [560 ns, 910 ns] (+0.8%) | +700 ns [560 ns, 910 ns] (+0.8%) | not measurable |",
 		"> **Note:** absolute times are emulated (TCG)",
 		"back-edge from insn 12 to 4",
 	} {

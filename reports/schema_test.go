@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -178,4 +179,31 @@ func TestTestdataLoads(t *testing.T) {
 			t.Fatalf("%s: %d kernels", f, len(r.Kernels))
 		}
 	}
+}
+
+// FuzzDecode: any input is refused with ErrInvalid/ErrSchemaVersion or
+// decodes into results that validate again — never a panic.
+func FuzzDecode(f *testing.F) {
+	var b bytes.Buffer
+	fixture().Write(&b)
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"schema_version": 1}`))
+	f.Add([]byte(`{"schema_version": 1.0, "kernels": null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Decode(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrSchemaVersion) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("decoded results do not validate: %v", err)
+		}
+		for _, format := range Formats {
+			if err := Render(io.Discard, r, format); err != nil {
+				t.Fatalf("render %s: %v", format, err)
+			}
+		}
+	})
 }
