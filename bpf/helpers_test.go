@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -110,16 +111,26 @@ func loadVariant(t *testing.T, in intent, setup func(*ebpf.CollectionSpec)) (*eb
 	return spec, coll
 }
 
-// attachAll attaches every program of the collection to its hook.
-func attachAll(t *testing.T, in intent, spec *ebpf.CollectionSpec, coll *ebpf.Collection) {
+// attachAll attaches every program of the collection to its hook; the
+// returned function detaches them all (also done at cleanup).
+func attachAll(t *testing.T, in intent, spec *ebpf.CollectionSpec, coll *ebpf.Collection) (detach func()) {
 	t.Helper()
+	var links []io.Closer
+	detach = func() {
+		for _, l := range links {
+			l.Close()
+		}
+		links = nil
+	}
+	t.Cleanup(detach)
 	for name, prog := range coll.Programs {
 		l, err := Attach(spec.Programs[name], prog)
 		if err != nil {
 			skipUnsupported(t, in, spec, "attach", err)
 		}
-		t.Cleanup(func() { l.Close() })
+		links = append(links, l)
 	}
+	return detach
 }
 
 // setVar sets a .rodata/.data variable before load.
@@ -279,4 +290,3 @@ func sum(v []uint64) (n uint64) {
 	}
 	return n
 }
-

@@ -56,3 +56,5 @@ func intentsOf(program string) []intent {
 	}
 	return out
 }
+
+func kv(s string) kversion.Version { return kversion.MustParse(s) }

@@ -1,0 +1,60 @@
+package bpf
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// TestOpensnoop attaches every opensnoop variant filtered to this process,
+// opens one file that exists and one that does not, and expects both paths
+// with their results (an fd, -ENOENT).
+func TestOpensnoop(t *testing.T) {
+	for _, in := range intentsOf("opensnoop") {
+		t.Run(in.variant, func(t *testing.T) {
+			spec, coll := loadVariant(t, in, func(spec *ebpf.CollectionSpec) {
+				if !in.legacy {
+					setVar(t, spec, "target_pid", uint32(os.Getpid()))
+				}
+			})
+			if in.legacy {
+				putConfig(t, coll, OpensnoopLegacyConfig{Flags: 1, TargetPid: uint32(os.Getpid())})
+			}
+			ev := openEvents(t, coll)
+			attachAll(t, in, spec, coll)
+
+			dir := t.TempDir()
+			present := filepath.Join(dir, "opensnoop-"+in.variant)
+			if err := os.WriteFile(present, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			absent := filepath.Join(dir, "absent-"+in.variant)
+
+			f, err := os.OpenFile(present, os.O_RDONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if _, err := os.Open(absent); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("open %s: %v, want not-exist", absent, err)
+			}
+
+			got := waitFor(t, ev, 5*time.Second, func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == present })
+			if got.Ret < 0 || got.Pid != uint32(os.Getpid()) {
+				t.Errorf("open of %s: ret %d pid %d, want an fd from pid %d", present, got.Ret, got.Pid, os.Getpid())
+			}
+			if got.Flags&unix.O_ACCMODE != unix.O_RDONLY || got.Flags&unix.O_CLOEXEC == 0 {
+				t.Errorf("flags %#x, want O_RDONLY|O_CLOEXEC (as Go opens)", got.Flags)
+			}
+			miss := waitFor(t, ev, 5*time.Second, func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == absent })
+			if miss.Ret != -int64(unix.ENOENT) {
+				t.Errorf("open of %s: ret %d, want %d", absent, miss.Ret, -int64(unix.ENOENT))
+			}
+		})
+	}
+}
