@@ -286,7 +286,7 @@ func htmlDetails(k *KernelResult) template.HTML {
 			if t := p.Triage; t != nil {
 				fmt.Fprintf(&s, ": <code>%s</code> %s", t.Class, e(t.Message))
 				if t.Source != nil {
-					fmt.Fprintf(&s, " at <code>%s:%d</code>", e(t.Source.File), t.Source.Line)
+					fmt.Fprintf(&s, " at <code>%s</code>", e(t.Source.String()))
 				}
 				if t.Hint != "" {
 					fmt.Fprintf(&s, "<br>hint: %s", e(t.Hint))

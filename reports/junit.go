@@ -177,7 +177,7 @@ func junitCase(k *KernelResult, v *VariantResult, class string) JUnitTestCase {
 				msg += " (hint: " + t.Hint + ")"
 			}
 			if t.Source != nil {
-				text = fmt.Sprintf("%s:%d: %s\n%s", t.Source.File, t.Source.Line, t.Source.Text, text)
+				text = fmt.Sprintf("%s: %s\n%s", t.Source, t.Source.Text, text)
 			}
 		}
 		if why := k.predictedRejection(v); why != "" {

@@ -147,10 +147,14 @@ func (r *Results) Write(w io.Writer) error {
 }
 
 // Save validates r and writes it to path atomically: a reader (or a crash)
-// never sees a half-written file. SchemaVersion is set if zero.
+// never sees a half-written file. SchemaVersion and Tool.Name are filled
+// in when zero.
 func (r *Results) Save(path string) error {
 	if r.SchemaVersion == 0 {
 		r.SchemaVersion = SchemaVersion
+	}
+	if r.Tool.Name == "" {
+		r.Tool.Name = "retrobpf"
 	}
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)

@@ -166,7 +166,7 @@ func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
 			if t := pr.Triage; t != nil {
 				p(": `%s` %s", t.Class, mdCell(t.Message))
 				if t.Source != nil {
-					p(" at `%s:%d`", mdCell(t.Source.File), t.Source.Line)
+					p(" at `%s`", mdCell(t.Source.String()))
 				}
 				if t.Hint != "" {
 					p("  \nhint: %s", mdCell(t.Hint))

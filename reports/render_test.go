@@ -280,11 +280,20 @@ func TestRenderSARIF(t *testing.T) {
 		t.Fatalf("sarif results\n got %+v\nwant %+v", got, want)
 	}
 
-	// Without line info the object file is the location.
-	r.Kernels[0].Variants[0].Programs[0].Triage.Source = nil
-	out := render(t, r, "sarif")
-	if !strings.Contains(out, `"uri": "bpf/execsnoop_modern.o"`) {
-		t.Fatalf("no object fallback location:\n%s", out)
+	// Without line info (none, or only the log's source text) the object
+	// file is the location.
+	for _, src := range []*SourceLocation{nil, {Text: "e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);"}} {
+		r.Kernels[0].Variants[0].Programs[0].Triage.Source = src
+		if err := r.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		out := render(t, r, "sarif")
+		if !strings.Contains(out, `"uri": "bpf/execsnoop_modern.o"`) {
+			t.Fatalf("no object fallback location:\n%s", out)
+		}
+	}
+	if out := render(t, r, "table"); !strings.Contains(out, `map type 27 not supported ("e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);")`) {
+		t.Fatalf("table lacks the source text:\n%s", out)
 	}
 }
 

@@ -153,8 +153,8 @@ func renderSARIF(w io.Writer, r *Results, sourceRoot string) error {
 					t = &Triage{Class: TriageOther, Message: p.Error}
 				}
 				loc := ""
-				if t.Source != nil {
-					loc = fmt.Sprintf("%s:%d", t.Source.File, t.Source.Line)
+				if t.Source.Located() {
+					loc = t.Source.String()
 				}
 				key := strings.Join([]string{v.Program, v.Variant, p.Name, string(t.Class), loc}, "\x00")
 				g := byKey[key]
@@ -186,7 +186,7 @@ func renderSARIF(w io.Writer, r *Results, sourceRoot string) error {
 			msg += " (expected: selection picks another variant there)"
 		}
 		var loc sarifPhysical
-		if s := t.Source; s != nil {
+		if s := t.Source; s.Located() {
 			loc.ArtifactLocation = sarifURI(s.File, sourceRoot)
 			loc.Region = &sarifRegion{StartLine: s.Line, StartColumn: s.Column}
 			if s.Text != "" {

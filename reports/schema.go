@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
@@ -94,8 +95,9 @@ type KernelResult struct {
 	Release string `json:"release,omitempty"`
 	// Version is the kernel version (major.minor.patch).
 	Version kversion.Version `json:"version"`
-	// Accel is tcg or kvm; Emulated is true under TCG (absolute times are
-	// emulated then: compare ratios within one VM only).
+	// Accel is tcg or kvm ("" when the VM never started); Emulated is true
+	// under TCG (absolute times are emulated then: compare ratios within
+	// one VM only).
 	Accel    Accel `json:"accel"`
 	Emulated bool  `json:"emulated"`
 	// Outcome says how the run ended; Error explains any outcome but ok.
@@ -272,12 +274,30 @@ type Triage struct {
 }
 
 // SourceLocation is a position in a C source file (from BTF line info).
+// When only the verifier log's "; source text" annotation is known, File
+// is empty and Line 0: Text alone still helps a human.
 type SourceLocation struct {
 	File   string `json:"file"`
 	Line   int    `json:"line"`
 	Column int    `json:"column,omitempty"`
 	// Text is the source line as recorded in line info.
 	Text string `json:"text,omitempty"`
+}
+
+// Located reports whether s names a file and line (what SARIF needs).
+func (s *SourceLocation) Located() bool { return s != nil && s.File != "" && s.Line > 0 }
+
+// String is "file:line", or the quoted source text when there is no file.
+func (s *SourceLocation) String() string {
+	switch {
+	case s == nil:
+		return ""
+	case s.Located():
+		return fmt.Sprintf("%s:%d", s.File, s.Line)
+	case s.File != "":
+		return s.File
+	}
+	return fmt.Sprintf("%q", s.Text)
 }
 
 // Metric names used in Overhead.NotMeasurable.

@@ -84,7 +84,7 @@ func renderTable(w io.Writer, r *Results) error {
 				if t := p.Triage; t != nil {
 					line += fmt.Sprintf("%s: %s", t.Class, t.Message)
 					if t.Source != nil {
-						line += fmt.Sprintf(" (%s:%d)", t.Source.File, t.Source.Line)
+						line += " (" + t.Source.String() + ")"
 					}
 					if t.Hint != "" {
 						line += "\n      hint: " + t.Hint
