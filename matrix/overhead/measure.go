@@ -283,3 +283,18 @@ func IPv4TCPPacket() []byte {
 	tcp[13] = 0x02   // SYN
 	return p
 }
+
+// IPv4UDPPacket is IPv4TCPPacket with a UDP header (port 53).
+func IPv4UDPPacket() []byte {
+	p := IPv4TCPPacket()
+	ip := p[14:]
+	ip[9] = 17
+	udp := ip[20:]
+	for i := range udp {
+		udp[i] = 0
+	}
+	udp[0], udp[1] = 0x30, 0x39
+	udp[2], udp[3] = 0, 53
+	udp[4], udp[5] = 0, 30 // length: 8 + 22 payload
+	return p
+}

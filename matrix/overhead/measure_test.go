@@ -1,6 +1,7 @@
 package overhead
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/retrobpf/retrobpf/reports"
 )
@@ -81,7 +83,13 @@ func TestMeasurePerEvent(t *testing.T) {
 	}
 	prog := coll.Programs["xdp_count"]
 	attach := func() (io.Closer, error) {
-		return link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo.Index, Flags: link.XDPGenericMode})
+		for try := 0; ; try++ { // lo may be busy with a concurrent test's XDP program
+			l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo.Index, Flags: link.XDPGenericMode})
+			if !errors.Is(err, unix.EBUSY) || try == 50 {
+				return l, err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	l, err := attach()
 	if err != nil {

@@ -83,7 +83,7 @@ func NewTrigger(spec TriggerSpec, dir string) (Trigger, error) {
 }
 
 // defaultExec is a binary that exits at once: /bin/true where it exists
-// (not in the guest's initramfs), else this binary asked for its version.
+// (not in the guest's initramfs), else this binary's version command.
 func defaultExec() (string, []string) {
 	for _, p := range []string{"/bin/true", "/usr/bin/true"} {
 		if _, err := os.Stat(p); err == nil {
@@ -94,7 +94,7 @@ func defaultExec() (string, []string) {
 	if err != nil {
 		self = "/bin/retrobpf"
 	}
-	return self, []string{"--version"}
+	return self, []string{"version"}
 }
 
 func scratch(path, dir, name string) (string, error) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/matrix/guest"
+	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/reports"
+)
+
+// guest-run is the matrix's in-kernel worker: `retrobpf run` ships the
+// manifest and objects into a VM and runs this there. It also runs on the
+// host (root) to test the running kernel.
+func init() {
+	register(&cli.Command{
+		Name:   "guest-run",
+		Hidden: true,
+		Usage:  "load, attach and measure every variant of a manifest on the running kernel (the matrix's in-VM worker)",
+		Flags: commandFlags(
+			&cli.StringFlag{Name: "manifest", Required: true, Usage: "manifest `FILE` (suite.yaml)"},
+			&cli.StringFlag{Name: "ref", Usage: "kernel `NAME` for the results (default: uname -r)"},
+			&cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for CO-RE"},
+			&cli.StringFlag{Name: "log-dir", Usage: "also write the verifier logs under `DIR`"},
+			&cli.StringFlag{Name: "accel", Usage: "tcg or kvm: how the VM runs (marks emulated figures)"},
+			&cli.BoolFlag{Name: "verifier-only", Usage: "load only: no attach, no overhead"},
+			&cli.BoolFlag{Name: "no-probe", Usage: "select from the catalog by kernel version instead of probing"},
+			&cli.IntFlag{Name: "samples", Usage: "overhead sample pairs (≥ 6, default 10)"},
+		),
+		Action: func(c *cli.Context) error {
+			o := options(c)
+			if o.Format == "table" {
+				o.Format = "json"
+			}
+			if err := o.CheckFormat("json"); err != nil {
+				return err
+			}
+			s, err := suite.Load(c.String("manifest"))
+			if err != nil {
+				return cliutil.Usage(err)
+			}
+			if os.Geteuid() != 0 {
+				return cliutil.Infra(errors.New("guest-run loads BPF programs: run it as root"))
+			}
+			out, err := guest.Run(c.Context, guest.Options{
+				Suite: s, Ref: c.String("ref"), BTF: c.String("btf"),
+				VerifierOnly: c.Bool("verifier-only"), NoProbe: c.Bool("no-probe"),
+				Samples: c.Int("samples"), Accel: reports.Accel(c.String("accel")),
+				Logf: o.Logf,
+			})
+			if err != nil {
+				return cliutil.Infra(err)
+			}
+			if dir := c.String("log-dir"); dir != "" {
+				for name, data := range out.Logs {
+					p := filepath.Join(dir, filepath.FromSlash(name))
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						return cliutil.Usage(err)
+					}
+					if err := cliutil.WriteFileAtomic(p, data, 0o644); err != nil {
+						return cliutil.Usage(err)
+					}
+				}
+			}
+			if err := o.Emit(func(w io.Writer) error { return cliutil.JSON(w, out) }); err != nil {
+				return err
+			}
+			if n := len(out.Kernel.SelectionErrors); n > 0 {
+				return cliutil.Failed(fmt.Errorf("%d selection error(s): %s", n, out.Kernel.SelectionErrors[0]))
+			}
+			return nil
+		},
+	})
+}

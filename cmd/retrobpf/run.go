@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/matrix"
+	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/reports"
+	"github.com/retrobpf/retrobpf/vmtest"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "run",
+		Usage: "run every program and variant of a manifest on a kernel matrix (one VM per kernel)",
+		Description: `Boots each kernel in QEMU (parallel up to --jobs) and, inside it, probes the
+kernel, selects a variant per program, loads every variant (dead fallbacks
+too), attaches it, runs its trigger and measures verifier figures and
+overhead. Each kernel's results are saved to DIR/<kernel>.json as soon as
+its VM ends; DIR/results.json and DIR/report.<format> combine them.
+Exits 1 on a selection error or a kernel that did not finish.`,
+		Flags: commandFlags(
+			&cli.StringFlag{Name: "manifest", Value: "bpf/suite.yaml", Usage: "manifest `FILE`"},
+			&cli.StringFlag{Name: "kernels", Value: "5.10,6.1,6.12", Usage: "comma-separated kernel `REFS` (aliases, deb:, oci:, file:), or @FILE with one per line"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "VMs at once"},
+			&cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for kernels without /sys/kernel/btf/vmlinux"},
+			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Value: "results", Usage: "results `DIR`"},
+			&cli.BoolFlag{Name: "resume", Usage: "skip kernels already finished in --output-dir"},
+			&cli.StringFlag{Name: "shard", Usage: "run share `I/N` of the kernels (see `matrix plan`)"},
+			&cli.StringFlag{Name: "accel", Value: "auto", Usage: "auto, kvm or tcg"},
+			&cli.BoolFlag{Name: "verifier-only", Usage: "load and verify only: no attach, no overhead"},
+			&cli.IntFlag{Name: "samples", Usage: "overhead sample pairs per variant (≥ 6, default 10)"},
+			&cli.IntFlag{Name: "memory", Value: 1024, Usage: "guest memory in `MiB`"},
+			&cli.StringFlag{Name: "agent", Usage: "static retrobpf `BINARY` for the guest (default: this one)"},
+			&cli.StringFlag{Name: "report-format", Value: "markdown", Usage: "format of DIR/report.* (" + strings.Join(reports.Formats, ", ") + ")"},
+		),
+		Action: runAction,
+	})
+}
+
+func runAction(c *cli.Context) error {
+	o := options(c)
+	s, err := suite.Load(c.String("manifest"))
+	if err != nil {
+		return cliutil.Usage(err)
+	}
+	refs, err := matrix.ParseKernels(c.String("kernels"))
+	if err != nil {
+		return cliutil.Usage(err)
+	}
+	var shard *reports.Shard
+	if v := c.String("shard"); v != "" {
+		if shard, err = matrix.ParseShard(v); err != nil {
+			return cliutil.Usage(err)
+		}
+		refs = matrix.ShardKernels(refs, shard)
+		if len(refs) == 0 {
+			o.Logf("shard %s has no kernels", v)
+		}
+	}
+	accel, err := vmtest.ParseAccel(c.String("accel"))
+	if err != nil {
+		return cliutil.Usage(err)
+	}
+	if b := c.String("btf"); b != "" {
+		if _, err := os.Stat(b); err != nil {
+			return cliutil.Usage(fmt.Errorf("--btf: %w", err))
+		}
+	}
+	format := c.String("report-format")
+	if !contains(reports.Formats, format) {
+		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
+	}
+	cache, err := kernels.Open("")
+	if err != nil {
+		return cliutil.Infra(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir := c.String("output-dir")
+	res, err := matrix.Run(ctx, matrix.Options{
+		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: c.String("btf"),
+		OutputDir: dir, Resume: c.Bool("resume"), Accel: accel,
+		VerifierOnly: c.Bool("verifier-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
+		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
+		ToolVersion: toolVersion(), Logf: o.Logf,
+	})
+	if res != nil {
+		ext := map[string]string{"markdown": "md", "table": "txt", "junit": "xml"}[format]
+		if ext == "" {
+			ext = format
+		}
+		report := filepath.Join(dir, "report."+ext)
+		if rerr := cliutil.WriteAtomic(report, 0o644, func(w io.Writer) error { return reports.Render(w, res, format) }); rerr != nil {
+			o.Logf("report: %v", rerr)
+		} else {
+			o.Logf("results: %s, report: %s", filepath.Join(dir, "results.json"), report)
+		}
+		if !o.Quiet && err == nil {
+			_ = reports.Render(o.Stdout, res, "table")
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, matrix.ErrInterrupted) {
+			return cliutil.Infra(err)
+		}
+		return err
+	}
+	if why := matrix.Failed(res); len(why) > 0 {
+		return cliutil.Failed(fmt.Errorf("%d problem(s): %s", len(why), strings.Join(why, "; ")))
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// toolVersion is the module version of this binary ("devel" when built
+// from a checkout).
+func toolVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

@@ -1,0 +1,502 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/bpf"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/matrix/overhead"
+	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/matrix/triage"
+	"github.com/retrobpf/retrobpf/matrix/verifier"
+	"github.com/retrobpf/retrobpf/reports"
+)
+
+// Options configure Run.
+type Options struct {
+	Suite *suite.Suite
+	// Ref labels the kernel in the results ("6.1", "oci:…"); default: the
+	// release.
+	Ref string
+	// BTF is an external BTF file for CO-RE (--btf); "" uses the kernel's.
+	BTF string
+	// VerifierOnly skips attach and overhead.
+	VerifierOnly bool
+	// NoProbe answers selection from the catalog (kernel version) instead
+	// of probing the kernel.
+	NoProbe bool
+	// Samples is the number of overhead sample pairs (default 10).
+	Samples int
+	// Accel is how the VM runs ("tcg", "kvm"); "" (the host) counts as
+	// kvm: native speed, nothing emulated.
+	Accel reports.Accel
+	// Logf reports progress (nil: silent).
+	Logf func(format string, args ...any)
+}
+
+// Output is what guest-run writes: the kernel's results and the verifier
+// logs they point to (LogArtifact paths → gzip data).
+type Output struct {
+	Kernel reports.KernelResult `json:"kernel"`
+	Logs   map[string][]byte    `json:"logs,omitempty"`
+}
+
+// ErrSelection marks a run whose static selection disagrees with the loads.
+var ErrSelection = errors.New("selection error")
+
+// Run does the whole in-kernel job. The error is for a context
+// cancellation or unusable input; program failures are results.
+func Run(ctx context.Context, o Options) (*Output, error) {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	_ = rlimit.RemoveMemlock()
+	kv := verifier.RunningKernel()
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	release := unix.ByteSliceToString(uts.Release[:])
+	if o.Accel == "" {
+		o.Accel = reports.AccelKVM // on the host: native speed, nothing emulated
+	}
+	ref := o.Ref
+	if ref == "" {
+		ref = release
+	}
+	kr := reports.KernelResult{
+		Ref: ref, Release: release, Version: kversion.Version{Major: kv.Major, Minor: kv.Minor, Patch: kv.Patch},
+		Accel: o.Accel, Emulated: o.Accel == reports.AccelTCG, Outcome: reports.OutcomeOK,
+	}
+	out := &Output{Logs: map[string][]byte{}}
+
+	var kernelTypes *btf.Spec
+	switch {
+	case o.BTF != "":
+		spec, err := btf.LoadSpec(o.BTF)
+		if err != nil {
+			return nil, fmt.Errorf("--btf %s: %w", o.BTF, err)
+		}
+		kernelTypes = spec
+		kr.BTFSource = "file:" + o.BTF
+	case fileExists("/sys/kernel/btf/vmlinux"):
+		kr.BTFSource = "vmlinux"
+	default:
+		kr.BTFSource = "none"
+	}
+
+	target := targetFor(ctx, o, kv, logf)
+	if o.BTF != "" {
+		target = compat.WithExternalBTF(target)
+	}
+
+	lookup := func(id string) (triage.Feature, bool) {
+		f, err := compat.Lookup(compat.FeatureID(id))
+		if err != nil {
+			return triage.Feature{}, false
+		}
+		return triage.Feature{ID: id, Since: f.Since, Hint: f.Hint}, true
+	}
+
+	tmp, err := os.MkdirTemp("", "retrobpf-guest-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	for _, p := range o.Suite.Programs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		specs := map[string]*ebpf.CollectionSpec{}
+		derived := map[string][]compat.Requirement{}
+		pending := map[string][]triage.Input{} // variant → per program
+		var results []reports.VariantResult
+		for _, v := range p.Variants {
+			vr := reports.VariantResult{Program: p.Name, Variant: v.Name, Object: v.Object}
+			spec, err := ebpf.LoadCollectionSpec(o.Suite.ObjectPath(v))
+			if err != nil {
+				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("read object: %v", err)
+				results = append(results, vr)
+				continue
+			}
+			specs[v.Name] = spec
+			if rep, err := compat.AnalyzeSpec(spec); err == nil {
+				derived[v.Name] = rep.Requirements
+			}
+			logf("%s: %s/%s: loading", ref, p.Name, v.Name)
+			pending[v.Name] = loadVariant(&vr, spec, v, kv, kernelTypes, ref, out.Logs)
+			results = append(results, vr)
+		}
+
+		sel := selectVariant(target, kv, p, derived)
+		kr.Selection = append(kr.Selection, sel)
+
+		// Triage needs to know which later variants loaded (the fallback).
+		for i := range results {
+			var fallbacks []string
+			for j := i + 1; j < len(results); j++ {
+				if results[j].Verdict == reports.VerdictLoaded {
+					fallbacks = append(fallbacks, results[j].Variant)
+				}
+			}
+			spec := specs[results[i].Variant]
+			for k := range results[i].Programs {
+				pr := &results[i].Programs[k]
+				if pr.Verdict != reports.VerdictRejected {
+					continue
+				}
+				in := pending[results[i].Variant][k]
+				in.Fallbacks, in.Lookup, in.Kernel = fallbacks, lookup, kv
+				if spec != nil {
+					in.Spec = spec.Programs[pr.Name]
+				}
+				t := triage.Classify(in)
+				pr.Triage = &t
+			}
+			results[i].Selected = results[i].Variant == sel.Variant
+		}
+
+		if !o.VerifierOnly {
+			for i := range results {
+				if results[i].Verdict != reports.VerdictLoaded {
+					continue
+				}
+				logf("%s: %s/%s: attach + overhead (%s)", ref, p.Name, results[i].Variant, p.Trigger.Kind)
+				measureVariant(&results[i], specs[results[i].Variant], p, kernelTypes, kv, o, tmp)
+			}
+		}
+
+		for _, vr := range results {
+			if vr.Selected && vr.Verdict != reports.VerdictLoaded {
+				msg := fmt.Sprintf("%s: selected variant %q did not load on %s (%s)", p.Name, vr.Variant, release, verdictWhy(vr))
+				kr.SelectionErrors = append(kr.SelectionErrors, msg)
+			}
+		}
+		if sel.Variant == "" {
+			for _, vr := range results {
+				if vr.Verdict == reports.VerdictLoaded {
+					kr.SelectionErrors = append(kr.SelectionErrors, fmt.Sprintf("%s: selection found no variant for %s, but %q loaded", p.Name, release, vr.Variant))
+					break
+				}
+			}
+		}
+		kr.Variants = append(kr.Variants, results...)
+	}
+
+	if len(kr.SelectionErrors) > 0 {
+		kr.Outcome = reports.OutcomeFailed
+		kr.Error = fmt.Sprintf("%d selection error(s): %s", len(kr.SelectionErrors), kr.SelectionErrors[0])
+	}
+	out.Kernel = kr
+	if len(out.Logs) == 0 {
+		out.Logs = nil
+	}
+	return out, nil
+}
+
+func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(string, ...any)) compat.Target {
+	if o.NoProbe {
+		return compat.VersionTarget(kv)
+	}
+	var ksyms []string
+	for _, p := range o.Suite.Programs {
+		for _, v := range p.Variants {
+			for _, r := range v.Requires {
+				if s, ok := strings.CutPrefix(r, "ksym:"); ok {
+					ksyms = append(ksyms, s)
+				}
+			}
+		}
+	}
+	start := time.Now()
+	rep, err := compat.Probe(ctx, compat.ProbeOptions{Ksyms: ksyms})
+	if err != nil {
+		logf("probe failed (%v): selecting from the catalog for %s", err, kv)
+		return compat.VersionTarget(kv)
+	}
+	logf("probed the kernel in %s", time.Since(start).Round(time.Millisecond))
+	return rep
+}
+
+// loadVariant loads every listed program of the variant, one by one, and
+// fills vr with verdicts and figures; logs go to logs. It returns the
+// triage input of each program (used for the rejected ones), aligned with
+// vr.Programs, for triage once the fallbacks are known.
+func loadVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, v suite.Variant, kv kversion.Version, kt *btf.Spec, ref string, logs map[string][]byte) []triage.Input {
+	names := programNames(spec, v)
+	vr.Verdict = reports.VerdictLoaded
+	var inputs []triage.Input
+	if len(names) == 0 {
+		vr.Verdict, vr.Reason = reports.VerdictError, "the object has no programs"
+		return nil
+	}
+	for _, name := range names {
+		ps := spec.Programs[name]
+		pr := reports.ProgramResult{Name: name}
+		if ps == nil {
+			pr.Verdict, pr.Error = reports.VerdictError, "no such program in the object"
+			vr.Programs = append(vr.Programs, pr)
+			inputs = append(inputs, triage.Input{})
+			vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("program %s is not in %s", name, v.Object)
+			continue
+		}
+		pr.Type = strings.TrimPrefix(string(compat.ProgramTypeFeature(ps.Type)), "prog:")
+		if pr.Type == "" {
+			pr.Type = strings.ToLower(ps.Type.String())
+		}
+		if ps.AttachType != ebpf.AttachNone {
+			pr.AttachType = ps.AttachType.String()
+		}
+		pr.Section = ps.SectionName
+		n := int64(len(ps.Instructions))
+		pr.Verifier.ProgInsns = &n
+		l, err := verifier.Load(spec, name, verifier.Options{Kernel: kv, KernelTypes: kt})
+		if err != nil {
+			pr.Verdict, pr.Error = reports.VerdictError, err.Error()
+			vr.Programs = append(vr.Programs, pr)
+			inputs = append(inputs, triage.Input{})
+			vr.Verdict = reports.VerdictError
+			continue
+		}
+		l.Close() // the runtime collection is loaded again, whole, for attach
+		f := l.Figures
+		fillStats(&pr.Verifier, f)
+		if len(f.Log) > 0 {
+			art := fmt.Sprintf("logs/%s/%s.%s.%s.log.gz", safe(ref), safe(vr.Program), safe(vr.Variant), safe(name))
+			logs[art] = verifier.Compress(f.Log)
+			pr.Verifier.LogArtifact = art
+		}
+		if f.Verdict == verifier.Accepted {
+			pr.Verdict = reports.VerdictLoaded
+		} else {
+			pr.Verdict = reports.VerdictRejected
+			pr.Error = firstLine(f.Error)
+			if vr.Verdict == reports.VerdictLoaded {
+				vr.Verdict = reports.VerdictRejected
+			}
+		}
+		vr.Programs = append(vr.Programs, pr)
+		attach, _ := attachFeature(ps)
+		inputs = append(inputs, triage.Input{Err: l.Err, Log: f.Log, ProgType: pr.Type, AttachType: attach})
+	}
+	if vr.Verdict == reports.VerdictRejected {
+		vr.Reason = "rejected by the kernel"
+	}
+	return inputs
+}
+
+func fillStats(s *reports.VerifierStats, f verifier.Figures) {
+	s.InsnsProcessed = f.Stats.Insns
+	switch f.InsnsSource {
+	case verifier.InsnsFromInfo:
+		s.InsnsSource = reports.InsnsFromVerifiedInsns
+	case verifier.InsnsFromLog:
+		s.InsnsSource = reports.InsnsFromLog
+	}
+	s.InsnsLimit = f.Stats.InsnsLimit
+	s.TotalStates, s.PeakStates = f.Stats.TotalStates, f.Stats.PeakStates
+	s.MaxStatesPerInsn, s.MarkRead = f.Stats.MaxStatesPerInsn, f.Stats.MarkRead
+	s.StackDepth, s.VerificationTimeUs = f.Stats.StackDepth, f.Stats.VerificationMicros
+	s.XlatedBytes, s.JitedBytes = f.XlatedBytes, f.JITedBytes
+	s.LogLines = len(f.Log)
+	if len(f.Log) > 0 {
+		s.LogExcerpt = verifier.Excerpt(f.Log, 20, 2048)
+	}
+	if f.LogNote != "" {
+		if s.LogExcerpt != "" {
+			s.LogExcerpt = "[" + f.LogNote + "]\n" + s.LogExcerpt
+		} else {
+			s.LogExcerpt = "[" + f.LogNote + "]"
+		}
+	}
+}
+
+// programNames is the variant's program list, or every program of the
+// object, sorted.
+func programNames(spec *ebpf.CollectionSpec, v suite.Variant) []string {
+	if len(v.Programs) > 0 {
+		return v.Programs
+	}
+	var names []string
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// attachFeature is the attach feature name of a program (fentry, kprobe…).
+func attachFeature(ps *ebpf.ProgramSpec) (string, bool) {
+	kind, _, _ := strings.Cut(ps.SectionName, "/")
+	switch kind {
+	case "fentry", "fexit", "fmod_ret", "tp_btf", "kprobe", "kretprobe", "tracepoint", "raw_tp", "raw_tracepoint", "lsm", "xdp", "tc", "tcx":
+		if kind == "raw_tracepoint" {
+			kind = "raw_tp"
+		}
+		return kind, true
+	}
+	return "", false
+}
+
+func verdictWhy(vr reports.VariantResult) string {
+	for _, p := range vr.Programs {
+		if p.Triage != nil {
+			return fmt.Sprintf("%s: %s: %s", p.Name, p.Triage.Class, p.Triage.Message)
+		}
+		if p.Error != "" {
+			return p.Name + ": " + p.Error
+		}
+	}
+	if vr.Reason != "" {
+		return vr.Reason
+	}
+	return string(vr.Verdict)
+}
+
+// measureVariant loads the variant's listed programs as one collection
+// (so entry/return pairs share their maps), attaches them and measures.
+func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suite.Program, kt *btf.Spec, kv kversion.Version, o Options, tmp string) {
+	cs := spec.Copy()
+	want := map[string]bool{}
+	for _, n := range programNames(spec, suite.Variant{Programs: programsOf(vr)}) {
+		want[n] = true
+	}
+	for n := range cs.Programs {
+		if !want[n] {
+			delete(cs.Programs, n)
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(cs, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kt}})
+	if err != nil {
+		vr.AttachError = fmt.Sprintf("load for attach: %v", firstLine(err.Error()))
+		return
+	}
+	defer coll.Close()
+	var progs []*ebpf.Program
+	var names []string
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		progs = append(progs, coll.Programs[n])
+	}
+
+	needAttach := p.Trigger.Kind != overhead.KindTestRun
+	attach := func() (io.Closer, error) {
+		var links multiCloser
+		for _, n := range names {
+			l, err := attachOne(cs.Programs[n], coll.Programs[n])
+			if errors.Is(err, bpf.ErrNotAttachable) && !needAttach {
+				continue
+			}
+			if err != nil {
+				links.Close()
+				return nil, err
+			}
+			links = append(links, l)
+		}
+		return links, nil
+	}
+	l, err := attach()
+	if err != nil {
+		vr.AttachError = err.Error()
+		return
+	}
+	vr.Attached = len(l.(multiCloser)) > 0 || !needAttach
+	l.Close()
+
+	spec2 := overhead.TriggerSpec{Kind: p.Trigger.Kind, Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
+	var trig overhead.Trigger
+	if needAttach {
+		trig, err = overhead.NewTrigger(spec2, tmp)
+		if err != nil {
+			vr.AttachError = fmt.Sprintf("trigger: %v", err)
+			return
+		}
+		defer trig.Close()
+	}
+	packet := overhead.IPv4TCPPacket()
+	if p.Trigger.Packet == "ipv4-udp" {
+		packet = overhead.IPv4UDPPacket()
+	}
+	res := overhead.Measure(spec2, trig, attach, progs, overhead.Options{
+		Samples: o.Samples, Kernel: kv, Emulated: o.Accel == reports.AccelTCG, Packet: packet,
+	})
+	vr.Overhead = &res.Overhead
+	vr.Events = res.Events
+}
+
+func programsOf(vr *reports.VariantResult) []string {
+	var n []string
+	for _, p := range vr.Programs {
+		n = append(n, p.Name)
+	}
+	return n
+}
+
+// attachOne attaches tracing programs by section (bpf.Attach) and XDP
+// programs to the loopback device in generic mode.
+func attachOne(ps *ebpf.ProgramSpec, prog *ebpf.Program) (io.Closer, error) {
+	if ps.Type == ebpf.XDP {
+		lo, err := net.InterfaceByName("lo")
+		if err != nil {
+			return nil, fmt.Errorf("attach %s: %w", ps.Name, err)
+		}
+		// Another XDP user of lo (a concurrent test) makes this EBUSY:
+		// wait for it a little.
+		var l link.Link
+		for try := 0; ; try++ {
+			l, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo.Index, Flags: link.XDPGenericMode})
+			if !errors.Is(err, unix.EBUSY) || try == 50 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attach %s to lo: %w", ps.Name, err)
+		}
+		return l, nil
+	}
+	return bpf.Attach(ps, prog)
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for i := len(m) - 1; i >= 0; i-- {
+		errs = append(errs, m[i].Close())
+	}
+	return errors.Join(errs...)
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safe(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,326 @@
+package matrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/matrix/guest"
+	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/reports"
+	"github.com/retrobpf/retrobpf/vmtest"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
+)
+
+// Options configure Run.
+type Options struct {
+	Suite   *suite.Suite
+	Kernels []string // references, already sharded
+	Shard   *reports.Shard
+	Jobs    int // VMs at once (default 1)
+	// BTF is an external BTF file for kernels without their own.
+	BTF          string
+	OutputDir    string
+	Resume       bool
+	Accel        vmtest.Accel
+	VerifierOnly bool
+	Samples      int
+	MemoryMB     int
+	// Agent is the static retrobpf binary used as the guest's /init
+	// (default: the running executable).
+	Agent string
+	// Cache resolves kernel references; Resolve tunes it.
+	Cache   *kernels.Cache
+	Resolve kernels.ResolveOptions
+	// ToolVersion goes into the results.
+	ToolVersion string
+	Logf        func(format string, args ...any)
+}
+
+// Guest paths of the shipped files.
+const (
+	guestSuiteDir = "/suite"
+	guestOutput   = "/tmp/retrobpf-guest.json"
+	guestBTF      = "/suite/.btf/vmlinux.btf"
+)
+
+// ErrInterrupted is returned when the context ended before every kernel
+// finished; the finished ones are saved.
+var ErrInterrupted = errors.New("interrupted")
+
+// Run runs the suite on every kernel and returns the combined results,
+// also saved as OutputDir/results.json. Each kernel's results are saved as
+// OutputDir/<kernel>.json as soon as its VM ends.
+func Run(ctx context.Context, o Options) (*reports.Results, error) {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 1
+	}
+	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+		return nil, cliutil.Usage(fmt.Errorf("--output-dir: %w", err))
+	}
+	files, err := planFiles(o)
+	if err != nil {
+		return nil, cliutil.Usage(err)
+	}
+	start := time.Now().UTC()
+	results := make([]*reports.KernelResult, len(o.Kernels))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, o.Jobs)
+	for i, ref := range o.Kernels {
+		if o.Resume {
+			if kr := finished(o, ref); kr != nil {
+				logf("%s: finished earlier (%s), skipped", ref, kr.Outcome)
+				results[i] = kr
+				continue
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			kr := runKernel(ctx, o, ref, files, logf)
+			if ctx.Err() != nil && kr.Outcome != reports.OutcomeOK && kr.Outcome != reports.OutcomeFailed {
+				logf("%s: interrupted", ref)
+				return // killed by the interrupt: not a result
+			}
+			if err := saveKernel(o, start, kr); err != nil {
+				logf("%s: save: %v", ref, err)
+			}
+			logf("%s: %s", ref, summary(kr))
+			results[i] = kr
+		}()
+	}
+	wg.Wait()
+
+	all := newResults(o, start)
+	for _, kr := range results {
+		if kr != nil {
+			all.Kernels = append(all.Kernels, *kr)
+		}
+	}
+	if err := all.Save(filepath.Join(o.OutputDir, "results.json")); err != nil {
+		return all, cliutil.Infra(err)
+	}
+	if ctx.Err() != nil {
+		return all, cliutil.Infra(fmt.Errorf("%w: %d of %d kernels finished and saved in %s; rerun with --resume", ErrInterrupted, len(all.Kernels), len(o.Kernels), o.OutputDir))
+	}
+	return all, nil
+}
+
+func newResults(o Options, start time.Time) *reports.Results {
+	return &reports.Results{
+		SchemaVersion: reports.SchemaVersion,
+		Tool:          reports.Tool{Name: "retrobpf", Version: o.ToolVersion},
+		CreatedAt:     start,
+		Manifest:      o.Suite.Report(),
+		Shard:         o.Shard,
+		Kernels:       []reports.KernelResult{},
+	}
+}
+
+// finished returns the saved result of ref when it ran to the end before.
+func finished(o Options, ref string) *reports.KernelResult {
+	r, err := reports.Load(filepath.Join(o.OutputDir, FileName(ref)))
+	if err != nil || len(r.Kernels) != 1 || r.Manifest.SHA256 != o.Suite.SHA256 {
+		return nil
+	}
+	kr := r.Kernels[0]
+	if kr.Outcome != reports.OutcomeOK && kr.Outcome != reports.OutcomeFailed {
+		return nil // panics, timeouts and infra errors run again
+	}
+	return &kr
+}
+
+func saveKernel(o Options, start time.Time, kr *reports.KernelResult) error {
+	r := newResults(o, start)
+	r.Kernels = []reports.KernelResult{*kr}
+	return r.Save(filepath.Join(o.OutputDir, FileName(kr.Ref)))
+}
+
+// planFiles ships the manifest (as /suite/<name>) and its objects at the
+// same relative paths.
+func planFiles(o Options) ([]vmtest.File, error) {
+	files := []vmtest.File{{Path: path.Join(guestSuiteDir, "suite.yaml"), Data: o.Suite.Raw}}
+	seen := map[string]bool{}
+	for _, p := range o.Suite.Programs {
+		for _, v := range p.Variants {
+			rel := filepath.ToSlash(filepath.Clean(v.Object))
+			if filepath.IsAbs(v.Object) || strings.HasPrefix(rel, "../") {
+				return nil, fmt.Errorf("%s: program %s variant %s: object %q must be relative to the manifest, inside its directory, to ship into a VM", o.Suite.Path, p.Name, v.Name, v.Object)
+			}
+			if seen[rel] {
+				continue
+			}
+			seen[rel] = true
+			files = append(files, vmtest.File{Path: path.Join(guestSuiteDir, rel), Source: o.Suite.ObjectPath(v)})
+		}
+	}
+	return files, nil
+}
+
+// runKernel boots one kernel and runs guest-run in it.
+func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, logf func(string, ...any)) *reports.KernelResult {
+	kr := &reports.KernelResult{Ref: ref, Outcome: reports.OutcomeInfraError, Accel: reports.AccelTCG}
+	k, err := o.Cache.Resolve(ctx, ref, o.Resolve)
+	if err != nil {
+		kr.Error = fmt.Sprintf("kernel %s: %v", ref, err)
+		return kr
+	}
+	kr.Release, kr.Version = k.Release, k.Version
+	args := []string{"/bin/retrobpf", "guest-run", "--manifest", path.Join(guestSuiteDir, "suite.yaml"),
+		"--output", guestOutput, "--ref", ref}
+	if o.VerifierOnly {
+		args = append(args, "--verifier-only")
+	}
+	if o.Samples > 0 {
+		args = append(args, "--samples", fmt.Sprint(o.Samples))
+	}
+	plan := vmtest.Plan{Files: append([]vmtest.File(nil), files...)}
+	btfFile := o.BTF
+	if btfFile == "" {
+		btfFile = k.BTF
+	}
+	if btfFile != "" {
+		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
+		args = append(args, "--btf", guestBTF)
+	}
+	plan.Steps = []vmtest.Step{{Name: "guest-run", Args: args, Collect: []string{guestOutput}}}
+	mem := o.MemoryMB
+	if mem <= 0 {
+		mem = 1024
+	}
+	logf("%s: booting %s (%s)", ref, k.Release, k.Source)
+	res, err := vmtest.Run(ctx, vmtest.Machine{Kernel: k, Accel: o.Accel, MemoryMB: mem, Agent: o.Agent}, plan)
+	if err != nil {
+		kr.Error = err.Error()
+		return kr
+	}
+	return fromVM(kr, res, o.OutputDir, logf)
+}
+
+// fromVM turns the VM's result into the kernel's result: the guest's own
+// when it wrote one, else what the VM run says happened.
+func fromVM(kr *reports.KernelResult, res *vmtest.Result, outDir string, logf func(string, ...any)) *reports.KernelResult {
+	boot, wall := res.BootToReady.Seconds(), res.Total.Seconds()
+	accel := reports.AccelTCG
+	if res.Accel == vmtest.AccelKVM {
+		accel = reports.AccelKVM
+	}
+	var out *guest.Output
+	var step *vmtest.StepResult
+	if len(res.Steps) > 0 {
+		step = &res.Steps[0]
+		if data, ok := step.Files[guestOutput]; ok {
+			var g guest.Output
+			if err := json.Unmarshal(data, &g); err == nil {
+				out = &g
+			} else {
+				logf("%s: guest output: %v", kr.Ref, err)
+			}
+		}
+	}
+	if out != nil {
+		g := out.Kernel
+		g.Ref = kr.Ref
+		if g.Release == "" {
+			g.Release = kr.Release
+		}
+		for name, data := range out.Logs {
+			p := filepath.Join(outDir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				if err := cliutil.WriteFileAtomic(p, data, 0o644); err != nil {
+					logf("%s: %v", kr.Ref, err)
+				}
+			}
+		}
+		kr = &g
+	} else {
+		kr.Outcome = reports.Outcome(res.Outcome)
+		if res.Outcome == vmtest.OutcomeOK || res.Outcome == vmtest.OutcomeFailed {
+			kr.Outcome = reports.OutcomeFailed
+		}
+		kr.Error = res.Reason
+		if step != nil && len(step.Stderr) > 0 {
+			kr.Error += ": " + tail(string(step.Stderr), 2000)
+		}
+		if kr.Error == "" {
+			kr.Error = "guest-run wrote no results"
+		}
+		if res.Release != "" {
+			kr.Release = res.Release
+		}
+	}
+	switch res.Outcome {
+	case vmtest.OutcomeKernelPanic, vmtest.OutcomeOops, vmtest.OutcomeTimeout:
+		kr.Outcome = reports.Outcome(res.Outcome)
+		if kr.Error == "" {
+			kr.Error = res.Reason
+		}
+	}
+	if kr.Outcome != reports.OutcomeOK {
+		kr.ConsoleTail = tail(res.ConsoleTail, 4000)
+	}
+	kr.Accel, kr.Emulated = accel, accel == reports.AccelTCG
+	for i := range kr.Variants {
+		if ov := kr.Variants[i].Overhead; ov != nil {
+			ov.Emulated = kr.Emulated
+		}
+	}
+	kr.BootSeconds, kr.WallSeconds = &boot, &wall
+	return kr
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+func summary(kr *reports.KernelResult) string {
+	loaded, total := 0, 0
+	for _, v := range kr.Variants {
+		total++
+		if v.Verdict == reports.VerdictLoaded {
+			loaded++
+		}
+	}
+	s := fmt.Sprintf("%s, %d/%d variants loaded", kr.Outcome, loaded, total)
+	if kr.Error != "" {
+		s += ": " + kr.Error
+	}
+	return s
+}
+
+// Failed lists why the run must exit 1: selection errors and kernels that
+// did not run to the end.
+func Failed(r *reports.Results) []string {
+	var why []string
+	for _, k := range r.Kernels {
+		for _, e := range k.SelectionErrors {
+			why = append(why, k.Ref+": "+e)
+		}
+		if k.Outcome != reports.OutcomeOK && len(k.SelectionErrors) == 0 {
+			why = append(why, fmt.Sprintf("%s: %s: %s", k.Ref, k.Outcome, k.Error))
+		}
+	}
+	return why
+}
