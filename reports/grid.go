@@ -221,6 +221,14 @@ func overheadText(v *VariantResult) string {
 	}
 	o := v.Overhead
 	if o.PerEventNs == nil {
+		// No trigger figure (e.g. a test-run program): show what the
+		// kernel could measure of the program itself.
+		switch {
+		case o.TestRunNsPerOp != nil:
+			return "test_run " + fmtNs(*o.TestRunNsPerOp) + "/op"
+		case o.RunTimeNsPerRun != nil:
+			return "run_time " + fmtNs(*o.RunTimeNsPerRun) + "/run"
+		}
 		return NotMeasurable
 	}
 	e := o.PerEventNs

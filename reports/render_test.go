@@ -34,6 +34,26 @@ func TestRenderNoFormattingErrors(t *testing.T) {
 	}
 }
 
+func TestOverheadText(t *testing.T) {
+	for _, tc := range []struct {
+		v    *VariantResult
+		want string
+	}{
+		{nil, "–"},
+		{&VariantResult{}, "–"},
+		{&VariantResult{Attached: true}, "not measured"},
+		{&VariantResult{Attached: true, Overhead: &Overhead{NotMeasurable: map[string]string{MetricPerEvent: "x"}}}, NotMeasurable},
+		{&VariantResult{Attached: true, Overhead: &Overhead{TestRunNsPerOp: f64(42)}}, "test_run 42 ns/op"},
+		{&VariantResult{Attached: true, Overhead: &Overhead{RunTimeNsPerRun: f64(1500)}}, "run_time 1.50 µs/run"},
+		{&VariantResult{Attached: true, Overhead: &Overhead{PerEventNs: &Estimate{-20, -50, 10}}}, "-20 ns [-50 ns, 10 ns]"},
+		{&VariantResult{Attached: true, Overhead: &Overhead{PerEventNs: &Estimate{900, 800, 1000}, BaselineNs: &Estimate{Median: 3000}}}, "+900 ns [800 ns, 1.00 µs] (+30.0%)"},
+	} {
+		if got := overheadText(tc.v); got != tc.want {
+			t.Errorf("overheadText(%+v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
 func TestRenderUnknownFormat(t *testing.T) {
 	if err := Render(new(bytes.Buffer), fixture(), "pdf"); !errors.Is(err, ErrUnknownFormat) {
 		t.Fatalf("err = %v", err)
