@@ -56,7 +56,7 @@ type Fetcher struct {
 	LockPath string // lock file; default Cache.LockPath()
 	Update   bool   // accept a tarball whose hash differs from the lock
 
-	Retries int           // extra attempts after a failure; default 4
+	Retries int           // extra attempts after a failure; 0 means 4, negative none
 	Backoff time.Duration // first retry delay, doubled each time; default 1s
 	Timeout time.Duration // per-attempt limit; default 10 minutes
 	MaxSize int64         // cap on the extracted BTF; default DefaultMaxBTFSize
@@ -194,8 +194,10 @@ func (f *Fetcher) partialPath(ap string) string {
 // complete tarball and removes the partial file.
 func (f *Fetcher) download(ctx context.Context, res *FetchResult) ([]byte, error) {
 	retries, backoff, timeout := f.Retries, f.Backoff, f.Timeout
-	if retries <= 0 {
+	if retries == 0 {
 		retries = 4
+	} else if retries < 0 {
+		retries = 0
 	}
 	if backoff <= 0 {
 		backoff = time.Second

@@ -94,6 +94,9 @@ func TestMinimizedForOtherObjects(t *testing.T) {
 	for i := 0; same && i < len(want); i++ {
 		same = want[i] == got[i]
 	}
+	if err := Check(full, min, "testdata/core.o"); !errors.Is(err, ErrNotEquivalent) {
+		t.Errorf("Check: %v, want ErrNotEquivalent", err)
+	}
 	if same {
 		t.Fatal("BTF minimized for another object relocates core.o identically; the equivalence test would prove nothing")
 	}

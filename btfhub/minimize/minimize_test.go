@@ -99,6 +99,9 @@ func TestEquivalentFixups(t *testing.T) {
 	if st.Types >= st.FullTypes/100 {
 		t.Errorf("minimized BTF keeps %d of %d types; expected a small fraction", st.Types, st.FullTypes)
 	}
+	if err := Check(full, min, testObjects...); err != nil {
+		t.Error(err)
+	}
 	for _, obj := range testObjects {
 		want, got := fixups(t, obj, full), fixups(t, obj, min)
 		for _, l := range append(want, got...) {
