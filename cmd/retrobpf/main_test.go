@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,6 +25,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"/.cache")
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("KERNEL_CACHE", kernelstest.CacheDir()) // shared, so kernels download once
 			if root, err := os.Getwd(); err == nil {
 				env.Setenv("REPO", root+"/../..")
 			}
@@ -35,6 +38,8 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			case "debian": // the Debian mirror answers
+				return kernelstest.MirrorReachable(), nil
 			}
 			return false, errors.New("unknown condition " + cond)
 		},

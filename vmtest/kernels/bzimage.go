@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 // x86 boot protocol offsets (Documentation/arch/x86/boot.rst).
@@ -32,7 +35,44 @@ func BzImageRelease(path string) (string, error) {
 	return rel, nil
 }
 
+// BzImageVersion is BzImageRelease plus the upstream version: Debian
+// kernels are named "6.1.0-18-…" but their build string says
+// "Debian 6.1.76-1", which has the real patch level.
+func BzImageVersion(path string) (string, kversion.Version, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", kversion.Version{}, fmt.Errorf("%w: %v", ErrNotAKernel, err)
+	}
+	defer f.Close()
+	banner, err := bzImageBanner(f)
+	if err != nil {
+		return "", kversion.Version{}, fmt.Errorf("%s: %w", path, err)
+	}
+	release := strings.Fields(banner)[0]
+	v, err := kversion.Parse(release)
+	if err != nil {
+		return "", kversion.Version{}, fmt.Errorf("%s: %w: release %q is not a kernel version", path, ErrNotAKernel, release)
+	}
+	v = kversion.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch}
+	if _, after, ok := strings.Cut(banner, " Debian "); ok {
+		if dv, err := kversion.Parse(after); err == nil && dv.Major == v.Major && dv.Minor == v.Minor {
+			v.Patch = dv.Patch
+		}
+	}
+	return release, v, nil
+}
+
 func bzImageRelease(r io.ReaderAt) (string, error) {
+	banner, err := bzImageBanner(r)
+	if err != nil {
+		return "", err
+	}
+	return strings.Fields(banner)[0], nil
+}
+
+// bzImageBanner returns the kernel_version string of the setup header:
+// "<release> (<builder>) #1 SMP …".
+func bzImageBanner(r io.ReaderAt) (string, error) {
 	var hdr [bzHeaderEnd]byte
 	if _, err := r.ReadAt(hdr[:], 0); err != nil {
 		return "", fmt.Errorf("%w: too short for a bzImage", ErrNotAKernel)
@@ -54,9 +94,8 @@ func bzImageRelease(r io.ReaderAt) (string, error) {
 	if i := bytes.IndexByte(s, 0); i >= 0 {
 		s = s[:i]
 	}
-	f := bytes.Fields(s)
-	if len(f) == 0 {
+	if len(bytes.Fields(s)) == 0 {
 		return "", fmt.Errorf("%w: empty version string", ErrNotAKernel)
 	}
-	return string(f[0]), nil
+	return string(s), nil
 }

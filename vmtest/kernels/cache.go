@@ -38,6 +38,8 @@ type ResolveOptions struct {
 	Progress io.Writer
 	// Logf, when set, receives progress lines ("downloading …").
 	Logf func(format string, args ...any)
+	// Debugf, when set, receives details: retries, skipped suites.
+	Debugf func(format string, args ...any)
 	// Insecure allows plain HTTP to OCI registries that are not on loopback
 	// (loopback registries always may use plain HTTP).
 	Insecure bool
@@ -46,6 +48,12 @@ type ResolveOptions struct {
 func (o ResolveOptions) logf(format string, args ...any) {
 	if o.Logf != nil {
 		o.Logf(format, args...)
+	}
+}
+
+func (o ResolveOptions) debugf(format string, args ...any) {
+	if o.Debugf != nil {
+		o.Debugf(format, args...)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	if err != nil {
 		return nil, err
 	}
-	f := newFetcher(opts.Progress, opts.Logf)
+	f := newFetcher(opts.Progress, opts.Debugf)
 	keep := func(name string) bool {
 		return strings.HasPrefix(name, "linux-image-") || name == r.Package
 	}
@@ -123,7 +124,13 @@ func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, 
 	var all []pkgEntry
 	var firstErr error
 	ok := 0
+	dead := map[string]bool{} // hosts that could not be reached at all
 	for _, s := range suites {
+		host := hostOf(s.Base)
+		if dead[host] {
+			opts.debugf("skipping suite %s: %s is unreachable", s.Suite, host)
+			continue
+		}
 		entries, err := c.suiteIndex(ctx, f, s, keep)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -136,7 +143,10 @@ func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, 
 				if firstErr == nil {
 					firstErr = err
 				}
-				opts.logf("skipping suite %s at %s: %v", s.Suite, s.Base, err)
+				if isConnError(err) {
+					dead[host] = true
+				}
+				opts.debugf("skipping suite %s at %s: %v", s.Suite, s.Base, err)
 			}
 			continue
 		}
@@ -197,19 +207,21 @@ func (c *Cache) fetchDeb(ctx context.Context, f *fetcher, e pkgEntry, opts Resol
 // (image layouts name files by a label, not always the release).
 func fillKernel(k *Kernel, dir string, c debContents, preferHeader bool) error {
 	k.Vmlinuz = filepath.Join(dir, fileVmlinuz)
-	hdrRelease, err := BzImageRelease(k.Vmlinuz)
+	hdrRelease, hdrVersion, err := BzImageVersion(k.Vmlinuz)
 	if err != nil {
 		return err
 	}
-	k.Release = c.Release
-	if k.Release == "" || preferHeader {
-		k.Release = hdrRelease
+	k.Release, k.Version = hdrRelease, hdrVersion
+	if c.Release != "" && !preferHeader {
+		v, err := kversion.Parse(c.Release)
+		if err != nil {
+			return fmt.Errorf("%w: release %q", ErrNotAKernel, c.Release)
+		}
+		k.Release = c.Release
+		if v.Major != hdrVersion.Major || v.Minor != hdrVersion.Minor {
+			k.Version = kversion.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch}
+		}
 	}
-	v, err := kversion.Parse(k.Release)
-	if err != nil {
-		return fmt.Errorf("%w: release %q", ErrNotAKernel, k.Release)
-	}
-	k.Version = kversion.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch}
 	for _, f := range c.Files {
 		p := filepath.Join(dir, f)
 		switch f {
@@ -368,6 +380,21 @@ func without(all, drop []string) []string {
 		}
 	}
 	return out
+}
+
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Host
+	}
+	return u
+}
+
+// isConnError reports whether err is a failure to reach the server at
+// all (refused, unresolvable, unroutable), as opposed to an HTTP error.
+func isConnError(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns)
 }
 
 func humanBytes(n int64) string {

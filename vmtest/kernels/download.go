@@ -88,7 +88,7 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, error) {
 		req.Header.Set("User-Agent", "retrobpf")
 		resp, err := f.http.Do(req)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {

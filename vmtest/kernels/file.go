@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 // resolveFile validates a file: kernel (and its --btf file) in place.
@@ -21,19 +19,15 @@ func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrNotAKernel, r.Path)
 	}
-	rel, err := BzImageRelease(p)
+	rel, v, err := BzImageVersion(p)
 	if err != nil {
 		return nil, err
-	}
-	v, err := kversion.Parse(rel)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: release %q is not a kernel version", ErrNotAKernel, r.Path, rel)
 	}
 	sum, err := sha256File(p)
 	if err != nil {
 		return nil, err
 	}
-	k := &Kernel{Ref: r.String(), Source: p, Release: rel, Version: kversion.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch}, Vmlinuz: p, SHA256: sum}
+	k := &Kernel{Ref: r.String(), Source: p, Release: rel, Version: v, Vmlinuz: p, SHA256: sum}
 	if opts.BTF != "" {
 		b, err := filepath.Abs(opts.BTF)
 		if err == nil {

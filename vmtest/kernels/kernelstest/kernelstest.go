@@ -5,8 +5,10 @@ package kernelstest
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,4 +83,37 @@ func GetWith(t testing.TB, ref string, opts kernels.ResolveOptions) *kernels.Ker
 		t.Fatalf("kernel %s: %v", ref, err)
 	}
 	return k
+}
+
+var (
+	reachOnce sync.Once
+	reachable bool
+)
+
+// MirrorReachable reports whether the Debian mirror ($RETROBPF_DEB_MIRROR
+// or the apt sources) answers within a few seconds; the answer is cached.
+func MirrorReachable() bool {
+	reachOnce.Do(func() {
+		m := os.Getenv(kernels.MirrorEnv)
+		if m == "" {
+			ms, err := kernels.MirrorsFromApt("/")
+			if err != nil {
+				return
+			}
+			m = ms.Archive
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodHead, strings.TrimRight(m, "/")+"/dists/bookworm/InRelease", nil)
+		if err != nil {
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		reachable = resp.StatusCode == http.StatusOK
+	})
+	return reachable
 }

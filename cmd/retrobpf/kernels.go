@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
+)
+
+func init() {
+	cacheDir := &cli.StringFlag{Name: "cache-dir", Usage: "kernel cache `DIR` (default $XDG_CACHE_HOME/retrobpf/kernels)"}
+	mirror := &cli.StringFlag{Name: "mirror", Usage: "Debian archive `URL` (default $" + kernels.MirrorEnv + ", then the apt sources)"}
+	modules := &cli.BoolFlag{Name: "modules", Usage: "also extract lib/modules/<release>"}
+	btf := &cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for a file: kernel"}
+	insecure := &cli.BoolFlag{Name: "insecure", Usage: "allow plain-HTTP OCI registries beyond loopback"}
+	register(&cli.Command{
+		Name:  "kernels",
+		Usage: "fetch and cache kernels for the VM matrix",
+		Description: `REF is one of:
+   5.10, 6.1, 6.12            the newest Debian cloud kernel of bullseye, bookworm, trixie
+   deb:PACKAGE[=VERSION]      a Debian kernel image package (meta packages are followed)
+   oci:IMAGE[:TAG|@DIGEST]    an OCI image in the ci-kernels or lvh kernel-images layout
+   file:PATH                  a local bzImage (with --btf FILE for its BTF)`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "pull",
+				Usage:     "download kernels into the cache (again, if cached)",
+				ArgsUsage: "REF...",
+				Flags:     commandFlags(cacheDir, mirror, modules, btf, insecure),
+				Action:    func(c *cli.Context) error { return kernelsResolve(c, true) },
+			},
+			{
+				Name:      "path",
+				Usage:     "print the vmlinuz path of kernels, pulling them when missing",
+				ArgsUsage: "REF...",
+				Flags:     commandFlags(cacheDir, mirror, modules, btf, insecure),
+				Action:    func(c *cli.Context) error { return kernelsResolve(c, false) },
+			},
+			{
+				Name:   "list",
+				Usage:  "list cached kernels",
+				Flags:  commandFlags(cacheDir),
+				Action: kernelsList,
+			},
+			{
+				Name:      "rm",
+				Usage:     "remove kernels from the cache",
+				ArgsUsage: "REF|KEY...",
+				Flags:     commandFlags(cacheDir),
+				Action:    kernelsRemove,
+			},
+		},
+	})
+}
+
+// kernelsError maps a kernels error to an exit code: bad references,
+// files and packages are input errors (2), the rest infrastructure (3).
+func kernelsError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if kernels.IsInputError(err) {
+		return cliutil.Usage(err)
+	}
+	return cliutil.Infra(err)
+}
+
+func openKernelCache(c *cli.Context) (*kernels.Cache, error) {
+	cache, err := kernels.Open(c.String("cache-dir"))
+	return cache, kernelsError(err)
+}
+
+func kernelsResolve(c *cli.Context, pull bool) error {
+	o := options(c)
+	if err := o.CheckFormat("table", "json"); err != nil {
+		return err
+	}
+	refs := c.Args().Slice()
+	if len(refs) == 0 {
+		return cliutil.Usagef("kernels %s: give at least one REF (e.g. 6.1)", c.Command.Name)
+	}
+	// Reject every bad reference before downloading anything.
+	for _, r := range refs {
+		if _, err := kernels.ParseRef(r); err != nil {
+			return kernelsError(err)
+		}
+	}
+	if c.String("btf") != "" {
+		for _, r := range refs {
+			if !strings.HasPrefix(r, "file:") {
+				return cliutil.Usagef("--btf applies to file: kernels only, not %s", r)
+			}
+		}
+	}
+	cache, err := openKernelCache(c)
+	if err != nil {
+		return err
+	}
+	opts := kernels.ResolveOptions{
+		Mirror:   c.String("mirror"),
+		Modules:  c.Bool("modules"),
+		BTF:      c.String("btf"),
+		Insecure: c.Bool("insecure"),
+		Logf:     o.Logf,
+		Debugf:   o.Debugf,
+	}
+	if f, ok := o.Stderr.(*os.File); ok && !o.Quiet && term.IsTerminal(int(f.Fd())) {
+		opts.Progress = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var got []*kernels.Kernel
+	for _, r := range refs {
+		var k *kernels.Kernel
+		if pull {
+			k, err = cache.Pull(ctx, r, opts)
+		} else {
+			k, err = cache.Resolve(ctx, r, opts)
+		}
+		if err != nil {
+			return kernelsError(err)
+		}
+		got = append(got, k)
+	}
+	return o.Emit(func(w io.Writer) error {
+		if o.Format == "json" {
+			return cliutil.JSON(w, got)
+		}
+		if !pull {
+			for _, k := range got {
+				fmt.Fprintln(w, k.Vmlinuz)
+			}
+			return nil
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REF\tRELEASE\tVERSION\tSOURCE\tVMLINUZ")
+		for _, k := range got {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Ref, k.Release, k.Version, k.Source, k.Vmlinuz)
+		}
+		return tw.Flush()
+	})
+}
+
+func kernelsList(c *cli.Context) error {
+	o := options(c)
+	if err := o.CheckFormat("table", "json"); err != nil {
+		return err
+	}
+	if c.Args().Len() > 0 {
+		return cliutil.Usagef("kernels list takes no arguments")
+	}
+	cache, err := openKernelCache(c)
+	if err != nil {
+		return err
+	}
+	entries, err := cache.List()
+	if err != nil {
+		return kernelsError(err)
+	}
+	return o.Emit(func(w io.Writer) error {
+		if o.Format == "json" {
+			if entries == nil {
+				entries = []kernels.Entry{}
+			}
+			return cliutil.JSON(w, entries)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REF\tRELEASE\tVERSION\tSOURCE\tSIZE\tPULLED")
+		for _, e := range entries {
+			mods := ""
+			if e.Kernel.Modules != "" {
+				mods = " +modules"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MiB%s\t%s\n", e.Kernel.Ref, e.Kernel.Release, e.Kernel.Version, e.Kernel.Source,
+				float64(e.Bytes)/(1<<20), mods, e.PulledAt.Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	})
+}
+
+func kernelsRemove(c *cli.Context) error {
+	o := options(c)
+	if c.Args().Len() == 0 {
+		return cliutil.Usagef("kernels rm: give at least one REF")
+	}
+	cache, err := openKernelCache(c)
+	if err != nil {
+		return err
+	}
+	for _, r := range c.Args().Slice() {
+		if err := cache.Remove(context.Background(), r); err != nil {
+			return kernelsError(err)
+		}
+		o.Logf("removed %s", r)
+	}
+	return nil
+}
