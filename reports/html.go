@@ -209,6 +209,15 @@ func overheadChart(g *grid) template.HTML {
 	for _, p := range g.programs {
 		for _, vn := range p.variants {
 			rw := row{prog: p.name, variant: vn}
+			relevant := false // a variant never attached anywhere has no row
+			for _, k := range g.kernels {
+				if v := k.variant(p.name, vn); v != nil && (v.Attached || v.Overhead != nil) {
+					relevant = true
+				}
+			}
+			if !relevant {
+				continue
+			}
 			for _, k := range g.kernels {
 				var e *Estimate
 				if v := k.variant(p.name, vn); v != nil && v.Overhead != nil {
