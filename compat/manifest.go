@@ -1,0 +1,221 @@
+package compat
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ManifestAPIVersion is the only apiVersion LoadManifest accepts.
+const ManifestAPIVersion = "retrobpf/v1"
+
+// ErrInvalidManifest wraps every manifest error (syntax, unknown key,
+// missing object, duplicate name, unknown feature, bad constraint).
+var ErrInvalidManifest = errors.New("invalid manifest")
+
+// Manifest lists programs and, per program, variants in preference order.
+// Its format is documented by compat/manifest.schema.json.
+type Manifest struct {
+	APIVersion string            `json:"apiVersion"`
+	Programs   []ManifestProgram `json:"programs"`
+	// Path is the file the manifest was loaded from; object paths are
+	// relative to its directory.
+	Path string `json:"-"`
+}
+
+// ManifestProgram is one logical program with its variants.
+type ManifestProgram struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Trigger     Trigger   `json:"trigger"`
+	Variants    []Variant `json:"variants"`
+	Line        int       `json:"-"` // line in the manifest, for messages
+}
+
+// Variant is one way to build a program: an object and the programs in it
+// to load and attach.
+type Variant struct {
+	Name string `json:"name"`
+	// Object is the path as written in the manifest; ObjectPath is it
+	// resolved against the manifest's directory.
+	Object     string `json:"object"`
+	ObjectPath string `json:"object_path"`
+	// Programs to load and attach from the object; empty means all.
+	Programs []string `json:"programs,omitempty"`
+	// Requires are extra feature IDs, added to what Analyze derives.
+	Requires []FeatureID `json:"requires,omitempty"`
+	// Kernel is an optional version constraint — a last resort, since
+	// distro kernels backport features and version checks lie.
+	Kernel      *KernelConstraint `json:"kernel,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Line        int               `json:"-"`
+}
+
+// TriggerKind names the workload that makes a program fire.
+type TriggerKind string
+
+// Trigger kinds the matrix knows how to run.
+const (
+	TriggerExec    TriggerKind = "exec"
+	TriggerOpen    TriggerKind = "open"
+	TriggerSleep   TriggerKind = "sleep"
+	TriggerConnect TriggerKind = "connect"
+	TriggerFsync   TriggerKind = "fsync"
+	TriggerTestRun TriggerKind = "test-run"
+)
+
+// TriggerKinds lists every valid kind.
+var TriggerKinds = []TriggerKind{TriggerExec, TriggerOpen, TriggerSleep, TriggerConnect, TriggerFsync, TriggerTestRun}
+
+// Trigger is the workload that fires a program. Which fields apply depends
+// on Kind: Path for exec/open/fsync, Port for connect (0 = pick one),
+// Duration for sleep, Packet for test-run.
+type Trigger struct {
+	Kind  TriggerKind `json:"kind"`
+	Count int         `json:"count,omitempty"` // events per sample; 0 = the runner's default
+	Path  string      `json:"path,omitempty"`
+	Port  int         `json:"port,omitempty"`
+	// Duration is a Go duration ("10ms").
+	Duration time.Duration `json:"duration,omitempty"`
+	Packet   string        `json:"packet,omitempty"`
+	Line     int           `json:"-"`
+}
+
+// triggerFields says which optional keys each kind accepts.
+var triggerFields = map[TriggerKind][]string{
+	TriggerExec:    {"path"},
+	TriggerOpen:    {"path"},
+	TriggerFsync:   {"path"},
+	TriggerSleep:   {"duration"},
+	TriggerConnect: {"port"},
+	TriggerTestRun: {"packet"},
+}
+
+// Program returns the named program, or nil.
+func (m *Manifest) Program(name string) *ManifestProgram {
+	for i := range m.Programs {
+		if m.Programs[i].Name == name {
+			return &m.Programs[i]
+		}
+	}
+	return nil
+}
+
+// LoadManifest reads and validates a manifest file: unknown keys, missing
+// objects, duplicate program or variant names, unknown feature IDs, bad
+// kernel constraints and bad triggers are errors that name the file and
+// line, and wrap ErrInvalidManifest.
+func LoadManifest(path string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err // *fs.PathError names the file
+	}
+	m, err := ParseManifest(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkObjects(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseManifest parses and validates manifest YAML without touching the
+// file system; path names the source in messages and anchors object paths.
+// LoadManifest also checks that the objects exist.
+func ParseManifest(data []byte, path string) (*Manifest, error) {
+	d := &manifestDecoder{file: path}
+	m := d.decode(data)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	m.Path = path
+	dir := filepath.Dir(path)
+	for i := range m.Programs {
+		for j := range m.Programs[i].Variants {
+			v := &m.Programs[i].Variants[j]
+			v.ObjectPath = v.Object
+			if !filepath.IsAbs(v.Object) {
+				v.ObjectPath = filepath.Join(dir, v.Object)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *Manifest) checkObjects() error {
+	d := &manifestDecoder{file: m.Path}
+	for _, p := range m.Programs {
+		for _, v := range p.Variants {
+			st, err := os.Stat(v.ObjectPath)
+			switch {
+			case err != nil:
+				d.errorf(v.Line, "program %s, variant %s: object %s: %v", p.Name, v.Name, v.Object, unwrapPathError(err))
+			case st.IsDir():
+				d.errorf(v.Line, "program %s, variant %s: object %s is a directory", p.Name, v.Name, v.Object)
+			}
+		}
+	}
+	return d.err()
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ManifestError lists every problem found in a manifest. Its message is
+// the first problem (file:line: …) and how many more there are.
+type ManifestError struct {
+	File     string
+	Problems []ManifestProblem
+}
+
+// ManifestProblem is one error at one line.
+type ManifestProblem struct {
+	Line    int
+	Message string
+}
+
+func (p ManifestProblem) String() string { return fmt.Sprintf("line %d: %s", p.Line, p.Message) }
+
+func (e *ManifestError) Error() string {
+	if len(e.Problems) == 0 {
+		return e.File + ": invalid manifest"
+	}
+	first := e.Problems[0]
+	loc := e.File
+	if first.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, first.Line)
+	}
+	msg := loc + ": " + first.Message
+	if n := len(e.Problems) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more error%s)", n, plural(n))
+	}
+	return msg
+}
+
+// Detail is every problem, one per line, as file:line: message.
+func (e *ManifestError) Detail() string {
+	var b strings.Builder
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "%s:%d: %s\n", e.File, p.Line, p.Message)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidManifest) true.
+func (e *ManifestError) Unwrap() error { return ErrInvalidManifest }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

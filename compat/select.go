@@ -1,0 +1,251 @@
+package compat
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// SelectionSchemaVersion is the schema_version of Selection JSON. The
+// JSON form is the stable interface the matrix reads; fields are only
+// added within one version.
+const SelectionSchemaVersion = 1
+
+// Pseudo feature IDs that appear in selection failures next to catalog IDs.
+const (
+	// FeatureKernelConstraint is a variant's kernel: constraint.
+	FeatureKernelConstraint FeatureID = "kernel"
+	// FeatureLoadError is an analysis error finding (for example a GPL-only
+	// helper in a non-GPL program): the variant cannot load anywhere.
+	FeatureLoadError FeatureID = "load-error"
+)
+
+// SelectOptions tune Select.
+type SelectOptions struct {
+	// AllFailures lists every failing requirement of a rejected variant;
+	// by default only the first one.
+	AllFailures bool
+	// AllowUnknown accepts requirements the target answers Unknown (they
+	// are listed as Unconfirmed). Useful with a version-only target, which
+	// cannot know dynamic kernel symbols; never the default.
+	AllowUnknown bool
+	// Kernel is the target kernel's upstream version, for kernel:
+	// constraints. When zero, a Target with a KernelVersion method is
+	// asked; otherwise constraints answer Unknown.
+	Kernel kversion.Version
+}
+
+// Selection is the outcome of Select. JSON field reference:
+//
+//	schema_version  SelectionSchemaVersion
+//	manifest        manifest path
+//	target          Target.Name()
+//	kernel          target version used for kernel: constraints ("" = unknown)
+//	ok              every program has a selected variant
+//	programs[]      per manifest program, in manifest order:
+//	  program         name
+//	  selected        chosen variant name ("" when none can run)
+//	  object          chosen variant's object path (resolved)
+//	  programs        programs to load+attach from it (never empty)
+//	  trigger         the manifest trigger (kind, count, path, port, duration, packet)
+//	  variants[]      every variant, in preference order:
+//	    name, object, programs
+//	    runnable        all requirements hold (Supported)
+//	    selected        this is the chosen variant
+//	    min_kernel      first upstream kernel with every derived/explicit requirement
+//	    requirements[]  {feature, reason, source}: explicit, then derived, then kernel
+//	    failures[]      {feature, reason, source, state, detail, since, hint}: the
+//	                    first failing requirement (all with AllFailures)
+//	    failure_count   number of failing requirements
+//	    unconfirmed[]   Unknown requirements accepted by AllowUnknown
+type Selection struct {
+	SchemaVersion int                `json:"schema_version"`
+	Manifest      string             `json:"manifest"`
+	Target        string             `json:"target"`
+	Kernel        kversion.Version   `json:"kernel"`
+	OK            bool               `json:"ok"`
+	Programs      []ProgramSelection `json:"programs"`
+}
+
+// ProgramSelection is the choice for one manifest program.
+type ProgramSelection struct {
+	Program  string          `json:"program"`
+	Selected string          `json:"selected"`
+	Object   string          `json:"object,omitempty"`
+	Programs []string        `json:"programs,omitempty"`
+	Trigger  Trigger         `json:"trigger"`
+	Variants []VariantResult `json:"variants"`
+}
+
+// VariantResult is one variant evaluated against the target.
+type VariantResult struct {
+	Name         string           `json:"name"`
+	Object       string           `json:"object"`
+	Programs     []string         `json:"programs"`
+	Runnable     bool             `json:"runnable"`
+	Selected     bool             `json:"selected"`
+	MinKernel    kversion.Version `json:"min_kernel"`
+	Requirements []Requirement    `json:"requirements"`
+	Failures     []Unmet          `json:"failures"`
+	FailureCount int              `json:"failure_count"`
+	Unconfirmed  []Unmet          `json:"unconfirmed,omitempty"`
+}
+
+// Failed returns the programs without a runnable variant.
+func (s *Selection) Failed() []ProgramSelection {
+	var out []ProgramSelection
+	for _, p := range s.Programs {
+		if p.Selected == "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Select picks, per manifest program, the first variant whose
+// requirements — explicit requires:, everything Analyze derives from its
+// object and programs, and its kernel: constraint — all hold on t
+// (Supported). Every variant is evaluated and every rejected one is
+// explained. A program without a runnable variant is not an error here:
+// Selection.OK is false. Errors are for objects that cannot be analysed or
+// that lack a program the manifest names.
+func Select(m *Manifest, t Target, opts SelectOptions) (*Selection, error) {
+	kernel := opts.Kernel
+	if kernel.IsZero() {
+		if kv, ok := t.(interface{ KernelVersion() kversion.Version }); ok {
+			kernel = kv.KernelVersion()
+		}
+	}
+	sel := &Selection{SchemaVersion: SelectionSchemaVersion, Manifest: m.Path, Target: t.Name(), Kernel: kernel, OK: true, Programs: []ProgramSelection{}}
+	cache := map[string]*ObjectReport{}
+	for _, p := range m.Programs {
+		ps := ProgramSelection{Program: p.Name, Trigger: p.Trigger, Variants: []VariantResult{}}
+		for _, v := range p.Variants {
+			vr, err := evaluateVariant(m, &p, &v, t, kernel, opts, cache)
+			if err != nil {
+				return nil, err
+			}
+			if vr.Runnable && ps.Selected == "" {
+				vr.Selected = true
+				ps.Selected, ps.Object, ps.Programs = vr.Name, vr.Object, vr.Programs
+			}
+			ps.Variants = append(ps.Variants, vr)
+		}
+		if ps.Selected == "" {
+			sel.OK = false
+		}
+		sel.Programs = append(sel.Programs, ps)
+	}
+	return sel, nil
+}
+
+func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kernel kversion.Version, opts SelectOptions, cache map[string]*ObjectReport) (VariantResult, error) {
+	where := fmt.Sprintf("%s:%d", m.Path, v.Line)
+	obj, ok := cache[v.ObjectPath]
+	if !ok {
+		var err error
+		obj, err = Analyze(v.ObjectPath)
+		if err != nil {
+			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: %w", where, p.Name, v.Name, err)
+		}
+		cache[v.ObjectPath] = obj
+	}
+	vr := VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []Requirement{}, Failures: []Unmet{}}
+	if len(vr.Programs) == 0 {
+		for _, pr := range obj.Programs {
+			vr.Programs = append(vr.Programs, pr.Name)
+		}
+		if len(vr.Programs) == 0 {
+			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: object %s has no programs", where, p.Name, v.Name, v.Object)
+		}
+	}
+
+	var reqs reqSet
+	var unmet []Unmet
+	for _, id := range v.Requires {
+		reqs.add(Requirement{Feature: id, Reason: "required by the manifest", Source: where})
+	}
+	unmet = append(unmet, Evaluate(t, "", reqs.list)...)
+
+	for _, name := range vr.Programs {
+		pr := obj.Program(name)
+		if pr == nil {
+			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: object %s has no program %q (it has %s)", where, p.Name, v.Name, v.Object, name, programNames(obj))
+		}
+		for _, f := range pr.Findings {
+			if f.Severity == SeverityError {
+				unmet = append(unmet, Unmet{
+					Requirement: Requirement{Feature: FeatureLoadError, Reason: "program " + name + ": " + f.Message, Source: f.Source},
+					State:       Unsupported, Detail: "fails on every kernel",
+				})
+			}
+		}
+		var fresh []Requirement
+		for _, r := range pr.Requirements {
+			if reqs.seen[r.Feature] {
+				continue
+			}
+			r.Source = v.Object + ": program " + name + ", " + r.Source
+			reqs.add(r)
+			fresh = append(fresh, r)
+		}
+		unmet = append(unmet, Evaluate(t, pr.Type, fresh)...)
+	}
+	vr.Requirements = reqs.list
+	vr.MinKernel, _ = minKernel(reqs.list)
+
+	if v.Kernel != nil {
+		kr := Requirement{Feature: FeatureKernelConstraint, Reason: "kernel " + v.Kernel.Text + " (version constraint)", Source: where}
+		vr.Requirements = append(vr.Requirements, kr)
+		switch {
+		case kernel.IsZero():
+			unmet = append(unmet, Unmet{Requirement: kr, State: Unknown, Detail: "the target's kernel version is not known"})
+		case !v.Kernel.Match(kernel):
+			unmet = append(unmet, Unmet{Requirement: kr, State: Unsupported, Detail: "target kernel is " + kernel.String(),
+				Hint: "kernel constraints are a last resort: distro kernels backport features; prefer requires: feature IDs"})
+		}
+	}
+
+	var failing []Unmet
+	for _, u := range unmet {
+		if u.State == Unknown && opts.AllowUnknown {
+			vr.Unconfirmed = append(vr.Unconfirmed, u)
+			continue
+		}
+		failing = append(failing, u)
+	}
+	vr.FailureCount = len(failing)
+	vr.Runnable = len(failing) == 0
+	if !opts.AllFailures && len(failing) > 1 {
+		failing = failing[:1]
+	}
+	vr.Failures = append(vr.Failures, failing...)
+	return vr, nil
+}
+
+func programNames(o *ObjectReport) string {
+	var n []string
+	for _, p := range o.Programs {
+		n = append(n, p.Name)
+	}
+	sort.Strings(n)
+	if len(n) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
+// MarshalJSON writes Duration as a Go duration string ("10ms").
+func (t Trigger) MarshalJSON() ([]byte, error) {
+	type plain Trigger
+	out := struct {
+		plain
+		Duration string `json:"duration,omitempty"`
+	}{plain: plain(t)}
+	if t.Duration > 0 {
+		out.Duration = t.Duration.String()
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,255 @@
+package compat
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+func loadTestManifest(t *testing.T, content string) *Manifest {
+	t.Helper()
+	m, err := LoadManifest(manifestDir(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func selectAt(t *testing.T, m *Manifest, version string, opts SelectOptions) *Selection {
+	t.Helper()
+	v := kversion.MustParse(version)
+	opts.Kernel = v
+	s, err := Select(m, VersionTarget(v), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func programSel(t *testing.T, s *Selection, name string) ProgramSelection {
+	t.Helper()
+	for _, p := range s.Programs {
+		if p.Program == name {
+			return p
+		}
+	}
+	t.Fatalf("no selection for %s", name)
+	return ProgramSelection{}
+}
+
+func TestSelectByVersion(t *testing.T) {
+	m := loadTestManifest(t, validManifest)
+
+	old := selectAt(t, m, "4.19", SelectOptions{})
+	if !old.OK {
+		t.Fatalf("4.19: not every program selected: %+v", old.Failed())
+	}
+	ex := programSel(t, old, "execsnoop")
+	if ex.Selected != "legacy" || ex.Programs[0] != "trace_open" || !strings.HasSuffix(ex.Object, "perf_kprobe.o") {
+		t.Fatalf("4.19 picked %+v", ex)
+	}
+	modern := ex.Variants[0]
+	if modern.Runnable || modern.Selected || len(modern.Failures) != 1 || modern.FailureCount < 3 {
+		t.Fatalf("modern on 4.19: %+v", modern)
+	}
+	f := modern.Failures[0]
+	if f.Feature != "map:ringbuf" || f.State != Unsupported || f.Since != kversion.MustParse("5.8") || f.Hint == "" {
+		t.Errorf("first failure %+v, want the explicit map:ringbuf", f)
+	}
+	if !strings.Contains(f.Source, "suite.yaml:10") {
+		t.Errorf("explicit requirement source %q should be the manifest line", f.Source)
+	}
+
+	// With AllFailures every failing requirement is listed, kernel
+	// constraint last.
+	all := programSel(t, selectAt(t, m, "4.19", SelectOptions{AllFailures: true}), "execsnoop").Variants[0]
+	if len(all.Failures) != all.FailureCount || all.FailureCount < 3 {
+		t.Fatalf("all failures: %+v", all.Failures)
+	}
+	if last := all.Failures[len(all.Failures)-1]; last.Feature != FeatureKernelConstraint || !strings.Contains(last.Detail, "4.19") {
+		t.Errorf("last failure %+v, want the kernel constraint", last)
+	}
+	var sawDerived bool
+	for _, u := range all.Failures {
+		if u.Feature == "helper:bpf_ringbuf_output" && strings.Contains(u.Source, "ringbuf_tp.o: program handle_exec") {
+			sawDerived = true
+		}
+	}
+	if !sawDerived {
+		t.Errorf("derived helper requirement missing: %+v", all.Failures)
+	}
+
+	now := selectAt(t, m, "6.12", SelectOptions{})
+	if ex := programSel(t, now, "execsnoop"); ex.Selected != "modern" || !ex.Variants[0].Selected || ex.Variants[1].Selected {
+		t.Fatalf("6.12 picked %+v", ex)
+	}
+	// Later variants are still evaluated and reported.
+	if leg := programSel(t, now, "execsnoop").Variants[1]; !leg.Runnable || leg.MinKernel.IsZero() {
+		t.Errorf("legacy on 6.12: %+v", leg)
+	}
+}
+
+func TestSelectNoRunnableVariant(t *testing.T) {
+	m := loadTestManifest(t, `apiVersion: retrobpf/v1
+programs:
+  - name: unlink
+    trigger: {kind: exec}
+    variants:
+      - name: fentry
+        object: fentry_core.o
+  - name: bad
+    trigger: {kind: exec}
+    variants:
+      - name: proprietary
+        object: nongpl.o
+`)
+	s := selectAt(t, m, "4.19", SelectOptions{})
+	if s.OK || len(s.Failed()) != 2 {
+		t.Fatalf("selection %+v", s)
+	}
+	un := programSel(t, s, "unlink").Variants[0]
+	if un.Runnable || un.Failures[0].Feature != "prog:tracing" || un.Failures[0].State != Unsupported {
+		t.Errorf("fentry on 4.19: %+v", un.Failures)
+	}
+	bad := programSel(t, s, "bad").Variants[0]
+	if bad.Failures[0].Feature != FeatureLoadError || !strings.Contains(bad.Failures[0].Reason, "GPL") {
+		t.Errorf("non-GPL object: %+v", bad.Failures)
+	}
+
+	// On 6.12 fentry needs ksym:do_unlinkat, which a version target cannot
+	// know: Unknown rejects, unless AllowUnknown.
+	s = selectAt(t, m, "6.12", SelectOptions{})
+	un = programSel(t, s, "unlink").Variants[0]
+	if un.Runnable || un.Failures[0].State != Unknown || un.Failures[0].Feature != "ksym:do_unlinkat" || un.Failures[0].Detail == "" {
+		t.Fatalf("fentry on 6.12: %+v", un.Failures)
+	}
+	s = selectAt(t, m, "6.12", SelectOptions{AllowUnknown: true})
+	un = programSel(t, s, "unlink").Variants[0]
+	if !un.Runnable || len(un.Unconfirmed) != 1 || un.Unconfirmed[0].Feature != "ksym:do_unlinkat" {
+		t.Fatalf("fentry on 6.12 with AllowUnknown: %+v", un)
+	}
+	if programSel(t, s, "bad").Selected != "" {
+		t.Error("a load error must never be waved through")
+	}
+}
+
+func TestSelectKernelConstraintWithoutVersion(t *testing.T) {
+	m := loadTestManifest(t, validManifest)
+	s, err := Select(m, WithExternalBTF(VersionTarget(kversion.MustParse("6.1"))), SelectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := programSel(t, s, "net").Variants[0]
+	if net.Runnable || net.Failures[0].Feature != FeatureKernelConstraint || net.Failures[0].State != Unknown {
+		t.Fatalf("constraint without a known version: %+v", net)
+	}
+	if s.Target != "kernel 6.1 (catalog) + external BTF" {
+		t.Errorf("target name %q", s.Target)
+	}
+}
+
+func TestSelectBadProgramName(t *testing.T) {
+	m := loadTestManifest(t, `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants:
+      - name: v
+        object: ringbuf_tp.o
+        programs: [no_such_prog]
+`)
+	_, err := Select(m, VersionTarget(kversion.MustParse("6.1")), SelectOptions{})
+	if err == nil || !strings.Contains(err.Error(), `no program "no_such_prog"`) || !strings.Contains(err.Error(), "suite.yaml:6") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// staticTarget answers from a fixed table, so the per-program-type helper
+// refinement can be tested without a kernel that lacks a helper for one
+// program type only.
+type staticTarget map[FeatureID]State
+
+func (s staticTarget) Name() string { return "static" }
+func (s staticTarget) Has(id FeatureID) Availability {
+	if st, ok := s[id]; ok {
+		return Availability{State: st, Detail: "table"}
+	}
+	return Availability{State: Supported}
+}
+
+func TestEvaluateQualifiedHelper(t *testing.T) {
+	reqs := []Requirement{{Feature: "helper:bpf_ringbuf_output", Reason: "calls bpf_ringbuf_output"}}
+	tg := staticTarget{"helper:bpf_ringbuf_output@tracepoint": Unsupported}
+	un := Evaluate(tg, "tracepoint", reqs)
+	if len(un) != 1 || un[0].Feature != "helper:bpf_ringbuf_output@tracepoint" || un[0].Reason != "calls bpf_ringbuf_output" {
+		t.Fatalf("unmet %+v", un)
+	}
+	if un := Evaluate(tg, "kprobe", reqs); len(un) != 0 {
+		t.Fatalf("kprobe: %+v", un)
+	}
+	// An unknown qualified answer does not override a supported helper.
+	tg = staticTarget{"helper:bpf_ringbuf_output@tracepoint": Unknown}
+	if un := Evaluate(tg, "tracepoint", reqs); len(un) != 0 {
+		t.Fatalf("unknown qualified: %+v", un)
+	}
+}
+
+func TestCheckProgramVerdicts(t *testing.T) {
+	rep := analyzeFile(t, "ringbuf_tp.o")
+	p := rep.Program("handle_exec")
+	if v := CheckProgram(p, VersionTarget(kversion.MustParse("5.8"))); v.Verdict != Compatible || len(v.Unmet) != 0 {
+		t.Errorf("5.8: %+v", v)
+	}
+	v := CheckProgram(p, VersionTarget(kversion.MustParse("5.4")))
+	if v.Verdict != Incompatible || len(v.Unmet) != 2 {
+		t.Fatalf("5.4: %+v", v)
+	}
+	rep = analyzeFile(t, "nongpl.o")
+	if v := CheckProgram(rep.Program("read_probe"), VersionTarget(kversion.MustParse("6.12"))); v.Verdict != Invalid {
+		t.Errorf("non-GPL: %+v", v)
+	}
+	rep = analyzeFile(t, "fentry_core.o")
+	if v := CheckProgram(rep.Program("on_unlink"), VersionTarget(kversion.MustParse("6.12"))); v.Verdict != Undecided || v.Unmet[0].State != Unknown {
+		t.Errorf("fentry ksym on a version target: %+v", v)
+	}
+}
+
+func TestSelectionJSON(t *testing.T) {
+	m := loadTestManifest(t, validManifest)
+	s := selectAt(t, m, "4.19", SelectOptions{})
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema_version", "manifest", "target", "kernel", "ok", "programs"} {
+		if _, ok := back[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	if back["kernel"] != "4.19" {
+		t.Errorf("kernel %v", back["kernel"])
+	}
+	progs := back["programs"].([]any)
+	idle := progs[1].(map[string]any)
+	if tr := idle["trigger"].(map[string]any); tr["duration"] != "10ms" || tr["kind"] != "sleep" {
+		t.Errorf("trigger JSON %v", tr)
+	}
+	v0 := progs[0].(map[string]any)["variants"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "object", "programs", "runnable", "selected", "min_kernel", "requirements", "failures", "failure_count"} {
+		if _, ok := v0[k]; !ok {
+			t.Errorf("variant JSON lacks %q", k)
+		}
+	}
+	f0 := v0["failures"].([]any)[0].(map[string]any)
+	for _, k := range []string{"feature", "reason", "source", "state", "detail", "since", "hint"} {
+		if _, ok := f0[k]; !ok {
+			t.Errorf("failure JSON lacks %q", k)
+		}
+	}
+}
