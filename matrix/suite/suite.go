@@ -24,7 +24,7 @@ const APIVersion = "retrobpf/v1"
 // Suite is a parsed manifest.
 type Suite struct {
 	Path     string // as given
-	Dir      string // directory objects are relative to
+	Dir      string // absolute directory objects are relative to
 	SHA256   string // of the manifest file
 	Raw      []byte // the manifest file
 	Programs []Program
@@ -91,7 +91,11 @@ func Load(path string) (*Suite, error) {
 		return nil, fmt.Errorf("%w: %s: apiVersion %q, want %q", ErrInvalid, path, f.APIVersion, APIVersion)
 	}
 	sum := sha256.Sum256(data)
-	s := &Suite{Path: path, Dir: filepath.Dir(path), SHA256: hex.EncodeToString(sum[:]), Raw: data, Programs: f.Programs}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	}
+	s := &Suite{Path: path, Dir: dir, SHA256: hex.EncodeToString(sum[:]), Raw: data, Programs: f.Programs}
 	if len(s.Programs) == 0 {
 		return nil, fmt.Errorf("%w: %s: no programs", ErrInvalid, path)
 	}
