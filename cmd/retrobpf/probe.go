@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "probe",
+		Usage: "probe the running kernel's BPF features (needs root for meaningful results)",
+		Description: "Every result is supported, unsupported, or unknown with the raw error; a permission\n" +
+			"error is never read as unsupported. JSON output (schema_version 1, compat/probe.schema.json)\n" +
+			"mirrors bpftool's sections and is what `check --probe` and `select --probe` read.\n" +
+			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
+		Flags: commandFlags(
+			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
+			&cli.StringSliceFlag{Name: "ksym", Usage: "also record kernel symbol `NAME` from /proc/kallsyms (repeatable)"},
+			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
+			&cli.BoolFlag{Name: "attach-all", Usage: "also attach uprobe and perf tracepoint programs for real (slower: their teardown waits for RCU grace periods)"},
+			&cli.StringSliceFlag{Name: "kfunc", Usage: "also record kfunc `NAME` from vmlinux BTF (repeatable)"},
+			&cli.IntFlag{Name: "workers", Usage: "probes run at once (0: one per CPU)"},
+		),
+		Action: runProbe,
+	})
+}
+
+func runProbe(c *cli.Context) error {
+	o := options(c)
+	if err := o.CheckFormat("table", "json", "markdown", "nfd"); err != nil {
+		return err
+	}
+	if c.Int("workers") < 0 {
+		return cliutil.Usagef("--workers must be >= 0")
+	}
+	for _, n := range append(c.StringSlice("ksym"), c.StringSlice("kfunc")...) {
+		if _, err := compat.Lookup(compat.FeatureID("ksym:" + n)); err != nil {
+			return cliutil.Usagef("bad symbol name %q", n)
+		}
+	}
+	if os.Geteuid() != 0 {
+		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
+	}
+	rep, err := compat.Probe(context.Background(), compat.ProbeOptions{
+		Workers:      c.Int("workers"),
+		SkipHelpers:  c.Bool("skip-helpers"),
+		Ksyms:        c.StringSlice("ksym"),
+		KsymsCatalog: c.Bool("catalog-ksyms"),
+		AttachAll:    c.Bool("attach-all"),
+		Kfuncs:       c.StringSlice("kfunc"),
+	})
+	if err != nil {
+		return cliutil.Infra(err)
+	}
+	return o.Emit(func(w io.Writer) error {
+		switch o.Format {
+		case "json":
+			return cliutil.JSON(w, rep)
+		case "nfd":
+			return writeNFD(w, rep)
+		case "markdown":
+			return writeProbeMarkdown(w, rep, o.Verbose)
+		}
+		return writeProbeTable(w, rep, o.Verbose)
+	})
+}
+
+// probeSection is one result section of a report, in display order.
+type probeSection struct {
+	name    string
+	prefix  string // feature ID prefix of its keys ("" = key is the ID)
+	results map[string]compat.Result
+}
+
+func probeSections(r *compat.ProbeReport) []probeSection {
+	return []probeSection{
+		{"syscall_config", "", map[string]compat.Result{"bpf-syscall": r.SyscallConfig.HaveBPFSyscall}},
+		{"program_types", "prog:", r.ProgramTypes},
+		{"map_types", "map:", r.MapTypes},
+		{"map_flags", "map-flag:", r.MapFlags},
+		{"attach", "attach:", r.Attach},
+		{"btf", "btf:", r.BTF},
+		{"insn", "insn:", r.Insn},
+		{"misc", "", r.Misc},
+		{"test_run", "test-run:", r.TestRun},
+		{"stats", "stats:", r.Stats},
+		{"ksyms", "ksym:", r.Ksyms},
+		{"kfuncs", "kfunc:", r.Kfuncs},
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func resultDetail(r compat.Result) string {
+	d := strings.TrimSpace(r.Errno + " " + r.Detail)
+	if len(d) > 140 {
+		d = d[:137] + "..."
+	}
+	return d
+}
+
+func probeHeader(r *compat.ProbeReport) [][2]string {
+	k := r.Kernel
+	distro := r.Distro.PrettyName
+	if distro == "" {
+		distro = "unknown (" + r.Distro.Error + ")"
+	}
+	cfg := r.SystemConfig.ConfigSource
+	if cfg == "" {
+		cfg = "unreadable: " + r.SystemConfig.ConfigError
+	}
+	return [][2]string{
+		{"kernel", fmt.Sprintf("%s (version %s from %s, %s)", k.Release, k.Version, k.VersionSource, k.Machine)},
+		{"distro", distro},
+		{"sysctls", sysctlSummary(r.SystemConfig)},
+		{"kernel config", cfg},
+		{"probed", fmt.Sprintf("%s in %.1f ms", r.ProbedAt.Format("2006-01-02 15:04:05Z"), r.DurationMS)},
+	}
+}
+
+func sysctlSummary(s compat.SystemConfig) string {
+	f := func(name string, v *int64) string {
+		if v == nil {
+			return name + "=?"
+		}
+		return fmt.Sprintf("%s=%d", name, *v)
+	}
+	return strings.Join([]string{
+		f("unprivileged_bpf_disabled", s.UnprivilegedBPFDisabled), f("bpf_jit_enable", s.BPFJITEnable),
+		f("bpf_jit_harden", s.BPFJITHarden), f("bpf_jit_kallsyms", s.BPFJITKallsyms),
+		f("bpf_jit_limit", s.BPFJITLimit), f("bpf_stats_enabled", s.BPFStatsEnabled),
+	}, " ")
+}
+
+// helperSummary is one line per program type.
+func helperSummary(hs compat.HelperSet) (string, string) {
+	if !hs.Probed {
+		return "not probed", hs.Reason
+	}
+	return fmt.Sprintf("%d supported, %d unsupported, %d unknown", len(hs.Supported), len(hs.Unsupported), len(hs.Unknown)), ""
+}
+
+func writeProbeTable(w io.Writer, r *compat.ProbeReport, verbose bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, h := range probeHeader(r) {
+		fmt.Fprintf(tw, "%s:\t%s\n", h[0], h[1])
+	}
+	for _, s := range probeSections(r) {
+		if len(s.results) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\n[%s]\n", s.name)
+		for _, k := range sortedKeys(s.results) {
+			res := s.results[k]
+			fmt.Fprintf(tw, "  %s%s\t%s\t%s\n", s.prefix, k, res.State, resultDetail(res))
+		}
+	}
+	fmt.Fprintf(tw, "\n[helpers]\n")
+	for _, pt := range sortedKeys(r.Helpers) {
+		hs := r.Helpers[pt]
+		sum, reason := helperSummary(hs)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", pt, sum, reason)
+		if verbose && hs.Probed {
+			fmt.Fprintf(tw, "    supported:\t%s\n", strings.Join(hs.Supported, " "))
+			for _, h := range sortedKeys(hs.Unknown) {
+				fmt.Fprintf(tw, "    unknown %s:\t%s\n", h, hs.Unknown[h])
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+func writeProbeMarkdown(w io.Writer, r *compat.ProbeReport, verbose bool) error {
+	fmt.Fprintf(w, "# BPF probe: %s\n\n", r.Kernel.Release)
+	for _, h := range probeHeader(r) {
+		fmt.Fprintf(w, "- **%s**: %s\n", h[0], mdEscape(h[1]))
+	}
+	for _, s := range probeSections(r) {
+		if len(s.results) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n## %s\n\n| Feature | State | Detail |\n|---|---|---|\n", s.name)
+		for _, k := range sortedKeys(s.results) {
+			res := s.results[k]
+			fmt.Fprintf(w, "| `%s%s` | %s | %s |\n", s.prefix, k, res.State, mdEscape(resultDetail(res)))
+		}
+	}
+	fmt.Fprintf(w, "\n## helpers\n\n| Program type | Helpers | Note |\n|---|---|---|\n")
+	for _, pt := range sortedKeys(r.Helpers) {
+		sum, reason := helperSummary(r.Helpers[pt])
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", pt, sum, mdEscape(reason))
+	}
+	if verbose {
+		for _, pt := range sortedKeys(r.Helpers) {
+			if hs := r.Helpers[pt]; hs.Probed {
+				fmt.Fprintf(w, "\n### %s helpers\n\n%s\n", pt, "`"+strings.Join(hs.Supported, "` `")+"`")
+			}
+		}
+	}
+	return nil
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// nfdName turns a feature ID into a node-feature-discovery feature name:
+// the name part of a label allows [A-Za-z0-9._-], at most 63 characters,
+// starting and ending alphanumeric.
+func nfdName(id compat.FeatureID) string {
+	b := []byte(id)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		case c == ':' || c == '@':
+			b[i] = '.'
+		default:
+			b[i] = '-'
+		}
+	}
+	s := string(b)
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return strings.Trim(s, "-_.")
+}
+
+// writeNFD writes one "retrobpf.io/<feature>=true|false" line per catalog
+// feature and recorded symbol whose result is conclusive; unknown results
+// are omitted (NFD would otherwise publish a guess).
+func writeNFD(w io.Writer, r *compat.ProbeReport) error {
+	ids := map[compat.FeatureID]bool{}
+	for _, f := range compat.Catalog() {
+		ids[f.ID] = true
+	}
+	for k := range r.Ksyms {
+		ids[compat.FeatureID("ksym:"+k)] = true
+	}
+	for k := range r.Kfuncs {
+		ids[compat.FeatureID("kfunc:"+k)] = true
+	}
+	lines := map[string]string{}
+	for id := range ids {
+		var v string
+		switch r.Has(id).State {
+		case compat.Supported:
+			v = "true"
+		case compat.Unsupported:
+			v = "false"
+		default:
+			continue
+		}
+		lines["retrobpf.io/"+nfdName(id)] = v
+	}
+	for _, k := range sortedKeys(lines) {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", k, lines[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,377 @@
+package compat
+
+import (
+	"os"
+	"reflect"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// ProbeSchemaVersion is the schema_version of ProbeReport JSON
+// (documented by probe.schema.json).
+const ProbeSchemaVersion = 1
+
+// ProbeOptions tune Probe.
+type ProbeOptions struct {
+	// Workers bounds the number of probes run at the same time; 0 means
+	// one per CPU (at least 2).
+	Workers int
+	// SkipHelpers skips the per-program-type helper matrix, by far the
+	// largest part of the probe. helper:* then answers Unknown.
+	SkipHelpers bool
+	// Ksyms are kernel symbols to look up in /proc/kallsyms and record in
+	// the report, so a saved report can answer ksym:NAME. Reading kallsyms
+	// costs more kernel time than the rest of the probe, so it is only read
+	// when asked; KsymsCatalog adds the catalog's well-known ksym:NAME.
+	// (A report used in-process answers any ksym:NAME by reading kallsyms
+	// on first use.)
+	Ksyms        []string
+	KsymsCatalog bool
+	// Kfuncs are extra kfuncs to look up in vmlinux BTF and record (the
+	// catalog's kfunc:NAME entries are always recorded).
+	Kfuncs []string
+	// AttachAll also attaches uprobe and perf tracepoint programs for real.
+	// Their teardown waits for RCU grace periods under a global kernel
+	// mutex (tens of milliseconds each), so by default they are answered
+	// from evidence: the program type loads, the kernel config and the
+	// tracefs/PMU interface they attach through.
+	AttachAll bool
+}
+
+// Result is one probe outcome. Unknown always carries the raw error;
+// Errno is its symbolic errno when there is one (EPERM, EINVAL, …).
+type Result struct {
+	State  State  `json:"state"`
+	Errno  string `json:"errno,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ProbeReport is what Probe found on one kernel. It implements Target.
+// Sections mirror bpftool's "feature probe -j" output (system_config,
+// syscall_config, program_types, map_types, helpers, misc) and add
+// retrobpf's own (map_flags, attach, btf, insn, test_run, stats, ksyms,
+// kfuncs). Section keys are the feature ID without its kind prefix; misc
+// keys are whole IDs.
+type ProbeReport struct {
+	SchemaVersion int               `json:"schema_version"`
+	ProbedAt      time.Time         `json:"probed_at"`
+	DurationMS    float64           `json:"duration_ms"`
+	Kernel        KernelInfo        `json:"kernel"`
+	Distro        DistroInfo        `json:"distro"`
+	SystemConfig  SystemConfig      `json:"system_config"`
+	SyscallConfig SyscallConfig     `json:"syscall_config"`
+	ProgramTypes  map[string]Result `json:"program_types"`
+	MapTypes      map[string]Result `json:"map_types"`
+	MapFlags      map[string]Result `json:"map_flags"`
+	// Helpers is keyed by program type (bpftool name).
+	Helpers map[string]HelperSet `json:"helpers"`
+	Misc    map[string]Result    `json:"misc"`
+	Attach  map[string]Result    `json:"attach"`
+	BTF     map[string]Result    `json:"btf"`
+	Insn    map[string]Result    `json:"insn"`
+	TestRun map[string]Result    `json:"test_run"`
+	Stats   map[string]Result    `json:"stats"`
+	Ksyms   map[string]Result    `json:"ksyms"`
+	Kfuncs  map[string]Result    `json:"kfuncs"`
+
+	// live is set for a report made in this process: it answers ksym:NAME
+	// and kfunc:NAME that were not recorded by looking them up now.
+	live *liveLookups
+}
+
+// KernelInfo identifies the probed kernel.
+type KernelInfo struct {
+	Release string `json:"release"` // uname -r
+	// Version is the upstream version (from the vDSO LINUX_VERSION_CODE
+	// when available, else parsed from Release).
+	Version       string `json:"version"`
+	VersionCode   uint32 `json:"version_code,omitempty"`
+	VersionSource string `json:"version_source"` // "vdso" or "release"
+	Machine       string `json:"machine"`
+}
+
+// DistroInfo comes from /etc/os-release (empty when missing).
+type DistroInfo struct {
+	ID         string `json:"id,omitempty"`
+	VersionID  string `json:"version_id,omitempty"`
+	PrettyName string `json:"pretty_name,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// SystemConfig mirrors bpftool's system_config: sysctls (nil when
+// unreadable) and the BPF-relevant kernel config options (nil value: not set).
+type SystemConfig struct {
+	UnprivilegedBPFDisabled *int64             `json:"unprivileged_bpf_disabled"`
+	BPFJITEnable            *int64             `json:"bpf_jit_enable"`
+	BPFJITHarden            *int64             `json:"bpf_jit_harden"`
+	BPFJITKallsyms          *int64             `json:"bpf_jit_kallsyms"`
+	BPFJITLimit             *int64             `json:"bpf_jit_limit"`
+	BPFStatsEnabled         *int64             `json:"bpf_stats_enabled"`
+	SysctlErrors            map[string]string  `json:"sysctl_errors,omitempty"`
+	ConfigSource            string             `json:"config_source,omitempty"`
+	ConfigError             string             `json:"config_error,omitempty"`
+	Config                  map[string]*string `json:"config"`
+}
+
+// SyscallConfig mirrors bpftool's syscall_config.
+type SyscallConfig struct {
+	HaveBPFSyscall Result `json:"have_bpf_syscall"`
+}
+
+// HelperSet is the helper availability for one program type.
+type HelperSet struct {
+	// Probed is false when the helpers of this program type were not
+	// probed; Reason says why and every helper answers Unknown (or
+	// Unsupported when the program type itself is unsupported).
+	Probed      bool              `json:"probed"`
+	Reason      string            `json:"reason,omitempty"`
+	Supported   []string          `json:"supported"`
+	Unsupported []string          `json:"unsupported"`
+	Unknown     map[string]string `json:"unknown"` // helper -> raw error
+}
+
+// Probe probes the running kernel. Probes that cannot decide give Unknown
+// with the raw error (a permission error is never read as unsupported).
+// The error is only for a cancelled context.
+func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
+	start := time.Now()
+	// Before 5.11 BPF memory counts against RLIMIT_MEMLOCK; a failure here
+	// shows up as EPERM in the probes themselves.
+	_ = rlimit.RemoveMemlock()
+
+	p := newProber(opts)
+	r := p.rep
+	r.ProbedAt = start.UTC()
+
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = max(runtime.NumCPU(), 2)
+	}
+
+	// Phase 1: facts the other probes depend on.
+	phase1 := []func(){
+		p.probeKernel,
+		p.probeDistro,
+		p.probeSysctls,
+		p.probeKernelConfig,
+		p.probeSyscall,
+	}
+	for _, pt := range progTypes {
+		phase1 = append(phase1, func() { p.probeProgType(pt) })
+	}
+
+	// The other probes mostly wait on the kernel (closing storage maps,
+	// perf events and uprobes waits for RCU grace periods): each runs in
+	// its own goroutine from the start and blocks on phase 1 only when it
+	// reads a phase-1 result (progState, configState).
+	var waiting sync.WaitGroup
+	for _, t := range p.otherTasks() {
+		waiting.Add(1)
+		go func() {
+			defer waiting.Done()
+			traced(t)()
+		}()
+	}
+	err := runTasks(ctx, workers, phase1)
+	close(p.phase1Done)
+	if err != nil {
+		waiting.Wait()
+		return nil, err
+	}
+
+	// Phase 2: the helper matrix is CPU-bound (thousands of verifier runs)
+	// and goes through the bounded pool.
+	var cpu []func()
+	if !opts.SkipHelpers {
+		for _, pt := range progTypes {
+			cpu = append(cpu, p.helperTasks(pt)...)
+		}
+	} else {
+		for _, pt := range progTypes {
+			p.rep.Helpers[pt.name] = HelperSet{Reason: "helper probes skipped (--skip-helpers)"}
+		}
+	}
+	err = runTasks(ctx, workers, cpu)
+	waiting.Wait()
+	if err != nil {
+		return nil, err
+	}
+	p.finishHelpers()
+	r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return r, nil
+}
+
+// runTasks runs tasks on a bounded pool of workers, in order of the slice.
+func runTasks(ctx context.Context, workers int, tasks []func()) error {
+	next := make(chan func())
+	var wg sync.WaitGroup
+	for range min(workers, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				traced(t)()
+			}
+		}()
+	}
+	var err error
+	for _, t := range tasks {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	return nil
+}
+
+// traced wraps t to print its duration when RETROBPF_PROBE_TRACE is set
+// (for tuning the probe; see scripts/bench-probe.sh).
+func traced(t func()) func() {
+	if os.Getenv("RETROBPF_PROBE_TRACE") == "" {
+		return t
+	}
+	return func() {
+		t0 := time.Now()
+		t()
+		fmt.Fprintf(os.Stderr, "probe task %-70s %6d us\n", runtime.FuncForPC(reflect.ValueOf(t).Pointer()).Name(), time.Since(t0).Microseconds())
+	}
+}
+
+// prober holds the report under construction.
+type prober struct {
+	opts ProbeOptions
+	feat featureProber
+	// btfCache shares the parsed vmlinux BTF between all probe loads
+	// (ebpf.NewProgram would parse it again for every tracing program).
+	btfCache *btf.Cache
+	mu   sync.Mutex
+	rep  *ProbeReport
+	// phase1Done is closed when the phase-1 facts are recorded.
+	phase1Done chan struct{}
+	// helper results per program type, merged by finishHelpers.
+	helperResults map[string]map[string]Result
+}
+
+func newProber(opts ProbeOptions) *prober {
+	p := &prober{
+		opts:     opts,
+		feat:     ciliumFeatures{},
+		btfCache: btf.NewCache(),
+		rep: &ProbeReport{
+			SchemaVersion: ProbeSchemaVersion,
+			SystemConfig:  SystemConfig{Config: map[string]*string{}},
+			ProgramTypes:  map[string]Result{},
+			MapTypes:      map[string]Result{},
+			MapFlags:      map[string]Result{},
+			Helpers:       map[string]HelperSet{},
+			Misc:          map[string]Result{},
+			Attach:        map[string]Result{},
+			BTF:           map[string]Result{},
+			Insn:          map[string]Result{},
+			TestRun:       map[string]Result{},
+			Stats:         map[string]Result{},
+			Ksyms:         map[string]Result{},
+			Kfuncs:        map[string]Result{},
+		},
+		helperResults: map[string]map[string]Result{},
+		phase1Done:    make(chan struct{}),
+	}
+	p.rep.live = &liveLookups{btf: p.btfCache}
+	return p
+}
+
+// set records r under key in section m.
+func (p *prober) set(m map[string]Result, key string, r Result) {
+	p.mu.Lock()
+	m[key] = r
+	p.mu.Unlock()
+}
+
+// get reads a recorded result (zero Result if absent).
+func (p *prober) get(m map[string]Result, key string) Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return m[key]
+}
+
+// resultOf maps a probe error to a Result: nil is Supported,
+// ebpf.ErrNotSupported is Unsupported, a permission error or anything else
+// is Unknown with the raw error. Never a guess.
+func resultOf(err error) Result {
+	if err == nil {
+		return Result{State: Supported}
+	}
+	r := Result{State: Unknown, Errno: errnoName(err), Detail: err.Error()}
+	switch {
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		r.Detail = "permission denied, not proof of absence: " + r.Detail
+	case errors.Is(err, ebpf.ErrNotSupported):
+		r.State = Unsupported
+	}
+	return r
+}
+
+// supported, unsupported and unknown build Results with evidence.
+func supported(detail string) Result   { return Result{State: Supported, Detail: detail} }
+func unsupported(detail string) Result { return Result{State: Unsupported, Detail: detail} }
+func unknown(err error) Result {
+	return Result{State: Unknown, Errno: errnoName(err), Detail: err.Error()}
+}
+
+// errnoName returns the symbolic errno wrapped in err, or "".
+func errnoName(err error) string {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return ""
+	}
+	if errno == enotsupp {
+		return "ENOTSUPP"
+	}
+	if n := unix.ErrnoName(errno); n != "" {
+		return n
+	}
+	return fmt.Sprintf("errno %d", int(errno))
+}
+
+// enotsupp is the kernel-internal ENOTSUPP (524) that leaks to user space.
+const enotsupp = unix.Errno(524)
+
+// finishHelpers turns the per-type helper results into sorted HelperSets.
+func (p *prober) finishHelpers() {
+	for _, pt := range progTypes {
+		res, ok := p.helperResults[pt.name]
+		if !ok {
+			continue
+		}
+		hs := HelperSet{Probed: true, Supported: []string{}, Unsupported: []string{}, Unknown: map[string]string{}}
+		for name, r := range res {
+			switch r.State {
+			case Supported:
+				hs.Supported = append(hs.Supported, name)
+			case Unsupported:
+				hs.Unsupported = append(hs.Unsupported, name)
+			default:
+				hs.Unknown[name] = strings.TrimSpace(r.Errno + " " + r.Detail)
+			}
+		}
+		sort.Strings(hs.Supported)
+		sort.Strings(hs.Unsupported)
+		p.rep.Helpers[pt.name] = hs
+	}
+}

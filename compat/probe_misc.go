@@ -1,0 +1,265 @@
+package compat
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
+)
+
+var nativeEndian = binary.NativeEndian
+
+// otherTasks are the phase-2 probes besides BTF and helpers.
+func (p *prober) otherTasks() []func() {
+	tasks := []func(){p.probeTracingAttach, p.probeSymbols}
+	tasks = append(tasks, p.attachTasks()...)
+	for _, m := range mapTypes {
+		tasks = append(tasks, func() { p.set(p.rep.MapTypes, m.name, resultOf(p.feat.MapType(m.typ))) })
+	}
+	tasks = append(tasks, func() {
+		for _, f := range mapFlags {
+			p.set(p.rep.MapFlags, f.name, resultOf(p.feat.MapFlag(f.flag)))
+		}
+	})
+	tasks = append(tasks, p.probeInsn, p.probeProgFeatures, p.probeStats, p.probeTestRuns)
+	return tasks
+}
+
+// probeInsn fills the insn section and limit:1m-insns.
+func (p *prober) probeInsn() {
+	v2, v3, v4 := resultOf(p.feat.V2ISA()), resultOf(p.feat.V3ISA()), resultOf(p.feat.V4ISA())
+	p.set(p.rep.Insn, "v2", v2)
+	p.set(p.rep.Insn, "v3", v3)
+	p.set(p.rep.Insn, "jmp32", v3)
+	p.set(p.rep.Insn, "v4", v4)
+	p.set(p.rep.Insn, "bounded-loops", resultOf(p.feat.BoundedLoops()))
+	p.set(p.rep.Misc, "limit:1m-insns", resultOf(p.feat.LargeInstructions()))
+
+	// Atomics: r1 = 0; *(u64 *)(r10 - 8) = r1; r2 = 1;
+	// r2 = atomic_fetch_add((u64 *)(r10 - 8), r2); r0 = 0; exit
+	insns := asm.Instructions{
+		asm.Mov.Imm(asm.R1, 0),
+		asm.StoreMem(asm.RFP, -8, asm.R1, asm.DWord),
+		asm.Mov.Imm(asm.R2, 1),
+		asm.FetchAdd.Mem(asm.RFP, asm.R2, asm.DWord, -8),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+	}
+	p.set(p.rep.Insn, "atomics", loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: insns}, "invalid BPF_STX", "unknown opcode", "BPF_ATOMIC uses invalid atomic opcode"))
+}
+
+// loadVerdict loads spec: success is Supported; EINVAL whose verifier log
+// contains one of rejects is Unsupported; anything else is Unknown.
+func loadVerdict(spec ebpf.ProgramSpec, rejects ...string) Result {
+	if spec.License == "" {
+		spec.License = "GPL"
+	}
+	prog, err := ebpf.NewProgramWithOptions(&spec, ebpf.ProgramOptions{LogLevel: ebpf.LogLevelBranch})
+	if err == nil {
+		prog.Close()
+		return supported("loaded")
+	}
+	r := resultOf(err)
+	var verr *ebpf.VerifierError
+	if errors.Is(err, unix.EINVAL) && errors.As(err, &verr) {
+		log := strings.Join(verr.Log, "\n")
+		for _, rej := range rejects {
+			if strings.Contains(log, rej) {
+				r.State = Unsupported
+				r.Detail = "verifier: " + lastLogLine(verr.Log)
+				return r
+			}
+		}
+		r.Detail = "verifier: " + lastLogLine(verr.Log)
+	}
+	return r
+}
+
+func lastLogLine(log []string) string {
+	for i := len(log) - 1; i >= 0; i-- {
+		if s := strings.TrimSpace(log[i]); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// probeProgFeatures: global data, bpf2bpf calls, tail calls from
+// sub-programs, map batch ops.
+func (p *prober) probeProgFeatures() {
+	// global-data: read an array value through BPF_PSEUDO_MAP_VALUE.
+	arr, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	if err != nil {
+		p.set(p.rep.Misc, "global-data", unknown(fmt.Errorf("create array map: %w", err)))
+	} else {
+		ld := asm.LoadMapValue(asm.R1, 0, 0)
+		if err := ld.AssociateMap(arr); err != nil {
+			p.set(p.rep.Misc, "global-data", unknown(err))
+		} else {
+			p.set(p.rep.Misc, "global-data", loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: asm.Instructions{
+				ld, asm.LoadMem(asm.R0, asm.R1, 0, asm.Word), asm.Mov.Imm(asm.R0, 0), asm.Return(),
+			}}, "unrecognized bpf_ld_imm64", "invalid bpf_ld_imm64"))
+		}
+		// map-batch: BPF_MAP_LOOKUP_BATCH.
+		keys, vals := make([]uint32, 1), make([]uint64, 1)
+		var cursor ebpf.MapBatchCursor
+		_, err := arr.BatchLookup(&cursor, keys, vals, nil)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			err = nil // end of map: the command works
+		}
+		p.set(p.rep.Misc, "map-batch", resultOf(err))
+		arr.Close()
+	}
+
+	// bpf2bpf-calls: call a sub-program.
+	sub := func(body ...asm.Instruction) asm.Instructions {
+		body[0] = body[0].WithSymbol("sub")
+		return body
+	}
+	calls := append(asm.Instructions{asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		sub(asm.Mov.Imm(asm.R0, 0), asm.Return())...)
+	calls[0] = calls[0].WithSymbol("main")
+	bpf2bpf := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: calls}, "unknown opcode", "function calls are not supported")
+	if bpf2bpf.State == Unknown && strings.Contains(bpf2bpf.Detail, "not supported") {
+		bpf2bpf.State = Unsupported
+	}
+	p.set(p.rep.Misc, "bpf2bpf-calls", bpf2bpf)
+
+	// tail-calls and bpf2bpf-tail-calls.
+	pa, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		r := resultOf(err)
+		p.set(p.rep.Misc, "tail-calls", r)
+		p.set(p.rep.Misc, "bpf2bpf-tail-calls", r)
+		return
+	}
+	defer pa.Close()
+	tail := func() asm.Instructions {
+		ld := asm.LoadMapPtr(asm.R2, 0)
+		_ = ld.AssociateMap(pa)
+		return asm.Instructions{ld, asm.Mov.Imm(asm.R3, 0), asm.FnTailCall.Call(), asm.Mov.Imm(asm.R0, 0), asm.Return()}
+	}
+	p.set(p.rep.Misc, "tail-calls", loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: tail()}, "invalid func", "unknown func"))
+	mixed := append(asm.Instructions{asm.Call.Label("sub").WithSymbol("main"), asm.Mov.Imm(asm.R0, 0), asm.Return()}, sub(tail()...)...)
+	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: mixed},
+		"tail_calls are not allowed in programs with bpf-to-bpf calls", "mixing of tail_calls and bpf-to-bpf calls is not supported")
+	if bpf2bpf.State == Unsupported {
+		r = unsupported("bpf2bpf-calls unsupported")
+	}
+	p.set(p.rep.Misc, "bpf2bpf-tail-calls", r)
+}
+
+// probeStats fills the stats section (run-time comes from the sysctl).
+func (p *prober) probeStats() {
+	closer, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	switch {
+	case err == nil:
+		closer.Close()
+		p.set(p.rep.Stats, "enable-stats", supported("BPF_ENABLE_STATS(BPF_STATS_RUN_TIME)"))
+	case errors.Is(err, unix.EINVAL):
+		p.set(p.rep.Stats, "enable-stats", Result{State: Unsupported, Errno: "EINVAL", Detail: "BPF_ENABLE_STATS unknown: " + err.Error()})
+	default:
+		p.set(p.rep.Stats, "enable-stats", resultOf(err))
+	}
+
+	prog, err := p.loadProbeProg(ebpf.ProgramSpec{Type: ebpf.SocketFilter})
+	if err != nil {
+		r := resultOf(err)
+		p.set(p.rep.Stats, "verified-insns", r)
+		p.set(p.rep.Stats, "recursion-misses", r)
+		return
+	}
+	defer prog.Close()
+	info, err := prog.Info()
+	if err != nil {
+		r := resultOf(err)
+		p.set(p.rep.Stats, "verified-insns", r)
+		p.set(p.rep.Stats, "recursion-misses", r)
+		return
+	}
+	if n, ok := info.VerifiedInstructions(); ok {
+		p.set(p.rep.Stats, "verified-insns", supported(fmt.Sprintf("verified_insns=%d for a 2-insn program", n)))
+	} else {
+		p.set(p.rep.Stats, "verified-insns", unsupported("bpf_prog_info has no verified_insns"))
+	}
+	p.set(p.rep.Stats, "recursion-misses", Result{State: Unknown, Detail: "not probed: a missing recursion_misses field reads as zero"})
+}
+
+// testRunInput is the input for one program type's test run.
+func testRunInput(pt ebpf.ProgramType) *ebpf.RunOptions {
+	// An Ethernet + IPv4 + TCP packet, enough for every skb/xdp runner.
+	pkt := make([]byte, 14+20+20)
+	nativeEndian.PutUint16(pkt[12:], 0x0008) // ETH_P_IP, big-endian on the wire
+	pkt[14] = 0x45
+	pkt[14+9] = 6
+	switch pt {
+	case ebpf.RawTracepoint, ebpf.RawTracepointWritable:
+		return &ebpf.RunOptions{Context: make([]byte, 8)}
+	case ebpf.Syscall:
+		return &ebpf.RunOptions{}
+	case ebpf.Tracing, ebpf.LSM, ebpf.StructOps, ebpf.Extension, ebpf.SkLookup, ebpf.Netfilter,
+		ebpf.Kprobe, ebpf.TracePoint, ebpf.PerfEvent:
+		return &ebpf.RunOptions{}
+	}
+	return &ebpf.RunOptions{Data: pkt, Repeat: 1}
+}
+
+// probeTestRuns runs BPF_PROG_TEST_RUN once per supported program type:
+// ENOTSUPP means no runner for the type.
+func (p *prober) probeTestRuns() {
+	for _, pt := range progTypes {
+		st := p.progState(pt.name)
+		if st.State != Supported {
+			if st.State == Unsupported {
+				st = unsupported("prog:" + pt.name + " unsupported")
+			}
+			p.set(p.rep.TestRun, pt.name, st)
+			continue
+		}
+		p.set(p.rep.TestRun, pt.name, p.testRunResult(pt))
+	}
+}
+
+func (p *prober) testRunResult(pt progType) Result {
+	spec := ebpf.ProgramSpec{Type: pt.typ}
+	switch pt.typ {
+	case ebpf.CGroupSockAddr:
+		spec.AttachType = ebpf.AttachCGroupInet4Connect
+	case ebpf.CGroupSockopt:
+		spec.AttachType = ebpf.AttachCGroupGetsockopt
+	case ebpf.SkLookup:
+		spec.AttachType = ebpf.AttachSkLookup
+	case ebpf.Netfilter:
+		spec.AttachType = ebpf.AttachNetfilter
+	case ebpf.Syscall:
+		spec.Flags = probeFlagSleepable
+	case ebpf.Tracing:
+		spec.AttachType, spec.AttachTo = ebpf.AttachTraceFEntry, "bpf_fentry_test1"
+	case ebpf.LSM:
+		spec.AttachType, spec.AttachTo = ebpf.AttachLSMMac, "file_mprotect"
+	case ebpf.StructOps, ebpf.Extension:
+		return Result{State: Unknown, Detail: "test run not probed for " + pt.name + " (needs a struct_ops map or a target program)"}
+	}
+	prog, err := p.loadProbeProg(spec)
+	if err != nil {
+		r := resultOf(err)
+		r.Detail = "load: " + r.Detail
+		if r.State == Unsupported {
+			r.State = Unknown
+		}
+		return r
+	}
+	defer prog.Close()
+	_, err = prog.Run(testRunInput(pt.typ))
+	switch {
+	case err == nil:
+		return supported("BPF_PROG_TEST_RUN ran once")
+	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, enotsupp), errors.Is(err, unix.EOPNOTSUPP):
+		return Result{State: Unsupported, Errno: errnoName(err), Detail: err.Error()}
+	}
+	return resultOf(err)
+}
