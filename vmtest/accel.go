@@ -60,8 +60,10 @@ func DetectAccel(ctx context.Context, m Machine) Accel {
 	probe.RunTimeout = KVMProbeTimeout
 	probe.WorkDir = ""
 	res, err := Run(ctx, probe, Plan{})
-	if ctx.Err() != nil {
-		return AccelTCG // cancelled: do not cache a non-answer
+	if ctx.Err() != nil || (err == nil && res.Outcome == OutcomeInfraError) {
+		// Cancelled, or QEMU could not run at all: not an answer about
+		// KVM, so nothing is cached; the run itself will report it.
+		return AccelTCG
 	}
 	a := accelAnswer{Accel: AccelTCG, Checked: time.Now().UTC()}
 	switch {

@@ -32,7 +32,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":   cmdExits,
+			"vmsetup": cmdVMSetup, // vm_test.go
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -59,7 +60,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.Command(args[1], args[2:]...)
 	cmd.Dir = ts.MkAbs(".") // the script's current directory (PWD is not in its env)
 	cmd.Env = os.Environ()
-	for _, k := range []string{"PATH", "HOME", "XDG_CACHE_HOME", "NO_COLOR", "REPO", "WORK"} {
+	for _, k := range []string{"PATH", "HOME", "XDG_CACHE_HOME", "NO_COLOR", "REPO", "WORK", "RETROBPF_AGENT"} {
 		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
 	}
 	cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()

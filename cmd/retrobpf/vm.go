@@ -26,7 +26,7 @@ const agentEnv = "RETROBPF_AGENT"
 
 func vmFlags(extra ...cli.Flag) []cli.Flag {
 	return commandFlags(append([]cli.Flag{
-		&cli.StringSliceFlag{Name: "kernel", Aliases: []string{"k"}, Required: true, Usage: "kernel `REF` (5.10, 6.1, 6.12, deb:PKG, oci:REF, file:PATH); repeat or comma-separate for several"},
+		&cli.StringSliceFlag{Name: "kernel", Aliases: []string{"k"}, Usage: "kernel `REF` (5.10, 6.1, 6.12, deb:PKG, oci:REF, file:PATH); repeat or comma-separate for several"},
 		&cli.StringFlag{Name: "accel", Value: "auto", Usage: "`auto`, kvm or tcg (auto uses KVM only when a short real boot proves it works)"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs run at once"},
 		&cli.IntFlag{Name: "memory", Value: vmtest.DefaultMemoryMB, Usage: "guest memory in `MB`"},
@@ -66,7 +66,7 @@ func init() {
 				Hidden: true,
 				Usage:  "measure boot-to-init of a bare init against boot-to-agent-ready (scripts/bench-boot.sh)",
 				Flags: vmFlags(
-					&cli.StringFlag{Name: "bare-init", Required: true, Usage: "static `BINARY` that sends a ready frame and powers off"},
+					&cli.StringFlag{Name: "bare-init", Usage: "static `BINARY` that sends a ready frame and powers off"},
 					&cli.IntFlag{Name: "runs", Value: 5, Usage: "boots per kernel and init"},
 				),
 				Action: vmBenchBoot,
@@ -91,6 +91,9 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 	if err != nil {
 		return nil, cliutil.Usage(err)
 	}
+	if len(splitList(c.StringSlice("kernel"))) == 0 {
+		return nil, cliutil.Usagef("--kernel is required (e.g. --kernel 6.1)")
+	}
 	if c.Int("memory") < 64 || c.Int("cpus") < 1 || c.Int("jobs") < 1 {
 		return nil, cliutil.Usagef("--memory must be at least 64, --cpus and --jobs at least 1")
 	}
@@ -114,10 +117,6 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 			return nil, kernelErr(fmt.Errorf("kernel %s: %w", ref, err))
 		}
 		s.kernels = append(s.kernels, k)
-	}
-	if len(s.kernels) == 0 {
-		stop()
-		return nil, cliutil.Usagef("--kernel: no kernel given")
 	}
 	s.machine = vmtest.Machine{
 		Accel:    accel,

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
+)
+
+// cmdVMSetup prepares a script for booting kernels ("vmsetup", after
+// "[!exec:qemu-system-x86_64] skip"): it builds the static agent (the test
+// binary itself cannot be the guest's init) and the guest test program,
+// exports them as $RETROBPF_AGENT and $GUESTPROG, and points the script's
+// kernel cache at the suite's shared one so kernels download once.
+func cmdVMSetup(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: vmsetup")
+	}
+	// Built into the script's $WORK (removed with it); the test process's
+	// Go build cache makes this a link step.
+	dir := ts.Getenv("WORK")
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
+		cmd := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(dir, out), pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			ts.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	ts.Setenv(agentEnv, filepath.Join(dir, "retrobpf-agent"))
+	ts.Setenv("GUESTPROG", filepath.Join(dir, "guestprog"))
+	shared := kernelstest.CacheDir()
+	if err := os.MkdirAll(shared, 0o755); err != nil {
+		ts.Fatalf("kernel cache: %v", err)
+	}
+	mine := filepath.Join(ts.Getenv("XDG_CACHE_HOME"), "retrobpf", "kernels")
+	os.MkdirAll(filepath.Dir(mine), 0o755)
+	if err := os.Symlink(shared, mine); err != nil && !os.IsExist(err) {
+		ts.Fatalf("kernel cache: %v", err)
+	}
+}
