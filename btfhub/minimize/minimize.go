@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -23,7 +24,6 @@ type Stats struct {
 	Objects     int `json:"objects"`
 	Relocations int `json:"relocations"`
 	Types       int `json:"types"` // types in the minimized BTF
-	FullTypes   int `json:"full_types"`
 	Bytes       int `json:"bytes"` // size of the raw minimized BTF
 }
 
@@ -62,9 +62,6 @@ func Objects(full *btf.Spec, paths ...string) ([]byte, Stats, error) {
 	if err != nil {
 		return nil, st, err
 	}
-	for range full.All() {
-		st.FullTypes++
-	}
 	st.Bytes = len(raw)
 	min, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
 	if err != nil {
@@ -94,25 +91,10 @@ func Marshal(types []btf.Type) ([]byte, error) {
 // originals are not modified.
 func Types(full *btf.Spec, relos []corerelo.Relocation) ([]btf.Type, error) {
 	m := &minimizer{
-		byName:  map[string][]btf.Type{},
 		keep:    map[btf.Type]*need{},
 		seen:    map[markKey]bool{},
 		matched: map[[2]btf.Type]bool{},
 		copies:  map[btf.Type]btf.Type{},
-	}
-	for t, err := range full.All() {
-		if err != nil {
-			return nil, err
-		}
-		switch t.(type) {
-		case *btf.Func, *btf.Var, *btf.Datasec, *btf.TypeTag:
-			// These never match a CO-RE relocation (only ever fully
-			// poisoned candidates, which the relocation ignores).
-			continue
-		}
-		if n := essentialName(t.TypeName()); n != "" {
-			m.byName[n] = append(m.byName[n], t)
-		}
 	}
 	for _, r := range relos {
 		if r.Kind == corerelo.TypeIDLocal {
@@ -122,7 +104,11 @@ func Types(full *btf.Spec, relos []corerelo.Relocation) ([]btf.Type, error) {
 		if name == "" {
 			continue // cilium/ebpf refuses to relocate anonymous types
 		}
-		for _, target := range m.byName[name] {
+		targets, err := candidates(full, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, target := range targets {
 			switch {
 			case r.Kind.IsField():
 				m.field(r.Local, target, r.Accessor)
@@ -143,6 +129,47 @@ func Types(full *btf.Spec, relos []corerelo.Relocation) ([]btf.Type, error) {
 	}
 	if m.err != nil {
 		return nil, m.err
+	}
+	return out, nil
+}
+
+// candidates returns the types of full a relocation of a local type with
+// this essential name is matched against: every type whose essential name
+// is the same (Spec.TypesByName, which takes an unexported name type and is
+// therefore called through reflection), minus the kinds that can never match
+// (functions, variables, data sections: they only ever add fully poisoned
+// candidates, which the relocation ignores). Using the Spec's own index keeps
+// the full BTF lazily decoded: only the candidates are inflated.
+func candidates(full *btf.Spec, name string) ([]btf.Type, error) {
+	var types []btf.Type
+	m := reflect.ValueOf(full).MethodByName("TypesByName")
+	if m.IsValid() && m.Type().NumIn() == 1 && m.Type().In(0).Kind() == reflect.String && m.Type().NumOut() == 2 {
+		out := m.Call([]reflect.Value{reflect.ValueOf(name).Convert(m.Type().In(0))})
+		if err, _ := out[1].Interface().(error); err != nil {
+			if errors.Is(err, btf.ErrNotFound) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		types, _ = out[0].Interface().([]btf.Type)
+	} else {
+		// Fallback: scan everything (slower, same result).
+		for t, err := range full.All() {
+			if err != nil {
+				return nil, err
+			}
+			if essentialName(t.TypeName()) == name {
+				types = append(types, t)
+			}
+		}
+	}
+	out := types[:0:0]
+	for _, t := range types {
+		switch t.(type) {
+		case *btf.Func, *btf.Var, *btf.Datasec, *btf.TypeTag:
+			continue
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -174,7 +201,6 @@ type markKey struct {
 }
 
 type minimizer struct {
-	byName  map[string][]btf.Type
 	keep    map[btf.Type]*need
 	order   []btf.Type
 	seen    map[markKey]bool

@@ -3,6 +3,7 @@ package minimize
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -95,9 +96,13 @@ func minimized(t *testing.T, full *btf.Spec, objects ...string) (*btf.Spec, []by
 func TestEquivalentFixups(t *testing.T) {
 	full := hostBTF(t)
 	min, raw, st := minimized(t, full, testObjects...)
-	t.Logf("minimized: %d of %d types, %d bytes, %d relocations", st.Types, st.FullTypes, len(raw), st.Relocations)
-	if st.Types >= st.FullTypes/100 {
-		t.Errorf("minimized BTF keeps %d of %d types; expected a small fraction", st.Types, st.FullTypes)
+	fullTypes := 0
+	for range full.All() {
+		fullTypes++
+	}
+	t.Logf("minimized: %d of %d types, %d bytes, %d relocations", st.Types, fullTypes, len(raw), st.Relocations)
+	if st.Types == 0 || st.Types >= fullTypes/100 {
+		t.Errorf("minimized BTF keeps %d of %d types; expected a small fraction", st.Types, fullTypes)
 	}
 	if err := Check(full, min, testObjects...); err != nil {
 		t.Error(err)
@@ -143,5 +148,25 @@ func TestRelocationsDecoded(t *testing.T) {
 		if !seen[k] {
 			t.Errorf("testdata/core.o has no %s relocation", k)
 		}
+	}
+}
+
+// TestCandidatesUseSpecIndex guards the fast path: the Spec's own
+// essential-name index, reached through reflection.
+func TestCandidatesUseSpecIndex(t *testing.T) {
+	full := hostBTF(t)
+	m := reflect.ValueOf(full).MethodByName("TypesByName")
+	if !m.IsValid() {
+		t.Fatal("btf.Spec has no TypesByName any more; minimize falls back to a full scan")
+	}
+	ts, err := candidates(full, "task_struct")
+	if err != nil || len(ts) == 0 {
+		t.Fatalf("got %v, %v", ts, err)
+	}
+	if _, ok := ts[0].(*btf.Struct); !ok {
+		t.Fatalf("got %T", ts[0])
+	}
+	if ts, err := candidates(full, "retrobpf_no_such_type"); err != nil || len(ts) != 0 {
+		t.Fatalf("missing type: %v, %v", ts, err)
 	}
 }

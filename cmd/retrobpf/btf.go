@@ -392,8 +392,8 @@ func btfMinimizeCmd() *cli.Command {
 				if o.Format == "json" {
 					return cliutil.JSON(w, res)
 				}
-				_, err := fmt.Fprintf(w, "%s: %d types, %d bytes (full: %d types, %d bytes) for %d relocations in %d objects, %s\n",
-					out, st.Types, st.Bytes, st.FullTypes, fi.Size(), st.Relocations, st.Objects, elapsed.Round(time.Millisecond))
+				_, err := fmt.Fprintf(w, "%s: %d types, %d bytes (full: %d bytes) for %d relocations in %d objects, %s\n",
+					out, st.Types, st.Bytes, fi.Size(), st.Relocations, st.Objects, elapsed.Round(time.Millisecond))
 				return err
 			})
 		},
