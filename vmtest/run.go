@@ -54,6 +54,13 @@ func Run(ctx context.Context, m Machine, p Plan) (*Result, error) {
 		return res.infra("work dir: %v", err), nil
 	}
 
+	// The kernel's config at the path probes look for it, so the guest
+	// can read it like a distribution system would.
+	if k := m.Kernel; k.Config != "" && k.Release != "" {
+		if _, err := os.Stat(k.Config); err == nil {
+			p.Files = append([]File{{Path: "/boot/config-" + k.Release, Source: k.Config}}, p.Files...)
+		}
+	}
 	image, err := buildImage(m, p, dir)
 	if err != nil {
 		return res.infra("initramfs: %v", err), nil
