@@ -14,8 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
 
 // debArch is the only architecture kernels are fetched for.
@@ -212,8 +215,9 @@ func (c *Cache) suiteIndex(ctx context.Context, f *fetcher, s suiteRef, keep fun
 			if err != nil {
 				return nil, err
 			}
+			pruneIndexes(filepath.Dir(local))
 		}
-		entries, err := readIndex(local, keep)
+		entries, err := readIndexCached(local, keep)
 		if err != nil {
 			os.Remove(local)
 			return nil, fmt.Errorf("%w: %s/%s: %v", ErrUnavailable, dists, path, err)
@@ -248,6 +252,82 @@ func (c *Cache) fetchIndex(ctx context.Context, f *fetcher, dists, path string, 
 		return err
 	}
 	return os.Rename(part, local)
+}
+
+// readIndexCached reads a Packages index through a compact summary
+// beside it (one tab-separated line per package), written on first use:
+// decompressing a whole suite's index takes seconds, the summary
+// milliseconds.
+func readIndexCached(path string, keep func(string) bool) ([]pkgEntry, error) {
+	summary := path + ".tsv"
+	if f, err := os.Open(summary); err == nil {
+		defer f.Close()
+		now := time.Now()
+		os.Chtimes(path, now, now) // in use: keep it from pruning
+		return readSummary(f, keep)
+	}
+	all, err := readIndex(path, func(string) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for _, e := range all {
+		dep := ""
+		if strings.Contains(e.Depends, "linux-image-") {
+			dep = e.Depends
+		}
+		fmt.Fprintf(&buf, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Package, e.Version, e.Size, e.SHA256, e.Filename, dep)
+	}
+	if err := cliutil.WriteFileAtomic(summary, buf.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
+	}
+	var out []pkgEntry
+	for _, e := range all {
+		if keep(e.Package) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func readSummary(r io.Reader, keep func(string) bool) ([]pkgEntry, error) {
+	var out []pkgEntry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, rest, _ := strings.Cut(line, "\t")
+		if !keep(name) {
+			continue
+		}
+		f := strings.Split(rest, "\t")
+		if len(f) != 5 {
+			return nil, fmt.Errorf("bad index summary line %q", line)
+		}
+		size, _ := strconv.ParseInt(f[1], 10, 64)
+		out = append(out, pkgEntry{Package: name, Version: f[0], Size: size, SHA256: f[2], Filename: f[3], Depends: f[4]})
+	}
+	return out, sc.Err()
+}
+
+// pruneIndexes removes cached indexes (and their summaries) that no
+// resolution used for two weeks: suites move on, old indexes are dead.
+func pruneIndexes(dir string) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-14 * 24 * time.Hour)
+	for _, de := range des {
+		if strings.HasSuffix(de.Name(), ".tsv") || strings.HasSuffix(de.Name(), ".part") {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			p := filepath.Join(dir, de.Name())
+			os.Remove(p)
+			os.Remove(p + ".tsv")
+		}
+	}
 }
 
 func readIndex(path string, keep func(string) bool) ([]pkgEntry, error) {

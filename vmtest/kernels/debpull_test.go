@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -463,5 +464,33 @@ func TestParseRelease(t *testing.T) {
 	}
 	if _, err := parseRelease([]byte("<html>not a release</html>")); err == nil {
 		t.Error("garbage parsed as a Release file")
+	}
+}
+
+func TestIndexSummaryMatchesIndex(t *testing.T) {
+	a := bookwormArchive(t)
+	src := filepath.Join(a.Root, "debian-security/dists/bookworm-security/main/binary-amd64/Packages.xz")
+	dir := t.TempDir()
+	idx := filepath.Join(dir, "x-Packages.xz")
+	data, _ := os.ReadFile(src)
+	writeFile(t, idx, data)
+	keep := func(n string) bool { return strings.HasPrefix(n, "linux-image-") }
+	direct, err := readIndex(idx, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := readIndexCached(idx, keep) // writes the summary
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(idx + ".tsv"); err != nil {
+		t.Fatal("no summary written")
+	}
+	second, err := readIndexCached(idx, keep) // reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(direct) != 5 || !reflect.DeepEqual(direct, first) || !reflect.DeepEqual(direct, second) {
+		t.Errorf("direct %+v\nfirst %+v\nsecond %+v", direct, first, second)
 	}
 }
