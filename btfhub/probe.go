@@ -9,9 +9,11 @@ import (
 
 // KernelFromProbe reads the kernel identity from a saved `retrobpf probe
 // --format json` report. It decodes only the identity fields (release,
-// machine/arch and the os-release ID/VERSION_ID), accepting them at the top
-// level or under "kernel"/"host" and "os_release"/"os-release"/"os", so it
-// does not depend on the rest of the report's schema.
+// machine/arch and the os-release ID/VERSION_ID): compat.ProbeReport keeps
+// them as kernel.release, kernel.machine, distro.id and distro.version_id.
+// Older or hand-written reports with the fields at the top level or under
+// "os_release"/"os" are accepted too; the rest of the report is ignored, so
+// this does not depend on the probe's schema version.
 func KernelFromProbe(path string) (Kernel, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -29,7 +31,7 @@ func KernelFromProbe(path string) (Kernel, error) {
 	}
 	var osScopes []map[string]any
 	for _, s := range scopes {
-		for _, k := range []string{"os_release", "os-release", "osRelease", "os"} {
+		for _, k := range []string{"distro", "os_release", "os-release", "osRelease", "os"} {
 			if m, ok := s[k].(map[string]any); ok {
 				osScopes = append(osScopes, m)
 			}
