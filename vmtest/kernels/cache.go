@@ -93,7 +93,33 @@ func Open(dir string) (*Cache, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &Cache{dir: abs}, nil
+	c := &Cache{dir: abs}
+	c.removeStale()
+	return c, nil
+}
+
+// removeStale deletes what crashed processes left behind: temporary
+// entries older than a day (a live pull renames its entry long before)
+// and partial downloads nobody resumed for two weeks.
+func (c *Cache) removeStale() {
+	now := time.Now()
+	des, _ := os.ReadDir(c.dir)
+	for _, de := range des {
+		n := de.Name()
+		if !(strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".old-") || strings.HasPrefix(n, ".rm-")) {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > 24*time.Hour {
+			os.RemoveAll(filepath.Join(c.dir, n))
+		}
+	}
+	dl := filepath.Join(c.dir, ".downloads")
+	des, _ = os.ReadDir(dl)
+	for _, de := range des {
+		if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > 14*24*time.Hour {
+			os.Remove(filepath.Join(dl, de.Name()))
+		}
+	}
 }
 
 // Dir is the cache directory.

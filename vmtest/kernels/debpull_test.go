@@ -494,3 +494,37 @@ func TestIndexSummaryMatchesIndex(t *testing.T) {
 		t.Errorf("direct %+v\nfirst %+v\nsecond %+v", direct, first, second)
 	}
 }
+
+func TestFailedUnpackLeavesNoEntry(t *testing.T) {
+	broken := buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"data.tar.xz", []byte("\xfd7zXZ\x00 truncated xz stream")})
+	a := newTestArchive(t, map[string][]testPkg{
+		"bookworm": {{Name: "linux-image-6.1.0-10-cloud-amd64", Version: "6.1.50-1", Deb: broken}},
+	})
+	c := openTestCache(t)
+	_, err := c.Resolve(context.Background(), "6.1", ResolveOptions{Mirror: a.URL})
+	if err == nil {
+		t.Fatal("a package with a broken data.tar was accepted")
+	}
+	assertNoPartialEntries(t, c)
+	if _, err := c.Lookup("6.1"); !errors.Is(err, ErrNotCached) {
+		t.Errorf("Lookup after failed pull: %v", err)
+	}
+}
+
+func TestStaleLeftoversAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-48 * time.Hour)
+	for _, n := range []string{".tmp-6.1-123", ".old-6.1-456"} {
+		os.MkdirAll(filepath.Join(dir, n, "sub"), 0o755)
+		os.Chtimes(filepath.Join(dir, n), old, old)
+	}
+	os.MkdirAll(filepath.Join(dir, ".tmp-6.12-live"), 0o755) // a pull in progress
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[string]bool{".tmp-6.1-123": false, ".old-6.1-456": false, ".tmp-6.12-live": true} {
+		if _, err := os.Stat(filepath.Join(dir, n)); (err == nil) != want {
+			t.Errorf("%s exists=%v, want %v", n, err == nil, want)
+		}
+	}
+}

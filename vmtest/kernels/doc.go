@@ -2,4 +2,25 @@
 // system's configured mirror (deb:PACKAGE[=VERSION] and the aliases 5.10,
 // 6.1, 6.12), OCI kernel images (oci:REF) and local files (file:PATH),
 // cached under $XDG_CACHE_HOME/retrobpf/kernels with checksums and a lock.
+//
+// Debian: the mirror comes from --mirror, $RETROBPF_DEB_MIRROR or the apt
+// sources (deb822 *.sources and one-line sources.list); the security
+// archive from the apt sources' -security entry or, by convention, the
+// sibling ".../debian-security". An alias searches its suite, the suite's
+// -updates and -security for the newest linux-image-<ABI>-cloud-amd64 of
+// that major.minor and falls back to the next newest when the pool answers
+// 404. Indexes are verified against the suite's Release file, packages
+// against the index's SHA256, and unpacked in Go (ar, tar, xz/zstd).
+//
+// OCI: images in the ci-kernels layout (/boot/vmlinuz, /boot/vmlinux) and
+// the lvh kernel-images layout (/boot/vmlinuz-<v>, /boot/btf-<v>), pulled
+// with go-containerregistry and pinned by digest in Kernel.Source.
+//
+// The cache holds one directory per reference (Ref.Key) with a
+// kernel.json manifest written last; entries are built in a temporary
+// directory and renamed into place under a per-reference flock, so
+// parallel runs share the cache and an interrupted pull leaves nothing
+// half-written. Downloads resume from partial files. Resolve serves a
+// verified cached entry without touching the network; Pull refreshes it
+// (a newer Debian kernel for an alias, a moved tag).
 package kernels
