@@ -125,8 +125,22 @@ func (c *Cache) removeStale() {
 // Dir is the cache directory.
 func (c *Cache) Dir() string { return c.dir }
 
+// modulesSuffix marks the cache entry of a reference pulled with modules.
+// It is a separate entry, so asking for modules never replaces (and
+// pulls the files from under) a kernel another process may be booting.
+const modulesSuffix = "+modules"
+
+// keys returns the cache entries that can serve r, preferred first: with
+// modules only the +modules entry, without modules either.
+func keys(r Ref, modules bool) []string {
+	if modules {
+		return []string{r.Key() + modulesSuffix}
+	}
+	return []string{r.Key(), r.Key() + modulesSuffix}
+}
+
 // Resolve returns the kernel for ref from the cache, pulling it first when
-// it is missing, damaged, or lacks modules that opts asks for. file:
+// it is missing or damaged (or lacks modules that opts asks for). file:
 // references are validated and returned in place, never copied.
 func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*Kernel, error) {
 	r, err := ParseRef(ref)
@@ -136,19 +150,24 @@ func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*
 	if r.Kind == KindFile {
 		return resolveFile(r, opts)
 	}
-	if k, err := c.load(r.Key(), opts); err == nil {
-		return k, nil
+	ks := keys(r, opts.Modules)
+	for _, key := range ks {
+		if k, err := c.load(key, opts); err == nil {
+			return k, nil
+		} else if errors.Is(err, ErrCorrupt) {
+			opts.logf("cached %s is damaged, pulling it again: %v", ref, err)
+		}
 	}
-	unlock, err := c.lock(ctx, r.Key())
+	unlock, err := c.lock(ctx, ks[0])
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	// Another process may have pulled it while we waited for the lock.
-	if k, err := c.load(r.Key(), opts); err == nil {
+	if k, err := c.load(ks[0], opts); err == nil {
 		return k, nil
 	}
-	return c.pullLocked(ctx, r, opts)
+	return c.pullLocked(ctx, r, opts, ks[0])
 }
 
 // Pull fetches ref again even when it is cached (picking up a newer
@@ -161,12 +180,13 @@ func (c *Cache) Pull(ctx context.Context, ref string, opts ResolveOptions) (*Ker
 	if r.Kind == KindFile {
 		return resolveFile(r, opts)
 	}
-	unlock, err := c.lock(ctx, r.Key())
+	key := keys(r, opts.Modules)[0]
+	unlock, err := c.lock(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	return c.pullLocked(ctx, r, opts)
+	return c.pullLocked(ctx, r, opts, key)
 }
 
 // Lookup returns a cached kernel without touching the network:
@@ -179,13 +199,23 @@ func (c *Cache) Lookup(ref string) (*Kernel, error) {
 	if r.Kind == KindFile {
 		return resolveFile(r, ResolveOptions{})
 	}
-	return c.load(r.Key(), ResolveOptions{})
+	var first error
+	for _, key := range keys(r, false) {
+		k, err := c.load(key, ResolveOptions{})
+		if err == nil {
+			return k, nil
+		}
+		if first == nil || errors.Is(err, ErrCorrupt) && !errors.Is(first, ErrCorrupt) {
+			first = err
+		}
+	}
+	return nil, first
 }
 
 // pullLocked fetches r into a temporary directory and renames it into
 // place. The caller holds the reference's lock.
-func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions) (*Kernel, error) {
-	tmp, err := os.MkdirTemp(c.dir, ".tmp-"+r.Key()+"-")
+func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions, key string) (*Kernel, error) {
+	tmp, err := os.MkdirTemp(c.dir, ".tmp-"+key+"-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
@@ -213,10 +243,10 @@ func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions) (*Ke
 	if err := writeManifest(tmp, m); err != nil {
 		return nil, err
 	}
-	if err := c.install(tmp, r.Key()); err != nil {
+	if err := c.install(tmp, key); err != nil {
 		return nil, err
 	}
-	return c.load(r.Key(), ResolveOptions{})
+	return c.load(key, ResolveOptions{})
 }
 
 // install renames a complete temporary entry into place, replacing an
@@ -273,40 +303,58 @@ func (c *Cache) List() ([]Entry, error) {
 	return out, nil
 }
 
-// Remove deletes the cache entry of ref (a reference or a key from List).
+// Remove deletes the cache entries of ref (with and without modules),
+// or the entry named by a key from List.
 func (c *Cache) Remove(ctx context.Context, ref string) error {
-	key := ref
+	var ks []string
 	if r, err := ParseRef(ref); err == nil {
 		if r.Kind == KindFile {
 			return fmt.Errorf("%w: %s: file: kernels are not cached", ErrNotCached, ref)
 		}
-		key = r.Key()
-	} else if strings.ContainsAny(ref, `/\`) || strings.HasPrefix(ref, ".") {
+		ks = keys(r, false)
+	} else if strings.ContainsAny(ref, `/\`) || strings.HasPrefix(ref, ".") || ref == "" {
 		return err
+	} else {
+		ks = []string{ref}
 	}
-	final := filepath.Join(c.dir, key)
-	if _, err := os.Stat(filepath.Join(final, manifestName)); err != nil {
-		if _, err2 := os.Stat(final); err2 != nil {
-			return fmt.Errorf("%w: %s", ErrNotCached, ref)
+	removed := 0
+	for _, key := range ks {
+		ok, err := c.removeKey(ctx, key)
+		if err != nil {
+			return err
 		}
+		if ok {
+			removed++
+		}
+	}
+	if removed == 0 {
+		return fmt.Errorf("%w: %s", ErrNotCached, ref)
+	}
+	return nil
+}
+
+func (c *Cache) removeKey(ctx context.Context, key string) (bool, error) {
+	final := filepath.Join(c.dir, key)
+	if _, err := os.Stat(final); err != nil {
+		return false, nil
 	}
 	unlock, err := c.lock(ctx, key)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	trash, err := os.MkdirTemp(c.dir, ".rm-"+key+"-")
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
+		return false, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
 	os.Remove(trash)
 	if err := os.Rename(final, trash); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %s", ErrNotCached, ref)
+			return false, nil
 		}
-		return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
+		return false, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
-	return os.RemoveAll(trash)
+	return true, os.RemoveAll(trash)
 }
 
 func dirSize(dir string) int64 {

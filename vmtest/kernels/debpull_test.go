@@ -332,10 +332,17 @@ func TestModules(t *testing.T) {
 	if err != nil || k.Modules != "" {
 		t.Fatalf("%v, modules %q", err, k.Modules)
 	}
-	// Asking for modules re-pulls the entry with them.
+	// Asking for modules pulls a second entry with them and leaves the
+	// first alone (another process may be booting it).
 	k, err = c.Resolve(ctx, "6.1", ResolveOptions{Mirror: a.URL, Modules: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if plain, err := c.Lookup("6.1"); err != nil || plain.Modules != "" || plain.Vmlinuz == k.Vmlinuz {
+		t.Errorf("plain entry after the modules pull: %+v %v", plain, err)
+	}
+	if again, err := c.Resolve(ctx, "6.1", ResolveOptions{Mirror: a.URL, Modules: true}); err != nil || again.Modules != k.Modules {
+		t.Errorf("modules entry not reused: %+v %v", again, err)
 	}
 	ko := filepath.Join(k.Modules, "lib/modules", k.Release, "kernel/net/a.ko")
 	if data, err := os.ReadFile(ko); err != nil || string(data) != "module a" {
@@ -343,8 +350,18 @@ func TestModules(t *testing.T) {
 	}
 	// Removing a module is detected as damage.
 	os.Remove(ko)
-	if _, err := c.Lookup("6.1"); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("Lookup after deleting a module: %v, want ErrCorrupt", err)
+	if _, err := c.load("6.1"+modulesSuffix, ResolveOptions{}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("load after deleting a module: %v, want ErrCorrupt", err)
+	}
+	if n := a.countSuffix("6.1.0-11-cloud-amd64_6.1.55-1_amd64.deb"); n != 2 {
+		t.Errorf("package fetched %d times, want 2 (plain, with modules)", n)
+	}
+	// Remove takes both entries.
+	if err := c.Remove(ctx, "6.1"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := c.List(); len(l) != 0 {
+		t.Errorf("entries left after Remove: %+v", l)
 	}
 }
 
