@@ -29,5 +29,9 @@
 //
 // Compare joins a baseline and a new run per kernel × program/variant, and
 // ParseGates / Gates.Check decide whether the difference is acceptable
-// (the `retrobpf report diff --fail-on` expression).
+// (the `retrobpf report diff --fail-on` expression, see GateSyntax).
+// Merge joins the results of CI shards.
+//
+// Package reportstest checks rendered reports the way their consumers
+// read them, for fixtures and for end-to-end results alike.
 package reports
