@@ -35,16 +35,33 @@ type ProgramVerdict struct {
 	Program string  `json:"program"`
 	Verdict Verdict `json:"verdict"`
 	// Unmet lists every requirement that is not Supported, in requirement
-	// order.
+	// order (except those accepted as Unconfirmed).
 	Unmet []Unmet `json:"unmet"`
+	// Unconfirmed are Unknown answers accepted by CheckOptions.
+	Unconfirmed []Unmet `json:"unconfirmed,omitempty"`
+}
+
+// CheckOptions tune CheckProgram.
+type CheckOptions struct {
+	// AcceptUnknownSymbols accepts Unknown answers for ksym:NAME
+	// requirements (attach targets) as Unconfirmed: a version-only target
+	// cannot know kernel symbols. See SelectOptions.AcceptUnknownSymbols.
+	AcceptUnknownSymbols bool
 }
 
 // OK reports whether the program is known to load on the target.
 func (v ProgramVerdict) OK() bool { return v.Verdict == Compatible }
 
 // CheckProgram compares one analysed program with a target.
-func CheckProgram(p *ProgramReport, t Target) ProgramVerdict {
-	v := ProgramVerdict{Program: p.Name, Unmet: Evaluate(t, p.Type, p.Requirements)}
+func CheckProgram(p *ProgramReport, t Target, opts CheckOptions) ProgramVerdict {
+	v := ProgramVerdict{Program: p.Name, Unmet: []Unmet{}}
+	for _, u := range Evaluate(t, p.Type, p.Requirements) {
+		if u.State == Unknown && opts.AcceptUnknownSymbols && isDerivedSymbol(u.Requirement) {
+			v.Unconfirmed = append(v.Unconfirmed, u)
+			continue
+		}
+		v.Unmet = append(v.Unmet, u)
+	}
 	v.Verdict = verdictOf(v.Unmet)
 	if p.HasErrors() {
 		v.Verdict = Invalid

@@ -22,6 +22,9 @@ const (
 	FeatureLoadError FeatureID = "load-error"
 )
 
+// manifestReason is the reason of explicit requires: entries.
+const manifestReason = "required by the manifest"
+
 // SelectOptions tune Select.
 type SelectOptions struct {
 	// AllFailures lists every failing requirement of a rejected variant;
@@ -31,6 +34,11 @@ type SelectOptions struct {
 	// are listed as Unconfirmed). Useful with a version-only target, which
 	// cannot know dynamic kernel symbols; never the default.
 	AllowUnknown bool
+	// AcceptUnknownSymbols accepts, as Unconfirmed, Unknown answers for the
+	// ksym:NAME requirements Analyze derives from attach points. Set it for
+	// a version-only target (--kernel), which can never know whether a
+	// kernel symbol exists; a probe can, so leave it off there.
+	AcceptUnknownSymbols bool
 	// Kernel is the target kernel's upstream version, for kernel:
 	// constraints. When zero, a Target with a KernelVersion method is
 	// asked; otherwise constraints answer Unknown.
@@ -165,7 +173,7 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 	var reqs reqSet
 	var unmet []Unmet
 	for _, id := range v.Requires {
-		reqs.add(Requirement{Feature: id, Reason: "required by the manifest", Source: where})
+		reqs.add(Requirement{Feature: id, Reason: manifestReason, Source: where})
 	}
 	unmet = append(unmet, Evaluate(t, "", reqs.list)...)
 
@@ -210,7 +218,7 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 
 	var failing []Unmet
 	for _, u := range unmet {
-		if u.State == Unknown && opts.AllowUnknown {
+		if u.State == Unknown && (opts.AllowUnknown || opts.AcceptUnknownSymbols && isDerivedSymbol(u.Requirement)) {
 			vr.Unconfirmed = append(vr.Unconfirmed, u)
 			continue
 		}
@@ -223,6 +231,12 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 	}
 	vr.Failures = append(vr.Failures, failing...)
 	return vr, nil
+}
+
+// isDerivedSymbol reports whether r is a ksym: requirement Analyze derived
+// (not one the manifest states explicitly).
+func isDerivedSymbol(r Requirement) bool {
+	return KindOf(r.Feature) == KindMisc && len(r.Feature) > 5 && r.Feature[:5] == "ksym:" && r.Reason != manifestReason
 }
 
 func programNames(o *ObjectReport) string {

@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// checkSchemaVersion versions the JSON output of check.
+const checkSchemaVersion = 1
+
+func init() {
+	register(&cli.Command{
+		Name:      "check",
+		Usage:     "statically analyse BPF objects: requirements, minimum kernel, compatibility with a target",
+		ArgsUsage: "OBJECT.o...",
+		Description: "For each program: its type and attach point, every requirement it implies (with where it\n" +
+			"comes from) and the first upstream kernel that has them all. With a target (--kernel, --probe\n" +
+			"or --host, optionally --btf) every program is compared with it and each unmet requirement is\n" +
+			"shown with its hint. By default only the requirements that set the minimum kernel and the\n" +
+			"unmet ones are printed; --verbose prints all of them.\n\n" +
+			"Exit 0: every program is compatible (or no target was given and no program is invalid);\n" +
+			"exit 1: a program is incompatible, cannot be confirmed (unknown) or can never load;\n" +
+			"exit 2: an input is not a readable BPF object (the others are still reported).",
+		Flags: commandFlags(checkTargetFlags()...),
+		Action: func(c *cli.Context) error {
+			o := options(c)
+			if err := o.CheckFormat("table", "json", "markdown"); err != nil {
+				return err
+			}
+			if c.NArg() == 0 {
+				return cliutil.Usagef("check: no object files given (usage: retrobpf check [--kernel V|--probe FILE|--host] OBJECT.o...)")
+			}
+			res := &checkResult{SchemaVersion: checkSchemaVersion, Objects: []checkObject{}}
+			var badInput []string // one line per unreadable input
+			for _, path := range c.Args().Slice() {
+				rep, err := compat.Analyze(path)
+				if err != nil {
+					msg := checkInputError(path, err)
+					badInput = append(badInput, path+": "+msg)
+					res.Objects = append(res.Objects, checkObject{Path: path, Error: msg})
+					continue
+				}
+				res.Objects = append(res.Objects, checkObject{Path: path, ObjectReport: rep})
+			}
+			spec, err := checkResolveTarget(c, o, res.symbols())
+			if err != nil {
+				return err
+			}
+			res.evaluate(spec)
+			if err := o.Emit(func(w io.Writer) error {
+				switch o.Format {
+				case "json":
+					return cliutil.JSON(w, res)
+				case "markdown":
+					return res.markdown(w, o.Verbose)
+				}
+				return res.table(w, o.Verbose)
+			}); err != nil {
+				return err
+			}
+			switch {
+			case len(badInput) > 0:
+				// One line per bad input; main prints the last one.
+				for _, line := range badInput[:len(badInput)-1] {
+					fmt.Fprintf(o.Stderr, "retrobpf: check: %s\n", line)
+				}
+				return cliutil.Usagef("check: %s", badInput[len(badInput)-1])
+			case !res.OK:
+				return cliutil.Failed(fmt.Errorf("check: %s", res.summary()))
+			}
+			return nil
+		},
+	})
+}
+
+// checkInputError is the problem with an unreadable input, without the
+// file name (the caller adds it once).
+func checkInputError(path string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err.Error()
+	}
+	return strings.TrimPrefix(err.Error(), path+": ")
+}
+
+// checkTargetFlags are the target selection flags shared by check and select.
+func checkTargetFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "kernel", Usage: "compare with upstream kernel `VERSION` (catalog knowledge only; distro kernels backport)"},
+		&cli.StringFlag{Name: "probe", Usage: "compare with a saved probe report `FILE` (retrobpf probe --format json)"},
+		&cli.BoolFlag{Name: "host", Usage: "probe the running kernel now (run as root)"},
+		&cli.StringFlag{Name: "btf", Usage: "an external BTF `FILE` is available to the loader (satisfies btf:core)"},
+	}
+}
+
+// checkTarget is a resolved --kernel/--probe/--host (+ --btf) target.
+type checkTarget struct {
+	target  compat.Target
+	version kversion.Version // zero when unknown
+	// versionOnly: catalog knowledge only (--kernel), which cannot know
+	// kernel symbols, so attach-target ksym: requirements are accepted as
+	// unconfirmed.
+	versionOnly bool
+}
+
+// checkResolveTarget builds the target from the flags; nil target when none was
+// given. syms are the ksym:/kfunc: names the objects need, so a host probe
+// records them.
+func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.FeatureID) (*checkTarget, error) {
+	n := 0
+	for _, f := range []string{"kernel", "probe", "host"} {
+		if c.IsSet(f) {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, cliutil.Usagef("give only one of --kernel, --probe and --host")
+	}
+	spec := &checkTarget{}
+	switch {
+	case c.IsSet("kernel"):
+		v, err := kversion.Parse(c.String("kernel"))
+		if err != nil || v.Suffix != "" {
+			return nil, cliutil.Usagef("--kernel %q: want an upstream version such as 4.19 or 5.10.200", c.String("kernel"))
+		}
+		spec.target, spec.version, spec.versionOnly = compat.VersionTarget(v), v, true
+	case c.IsSet("probe"):
+		rep, err := checkLoadProbeReport(c.String("probe"))
+		if err != nil {
+			return nil, cliutil.Usage(err)
+		}
+		spec.target, spec.version = rep, checkProbedVersion(rep)
+	case c.Bool("host"):
+		if os.Geteuid() != 0 {
+			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
+		}
+		var opts compat.ProbeOptions
+		for _, id := range syms {
+			kind, name, _ := strings.Cut(string(id), ":")
+			if kind == "ksym" {
+				opts.Ksyms = append(opts.Ksyms, name)
+			} else {
+				opts.Kfuncs = append(opts.Kfuncs, name)
+			}
+		}
+		rep, err := compat.Probe(context.Background(), opts)
+		if err != nil {
+			return nil, cliutil.Infra(err)
+		}
+		spec.target, spec.version = rep, checkProbedVersion(rep)
+	}
+	if f := c.String("btf"); f != "" {
+		if spec.target == nil {
+			return nil, cliutil.Usagef("--btf needs a target (--kernel, --probe or --host)")
+		}
+		if _, err := btf.LoadSpec(f); err != nil {
+			return nil, cliutil.Usagef("--btf %s: not a usable BTF file: %v", f, err)
+		}
+		spec.target = compat.WithExternalBTF(spec.target)
+	}
+	if spec.target == nil {
+		return nil, nil
+	}
+	return spec, nil
+}
+
+func checkProbedVersion(rep *compat.ProbeReport) kversion.Version {
+	v, err := kversion.Parse(rep.Kernel.Version)
+	if err != nil {
+		v, _ = kversion.Parse(rep.Kernel.Release)
+	}
+	return v
+}
+
+// checkLoadProbeReport reads a saved `retrobpf probe --format json` report.
+func checkLoadProbeReport(path string) (*compat.ProbeReport, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--probe: %w", err)
+	}
+	var rep compat.ProbeReport
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(&rep); err != nil {
+		return nil, fmt.Errorf("--probe %s: not a probe report: %v", path, err)
+	}
+	if rep.SchemaVersion != compat.ProbeSchemaVersion {
+		return nil, fmt.Errorf("--probe %s: schema_version %d, want %d (made by retrobpf probe --format json?)", path, rep.SchemaVersion, compat.ProbeSchemaVersion)
+	}
+	return &rep, nil
+}
+
+// checkResult is the output of check. JSON: schema_version, target (""
+// without one), kernel, ok, objects[] = the object report (path, programs,
+// maps, requirements, min_kernel, min_kernel_by, findings) or error, plus
+// verdicts[] {program, verdict, unmet[]} when a target was given.
+type checkResult struct {
+	SchemaVersion int              `json:"schema_version"`
+	Target        string           `json:"target,omitempty"`
+	Kernel        kversion.Version `json:"kernel"`
+	OK            bool             `json:"ok"`
+	Objects       []checkObject    `json:"objects"`
+	hasTarget     bool
+}
+
+type checkObject struct {
+	*compat.ObjectReport
+	Path     string                  `json:"path"`
+	Error    string                  `json:"error,omitempty"`
+	Verdicts []compat.ProgramVerdict `json:"verdicts,omitempty"`
+}
+
+func (r *checkResult) symbols() []compat.FeatureID {
+	seen := map[compat.FeatureID]bool{}
+	var out []compat.FeatureID
+	for _, o := range r.Objects {
+		if o.ObjectReport == nil {
+			continue
+		}
+		for _, q := range o.Requirements {
+			s := string(q.Feature)
+			if (strings.HasPrefix(s, "ksym:") || strings.HasPrefix(s, "kfunc:")) && !seen[q.Feature] {
+				seen[q.Feature] = true
+				out = append(out, q.Feature)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func (r *checkResult) evaluate(spec *checkTarget) {
+	r.OK = true
+	if spec != nil {
+		r.hasTarget, r.Target, r.Kernel = true, spec.target.Name(), spec.version
+	}
+	for i := range r.Objects {
+		o := &r.Objects[i]
+		if o.ObjectReport == nil {
+			continue
+		}
+		for j := range o.Programs {
+			p := &o.Programs[j]
+			if spec == nil {
+				if p.HasErrors() {
+					r.OK = false
+				}
+				continue
+			}
+			v := compat.CheckProgram(p, spec.target, compat.CheckOptions{AcceptUnknownSymbols: spec.versionOnly})
+			if !v.OK() {
+				r.OK = false
+			}
+			o.Verdicts = append(o.Verdicts, v)
+		}
+	}
+}
+
+func (r *checkResult) counts() (ok, total int) {
+	for _, o := range r.Objects {
+		if o.ObjectReport == nil {
+			continue
+		}
+		for j, p := range o.Programs {
+			total++
+			if r.hasTarget {
+				if o.Verdicts[j].OK() {
+					ok++
+				}
+			} else if !p.HasErrors() {
+				ok++
+			}
+		}
+	}
+	return ok, total
+}
+
+func (r *checkResult) summary() string {
+	ok, total := r.counts()
+	if !r.hasTarget {
+		return fmt.Sprintf("%d of %d programs can never load (see findings)", total-ok, total)
+	}
+	return fmt.Sprintf("%d of %d programs compatible with %s", ok, total, r.Target)
+}
+
+// checkShownRequirements are the requirements printed by default: those that set
+// the minimum kernel and the unmet ones (all with --verbose).
+func checkShownRequirements(p *compat.ProgramReport, v *compat.ProgramVerdict, verbose bool) []compat.Requirement {
+	if verbose {
+		return p.Requirements
+	}
+	keep := map[compat.FeatureID]bool{}
+	for _, q := range p.MinKernelBy {
+		keep[q.Feature] = true
+	}
+	if v != nil {
+		for _, u := range v.Unmet {
+			keep[compat.FeatureID(strings.SplitN(string(u.Feature), "@", 2)[0])] = true
+		}
+	}
+	var out []compat.Requirement
+	for _, q := range p.Requirements {
+		if keep[q.Feature] {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func checkSince(id compat.FeatureID) string {
+	f, err := compat.Lookup(id)
+	if err != nil || f.Since.IsZero() {
+		return "?"
+	}
+	return f.Since.String()
+}
+
+func checkAttachLabel(p *compat.ProgramReport) string {
+	s := p.Attach
+	if s == "" {
+		s = "-"
+	}
+	if p.AttachTo != "" {
+		s += " " + p.AttachTo
+	}
+	return s
+}
+
+func checkVersionLabel(v kversion.Version) string {
+	if v.IsZero() {
+		return "?"
+	}
+	return v.String()
+}
+
+func (r *checkResult) table(w io.Writer, verbose bool) error {
+	for i, o := range r.Objects {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if o.ObjectReport == nil {
+			fmt.Fprintf(w, "%s: error: %s\n", o.Path, o.Error)
+			continue
+		}
+		by := ""
+		if len(o.MinKernelBy) > 0 {
+			by = " (set by " + checkFeatureList(o.MinKernelBy) + ")"
+		}
+		fmt.Fprintf(w, "%s: %d program(s), minimum kernel %s%s\n", o.Path, len(o.Programs), checkVersionLabel(o.MinKernel), by)
+		for j := range o.Programs {
+			p := &o.Programs[j]
+			var v *compat.ProgramVerdict
+			if r.hasTarget {
+				v = &o.Verdicts[j]
+			}
+			fmt.Fprintf(w, "\n  %s  [%s]  type %s, attach %s, %d insns, license %q\n", p.Name, p.Section, p.Type, checkAttachLabel(p), p.Instructions, p.License)
+			fmt.Fprintf(w, "    minimum kernel %s\n", checkVersionLabel(p.MinKernel))
+			reqs := checkShownRequirements(p, v, verbose)
+			if len(reqs) > 0 {
+				label := "requirements setting the minimum"
+				if verbose {
+					label = "requirements"
+				} else if v != nil && len(v.Unmet) > 0 {
+					label = "requirements setting the minimum or unmet"
+				}
+				fmt.Fprintf(w, "    %s:\n", label)
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				for _, q := range reqs {
+					fmt.Fprintf(tw, "      %s\t%s\t%s\t%s\n", checkSince(q.Feature), q.Feature, q.Reason, q.Source)
+				}
+				tw.Flush()
+			}
+			for _, f := range p.Findings {
+				fmt.Fprintf(w, "    %s: %s (%s)\n", f.Severity, f.Message, f.Source)
+			}
+			if v != nil {
+				fmt.Fprintf(w, "    %s: %s\n", r.Target, strings.ToUpper(string(v.Verdict)))
+				for _, u := range v.Unconfirmed {
+					fmt.Fprintf(w, "      unconfirmed %s: %s (%s)\n", u.Feature, u.Reason, u.Detail)
+				}
+				for _, u := range v.Unmet {
+					fmt.Fprintf(w, "      %s %s (since %s): %s [%s]\n", u.State, u.Feature, checkVersionLabel(u.Since), u.Reason, u.Source)
+					if u.Detail != "" {
+						fmt.Fprintf(w, "        detail: %s\n", u.Detail)
+					}
+					if u.Hint != "" {
+						fmt.Fprintf(w, "        hint: %s\n", u.Hint)
+					}
+				}
+			}
+		}
+	}
+	if r.hasTarget {
+		fmt.Fprintf(w, "\n%s\n", r.summary())
+	}
+	return nil
+}
+
+func checkFeatureList(reqs []compat.Requirement) string {
+	var s []string
+	for _, q := range reqs {
+		s = append(s, string(q.Feature))
+	}
+	return strings.Join(s, ", ")
+}
+
+func checkMD(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func (r *checkResult) markdown(w io.Writer, verbose bool) error {
+	title := "BPF object check"
+	if r.hasTarget {
+		title += " against " + r.Target
+	}
+	fmt.Fprintf(w, "# %s\n", checkMD(title))
+	for _, o := range r.Objects {
+		fmt.Fprintf(w, "\n## `%s`\n\n", o.Path)
+		if o.ObjectReport == nil {
+			fmt.Fprintf(w, "**Error:** %s\n", checkMD(o.Error))
+			continue
+		}
+		fmt.Fprintf(w, "Minimum kernel: **%s**", checkVersionLabel(o.MinKernel))
+		if len(o.MinKernelBy) > 0 {
+			fmt.Fprintf(w, " (set by `%s`)", strings.Join(strings.Split(checkFeatureList(o.MinKernelBy), ", "), "`, `"))
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintln(w)
+		if r.hasTarget {
+			fmt.Fprintln(w, "| Program | Type | Attach | Min kernel | Verdict | Unmet |")
+			fmt.Fprintln(w, "|---|---|---|---|---|---|")
+		} else {
+			fmt.Fprintln(w, "| Program | Type | Attach | Min kernel | Set by |")
+			fmt.Fprintln(w, "|---|---|---|---|---|")
+		}
+		for j := range o.Programs {
+			p := &o.Programs[j]
+			row := fmt.Sprintf("| `%s` | %s | %s | %s |", p.Name, p.Type, checkMD(checkAttachLabel(p)), checkVersionLabel(p.MinKernel))
+			if r.hasTarget {
+				v := o.Verdicts[j]
+				var un []string
+				for _, u := range v.Unmet {
+					un = append(un, fmt.Sprintf("`%s` (%s)", u.Feature, u.State))
+				}
+				row += fmt.Sprintf(" %s | %s |", v.Verdict, checkMD(strings.Join(un, ", ")))
+			} else {
+				row += fmt.Sprintf(" %s |", checkMD(checkFeatureList(p.MinKernelBy)))
+			}
+			fmt.Fprintln(w, row)
+		}
+		for j := range o.Programs {
+			p := &o.Programs[j]
+			var v *compat.ProgramVerdict
+			if r.hasTarget {
+				v = &o.Verdicts[j]
+			}
+			reqs := checkShownRequirements(p, v, verbose)
+			if len(reqs) == 0 && len(p.Findings) == 0 && (v == nil || len(v.Unmet) == 0) {
+				continue
+			}
+			fmt.Fprintf(w, "\n### `%s`\n\n", p.Name)
+			for _, f := range p.Findings {
+				fmt.Fprintf(w, "- **%s:** %s (%s)\n", f.Severity, checkMD(f.Message), checkMD(f.Source))
+			}
+			if len(reqs) > 0 {
+				fmt.Fprintln(w, "| Since | Feature | Reason | Source |")
+				fmt.Fprintln(w, "|---|---|---|---|")
+				for _, q := range reqs {
+					fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", checkSince(q.Feature), q.Feature, checkMD(q.Reason), checkMD(q.Source))
+				}
+			}
+			if v != nil {
+				for _, u := range v.Unmet {
+					fmt.Fprintf(w, "\n- **%s** `%s`: %s", u.State, u.Feature, checkMD(u.Reason))
+					if u.Hint != "" {
+						fmt.Fprintf(w, " — hint: %s", checkMD(u.Hint))
+					}
+				}
+				if len(v.Unmet) > 0 {
+					fmt.Fprintln(w)
+				}
+			}
+		}
+	}
+	if r.hasTarget {
+		fmt.Fprintf(w, "\n%s\n", checkMD(r.summary()))
+	}
+	return nil
+}

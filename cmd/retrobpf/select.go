@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/cliutil"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "select",
+		Usage: "pick, per program of a manifest, the first variant whose requirements hold on a target",
+		Description: "Requirements of a variant: its explicit requires: feature IDs, everything `check` derives\n" +
+			"from its object and programs, and its kernel: constraint (a last resort: distro kernels\n" +
+			"backport features). Each rejected variant is explained by its first failing requirement\n" +
+			"(--verbose: all of them); unknown answers reject a variant unless --allow-unknown.\n" +
+			"JSON output (schema_version 1) is the stable interface of the matrix; its fields are\n" +
+			"documented on compat.Selection.\n\n" +
+			"Exit 0: every program has a variant; 1: a program has none (the reasons are printed);\n" +
+			"2: the manifest or one of its objects is invalid.",
+		Flags: commandFlags(append(checkTargetFlags(),
+			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see compat/manifest.schema.json)", Required: true},
+			&cli.BoolFlag{Name: "allow-unknown", Usage: "accept requirements the target cannot confirm (listed as unconfirmed)"},
+		)...),
+		Action: func(c *cli.Context) error {
+			o := options(c)
+			if err := o.CheckFormat("table", "json", "markdown"); err != nil {
+				return err
+			}
+			if c.NArg() > 0 {
+				return cliutil.Usagef("select: unexpected arguments %q (the objects come from --manifest)", c.Args().Slice())
+			}
+			m, err := compat.LoadManifest(c.String("manifest"))
+			if err != nil {
+				var me *compat.ManifestError
+				if errors.As(err, &me) && o.Verbose && len(me.Problems) > 1 {
+					fmt.Fprint(o.Stderr, me.Detail())
+				}
+				return cliutil.Usage(err)
+			}
+			spec, err := checkResolveTarget(c, o, selectSymbols(m))
+			if err != nil {
+				return err
+			}
+			if spec == nil {
+				return cliutil.Usagef("select: give a target: --kernel VERSION, --probe FILE or --host")
+			}
+			sel, err := compat.Select(m, spec.target, compat.SelectOptions{
+				AllFailures:  o.Verbose,
+				AllowUnknown: c.Bool("allow-unknown"),
+				// A version cannot tell whether a kernel symbol exists.
+				AcceptUnknownSymbols: spec.versionOnly,
+				Kernel:               spec.version,
+			})
+			if err != nil {
+				return cliutil.Usage(err)
+			}
+			if err := o.Emit(func(w io.Writer) error {
+				switch o.Format {
+				case "json":
+					return cliutil.JSON(w, sel)
+				case "markdown":
+					return selectMarkdown(w, sel)
+				}
+				return selectTable(w, sel)
+			}); err != nil {
+				return err
+			}
+			if failed := sel.Failed(); len(failed) > 0 {
+				var parts []string
+				for _, p := range failed {
+					parts = append(parts, p.Program+" ("+selectFirstReason(p)+")")
+				}
+				return cliutil.Failed(fmt.Errorf("select: no runnable variant on %s for %s", sel.Target, strings.Join(parts, "; ")))
+			}
+			return nil
+		},
+	})
+}
+
+// selectSymbols lists the ksym:/kfunc: IDs the manifest requires
+// explicitly, so a host probe records them (the live report looks up
+// derived ones itself).
+func selectSymbols(m *compat.Manifest) []compat.FeatureID {
+	var out []compat.FeatureID
+	seen := map[compat.FeatureID]bool{}
+	for _, p := range m.Programs {
+		for _, v := range p.Variants {
+			for _, id := range v.Requires {
+				s := string(id)
+				if (strings.HasPrefix(s, "ksym:") || strings.HasPrefix(s, "kfunc:")) && !seen[id] {
+					seen[id] = true
+					out = append(out, id)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// selectFirstReason is the first failure of the first variant, for the
+// one-line error.
+func selectFirstReason(p compat.ProgramSelection) string {
+	for _, v := range p.Variants {
+		if len(v.Failures) > 0 {
+			f := v.Failures[0]
+			return fmt.Sprintf("%s: %s %s", v.Name, f.State, f.Feature)
+		}
+	}
+	return "no variants"
+}
+
+func selectObjectLabel(sel *compat.Selection, path string) string {
+	if rel, err := filepath.Rel(filepath.Dir(sel.Manifest), path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+func selectFailureLines(u compat.Unmet) []string {
+	since := ""
+	if !u.Since.IsZero() {
+		since = " (since " + u.Since.String() + ")"
+	}
+	lines := []string{fmt.Sprintf("%s %s%s: %s [%s]", u.State, u.Feature, since, u.Reason, u.Source)}
+	if u.Detail != "" {
+		lines = append(lines, "  detail: "+u.Detail)
+	}
+	if u.Hint != "" {
+		lines = append(lines, "  hint: "+u.Hint)
+	}
+	return lines
+}
+
+func selectTable(w io.Writer, sel *compat.Selection) error {
+	kernel := "unknown"
+	if !sel.Kernel.IsZero() {
+		kernel = sel.Kernel.String()
+	}
+	fmt.Fprintf(w, "%s on %s (kernel version %s)\n\n", sel.Manifest, sel.Target, kernel)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROGRAM\tSELECTED\tOBJECT\tPROGRAMS\tMIN KERNEL")
+	for _, p := range sel.Programs {
+		if p.Selected == "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tnone runnable\n", p.Program)
+			continue
+		}
+		var min string
+		for _, v := range p.Variants {
+			if v.Selected {
+				min = checkVersionLabel(v.MinKernel)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Program, p.Selected, selectObjectLabel(sel, p.Object), strings.Join(p.Programs, ","), min)
+	}
+	tw.Flush()
+	var rejected []string
+	for _, p := range sel.Programs {
+		for _, v := range p.Variants {
+			if v.Runnable {
+				for _, u := range v.Unconfirmed {
+					rejected = append(rejected, fmt.Sprintf("  %s/%s: accepted unconfirmed %s %s: %s", p.Program, v.Name, u.State, u.Feature, u.Detail))
+				}
+				continue
+			}
+			more := ""
+			if n := v.FailureCount - len(v.Failures); n > 0 {
+				more = fmt.Sprintf(" (+%d more, --verbose)", n)
+			}
+			rejected = append(rejected, fmt.Sprintf("  %s/%s: rejected%s", p.Program, v.Name, more))
+			for _, u := range v.Failures {
+				for _, l := range selectFailureLines(u) {
+					rejected = append(rejected, "    "+l)
+				}
+			}
+		}
+	}
+	if len(rejected) > 0 {
+		fmt.Fprintf(w, "\nvariants not selected:\n%s\n", strings.Join(rejected, "\n"))
+	}
+	if failed := sel.Failed(); len(failed) > 0 {
+		fmt.Fprintf(w, "\n%d program(s) without a runnable variant\n", len(failed))
+	}
+	return nil
+}
+
+func selectMarkdown(w io.Writer, sel *compat.Selection) error {
+	fmt.Fprintf(w, "# Variant selection: %s\n\nTarget: %s\n\n", checkMD(sel.Manifest), checkMD(sel.Target))
+	fmt.Fprintln(w, "| Program | Variant | Runnable | Selected | Min kernel | First failing requirement |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, p := range sel.Programs {
+		for _, v := range p.Variants {
+			fail := ""
+			if len(v.Failures) > 0 {
+				f := v.Failures[0]
+				fail = fmt.Sprintf("%s `%s`: %s", f.State, f.Feature, checkMD(f.Reason))
+				if f.Hint != "" {
+					fail += " — " + checkMD(f.Hint)
+				}
+			}
+			yes := func(b bool) string {
+				if b {
+					return "yes"
+				}
+				return "no"
+			}
+			fmt.Fprintf(w, "| `%s` | `%s` | %s | %s | %s | %s |\n", p.Program, v.Name, yes(v.Runnable), yes(v.Selected), checkVersionLabel(v.MinKernel), fail)
+		}
+	}
+	if failed := sel.Failed(); len(failed) > 0 {
+		fmt.Fprintf(w, "\n**%d program(s) without a runnable variant.**\n", len(failed))
+	}
+	return nil
+}
