@@ -51,6 +51,8 @@ func miscFeatures() []Feature {
 			Probe: "prog_array map creation plus helper probe of bpf_tail_call", Hint: "inline the called programs"},
 		{ID: "bpf2bpf-tail-calls", Description: "tail calls from programs that use BPF-to-BPF calls (x86_64)", Since: v("5.10"),
 			Probe: "load a program with a BPF-to-BPF call and a tail call", Hint: "inline sub-programs in programs that tail call"},
+		{ID: "ringbuf-reserve", Description: "ring buffer reserve/submit path works end to end", Since: v("5.8"),
+			Probe: "create a ringbuf, test-run a program that reserves and submits a record, read it back", Hint: "use a perf event array (map:perf_event_array) fallback variant with bpf_perf_event_output"},
 		{ID: "global-data", Description: "global variables: .data/.rodata/.bss maps (direct map value access)", Since: v("5.2"),
 			Probe: "load a program reading an array map value through BPF_PSEUDO_MAP_VALUE", Hint: "move globals into an explicit array map and look them up"},
 		{ID: "sleepable", Description: "sleepable programs (fentry.s, lsm.s, uprobe.s, iter.s)", Since: v("5.10"),

@@ -82,8 +82,8 @@ type ProbeReport struct {
 	Insn    map[string]Result    `json:"insn"`
 	TestRun map[string]Result    `json:"test_run"`
 	Stats   map[string]Result    `json:"stats"`
-	Ksyms   map[string]Result    `json:"ksyms"`
-	Kfuncs  map[string]Result    `json:"kfuncs"`
+	Ksyms   map[string]Result    `json:"ksyms,omitempty"`
+	Kfuncs  map[string]Result    `json:"kfuncs,omitempty"`
 
 	// live is set for a report made in this process: it answers ksym:NAME
 	// and kfunc:NAME that were not recorded by looking them up now.
@@ -136,9 +136,9 @@ type HelperSet struct {
 	// Unsupported when the program type itself is unsupported).
 	Probed      bool              `json:"probed"`
 	Reason      string            `json:"reason,omitempty"`
-	Supported   []string          `json:"supported"`
-	Unsupported []string          `json:"unsupported"`
-	Unknown     map[string]string `json:"unknown"` // helper -> raw error
+	Supported   []string          `json:"supported,omitempty"`
+	Unsupported []string          `json:"unsupported,omitempty"`
+	Unknown     map[string]string `json:"unknown,omitempty"` // helper -> raw error
 }
 
 // Probe probes the running kernel. Probes that cannot decide give Unknown
@@ -208,6 +208,7 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		return nil, err
 	}
 	p.finishHelpers()
+	p.rep.Misc["probe-read-kernel"] = p.rep.result("helper:bpf_probe_read_kernel")
 	r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	return r, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
@@ -128,25 +129,30 @@ func (p *prober) probeSleepable() {
 	p.set(p.rep.Misc, "sleepable", last)
 }
 
-// probeKfuncCalls loads a socket filter calling bpf_rcu_read_lock/unlock
-// (kfuncs every program type may call since 6.2).
+// probeKfuncCalls loads a sched_cls program calling bpf_rcu_read_lock and
+// bpf_rcu_read_unlock (kfuncs every program type may call since 6.2).
 func (p *prober) probeKfuncCalls() {
-	call := func(name string) asm.Instruction {
-		return asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: -1}.WithReference(name)
-	}
-	prog, err := p.loadProbeProg(ebpf.ProgramSpec{Type: ebpf.SchedCLS, Instructions: asm.Instructions{
-		call("bpf_rcu_read_lock"), call("bpf_rcu_read_unlock"), asm.Mov.Imm(asm.R0, 0), asm.Return(),
-	}})
-	if err == nil {
-		prog.Close()
-		p.set(p.rep.Misc, "kfunc-calls", supported("sched_cls program calling bpf_rcu_read_lock loaded"))
+	spec, err := p.btfCache.Kernel()
+	if err != nil {
+		p.set(p.rep.Misc, "kfunc-calls", unknown(fmt.Errorf("vmlinux BTF: %w", err)))
 		return
 	}
-	r := resultOf(err)
-	if r.State == Unsupported {
-		// Missing kfunc or BTF is not proof that kfunc calls are impossible.
-		r.State = Unknown
+	var insns asm.Instructions
+	for _, name := range []string{"bpf_rcu_read_lock", "bpf_rcu_read_unlock"} {
+		var fn *btf.Func
+		if err := spec.TypeByName(name, &fn); err != nil {
+			p.set(p.rep.Misc, "kfunc-calls", unknown(fmt.Errorf("probe kfunc %s: %w", name, err)))
+			return
+		}
+		id, err := spec.TypeID(fn)
+		if err != nil {
+			p.set(p.rep.Misc, "kfunc-calls", unknown(err))
+			return
+		}
+		insns = append(insns, asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: int64(id)})
 	}
+	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SchedCLS, Instructions: append(insns, asm.Mov.Imm(asm.R0, 0), asm.Return())},
+		"calling kernel function is not supported", "unknown opcode")
 	p.set(p.rep.Misc, "kfunc-calls", r)
 }
 

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 )
@@ -167,7 +168,20 @@ func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
 			return Result{State: Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
 		}
 	}
-	return Result{State: Unknown, Errno: errnoName(errno), Detail: string(bytes.TrimSpace(lastLines(log, 1)))}
+	return Result{State: Unknown, Errno: errnoName(errno), Detail: verifierReason(log)}
+}
+
+// verifierReason is the last verifier log line that is not the
+// "processed N insns" statistics line.
+func verifierReason(log []byte) string {
+	lines := bytes.Split(bytes.TrimSpace(log), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := bytes.TrimSpace(lines[i])
+		if len(l) > 0 && !bytes.HasPrefix(l, []byte("processed ")) {
+			return string(l)
+		}
+	}
+	return ""
 }
 
 // lastLines returns the last n lines of log.
@@ -187,12 +201,13 @@ func lastLines(log []byte, n int) []byte {
 	return log[i:]
 }
 
-// ciliumHelperResult is cilium/ebpf's own answer, used by the tests to
-// cross-check helperProber.
-func ciliumHelperResult(pt ebpf.ProgramType, h helper) Result {
-	err := features.HaveProgramHelper(pt, h.fn)
+// haveProgramHelperCilium is cilium/ebpf's helper probe, which the tests
+// use to cross-check helperProber. Only nil and ErrNotSupported are
+// conclusive; anything else is wrapped so it reads as Unknown.
+func haveProgramHelperCilium(pt ebpf.ProgramType, fn asm.BuiltinFunc) error {
+	err := features.HaveProgramHelper(pt, fn)
 	if err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
-		return Result{State: Unknown, Detail: err.Error()}
+		return fmt.Errorf("inconclusive: %v", err)
 	}
-	return resultOf(err)
+	return err
 }

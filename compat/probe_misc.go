@@ -4,10 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,7 +29,7 @@ func (p *prober) otherTasks() []func() {
 			p.set(p.rep.MapFlags, f.name, resultOf(p.feat.MapFlag(f.flag)))
 		}
 	})
-	tasks = append(tasks, p.probeInsn, p.probeProgFeatures, p.probeStats, p.probeTestRuns)
+	tasks = append(tasks, p.probeInsn, p.probeProgFeatures, p.probeStats, p.probeTestRuns, p.probeRingbufReserve)
 	return tasks
 }
 
@@ -80,12 +84,7 @@ func loadVerdict(spec ebpf.ProgramSpec, rejects ...string) Result {
 }
 
 func lastLogLine(log []string) string {
-	for i := len(log) - 1; i >= 0; i-- {
-		if s := strings.TrimSpace(log[i]); s != "" {
-			return s
-		}
-	}
-	return ""
+	return verifierReason([]byte(strings.Join(log, "\n")))
 }
 
 // probeProgFeatures: global data, bpf2bpf calls, tail calls from
@@ -115,14 +114,16 @@ func (p *prober) probeProgFeatures() {
 		arr.Close()
 	}
 
-	// bpf2bpf-calls: call a sub-program.
-	sub := func(body ...asm.Instruction) asm.Instructions {
-		body[0] = body[0].WithSymbol("sub")
+	// bpf2bpf-calls: call a sub-program. Both functions carry BTF func
+	// info, which newer kernels require for sub-programs with tail calls.
+	ctxProto := &btf.FuncProto{Return: &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed},
+		Params: []btf.FuncParam{{Name: "ctx", Type: &btf.Pointer{Target: &btf.Void{}}}}}
+	fn := func(name string, body ...asm.Instruction) asm.Instructions {
+		body[0] = btf.WithFuncMetadata(body[0].WithSymbol(name), &btf.Func{Name: name, Type: ctxProto, Linkage: btf.StaticFunc})
 		return body
 	}
-	calls := append(asm.Instructions{asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()},
-		sub(asm.Mov.Imm(asm.R0, 0), asm.Return())...)
-	calls[0] = calls[0].WithSymbol("main")
+	calls := append(fn("main", asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()),
+		fn("sub", asm.Mov.Imm(asm.R0, 0), asm.Return())...)
 	bpf2bpf := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: calls}, "unknown opcode", "function calls are not supported")
 	if bpf2bpf.State == Unknown && strings.Contains(bpf2bpf.Detail, "not supported") {
 		bpf2bpf.State = Unsupported
@@ -138,13 +139,13 @@ func (p *prober) probeProgFeatures() {
 		return
 	}
 	defer pa.Close()
-	tail := func() asm.Instructions {
+	tail := func() []asm.Instruction {
 		ld := asm.LoadMapPtr(asm.R2, 0)
 		_ = ld.AssociateMap(pa)
-		return asm.Instructions{ld, asm.Mov.Imm(asm.R3, 0), asm.FnTailCall.Call(), asm.Mov.Imm(asm.R0, 0), asm.Return()}
+		return []asm.Instruction{ld, asm.Mov.Imm(asm.R3, 0), asm.FnTailCall.Call(), asm.Mov.Imm(asm.R0, 0), asm.Return()}
 	}
 	p.set(p.rep.Misc, "tail-calls", loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: tail()}, "invalid func", "unknown func"))
-	mixed := append(asm.Instructions{asm.Call.Label("sub").WithSymbol("main"), asm.Mov.Imm(asm.R0, 0), asm.Return()}, sub(tail()...)...)
+	mixed := append(fn("main", asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()), fn("sub", tail()...)...)
 	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: mixed},
 		"tail_calls are not allowed in programs with bpf-to-bpf calls", "mixing of tail_calls and bpf-to-bpf calls is not supported")
 	if bpf2bpf.State == Unsupported {
@@ -262,4 +263,69 @@ func (p *prober) testRunResult(pt progType) Result {
 		return Result{State: Unsupported, Errno: errnoName(err), Detail: err.Error()}
 	}
 	return resultOf(err)
+}
+
+// probeRingbufReserve creates a ring buffer, runs a socket filter that
+// reserves and submits an 8-byte record (BPF_PROG_TEST_RUN), and reads the
+// record back: the whole path a ringbuf variant depends on.
+func (p *prober) probeRingbufReserve() {
+	set := func(r Result) { p.set(p.rep.Misc, "ringbuf-reserve", r) }
+	rb, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(os.Getpagesize())})
+	if err != nil {
+		set(resultOf(fmt.Errorf("create ringbuf: %w", err)))
+		return
+	}
+	defer rb.Close()
+	ld := asm.LoadMapPtr(asm.R1, 0)
+	if err := ld.AssociateMap(rb); err != nil {
+		set(unknown(err))
+		return
+	}
+	insns := asm.Instructions{
+		ld,
+		asm.Mov.Imm(asm.R2, 8),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnRingbufReserve.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Imm(asm.R2, 0x72657472), // marker
+		asm.StoreMem(asm.R0, 0, asm.R2, asm.DWord),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.FnRingbufSubmit.Call(),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}
+	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: insns}, "invalid func", "unknown func", "cannot use helper")
+	if r.State != Supported {
+		r.Detail = "load reserve/submit program: " + r.Detail
+		set(r)
+		return
+	}
+	prog, err := p.loadProbeProg(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: insns})
+	if err != nil {
+		set(resultOf(err))
+		return
+	}
+	defer prog.Close()
+	if _, err := prog.Run(testRunInput(ebpf.SocketFilter)); err != nil {
+		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit program loads; test run failed: " + err.Error()})
+		return
+	}
+	rd, err := ringbuf.NewReader(rb)
+	if err != nil {
+		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; ringbuf reader: " + err.Error()})
+		return
+	}
+	defer rd.Close()
+	rd.SetDeadline(time.Now().Add(time.Second))
+	rec, err := rd.Read()
+	if err != nil {
+		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; no record read back: " + err.Error()})
+		return
+	}
+	if len(rec.RawSample) != 8 || nativeEndian.Uint64(rec.RawSample) != 0x72657472 {
+		set(Result{State: Unknown, Detail: fmt.Sprintf("read back an unexpected record %x", rec.RawSample)})
+		return
+	}
+	set(supported("created a ringbuf, reserved+submitted a record from a test run, read it back"))
 }

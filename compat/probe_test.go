@@ -1,0 +1,281 @@
+package compat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+func TestResultOf(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		state State
+		errno string
+	}{
+		{nil, Supported, ""},
+		{fmt.Errorf("map type: %w", ebpf.ErrNotSupported), Unsupported, ""},
+		{fmt.Errorf("load: %w", unix.EPERM), Unknown, "EPERM"},
+		{fmt.Errorf("load: %w", unix.EACCES), Unknown, "EACCES"},
+		// A permission error is never proof of absence, even when a
+		// library also wrapped ErrNotSupported.
+		{fmt.Errorf("%w: %w", ebpf.ErrNotSupported, unix.EPERM), Unknown, "EPERM"},
+		{fmt.Errorf("load: %w", unix.EINVAL), Unknown, "EINVAL"},
+		{fmt.Errorf("run: %w", enotsupp), Unknown, "ENOTSUPP"},
+		{errors.New("opaque"), Unknown, ""},
+	} {
+		r := resultOf(tc.err)
+		if r.State != tc.state || r.Errno != tc.errno {
+			t.Errorf("resultOf(%v) = %+v, want %s %q", tc.err, r, tc.state, tc.errno)
+		}
+		if r.State != Supported && r.Detail == "" {
+			t.Errorf("resultOf(%v): no detail", tc.err)
+		}
+	}
+}
+
+func TestClassifyHelperLoad(t *testing.T) {
+	log := func(lines ...string) []byte { return append([]byte(strings.Join(lines, "\n")+"\n"), 0, 'x') }
+	stats := "processed 1 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"
+	for _, tc := range []struct {
+		name  string
+		errno unix.Errno
+		log   []byte
+		state State
+	}{
+		{"args rejected", unix.EACCES, log("0: (85) call bpf_ringbuf_output#130", "R1 type=scalar expected=map_ptr", stats), Supported},
+		{"unknown to kernel", unix.EINVAL, log("0: (85) call unknown#212", "invalid func unknown#212", stats), Unsupported},
+		{"wrong program type", unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", stats), Unsupported},
+		{"4.9 wording", unix.EINVAL, log("unknown func 44", stats), Unsupported},
+		{"tag of another helper", unix.EINVAL, log("invalid func unknown#21", stats), Unknown},
+		{"might sleep", unix.EINVAL, log("helper call might sleep in a non-sleepable prog", stats), Unknown},
+		{"permission", unix.EPERM, nil, Unknown},
+		{"no runner", enotsupp, log("func bpf_get_func_ip#173 not supported for program type 31", stats), Unknown},
+	} {
+		r := classifyHelperLoad(tc.errno, tc.log, 44)
+		if tc.name == "args rejected" || tc.name == "unknown to kernel" {
+			r = classifyHelperLoad(tc.errno, tc.log, map[string]int32{"args rejected": 130, "unknown to kernel": 212}[tc.name])
+		}
+		if r.State != tc.state {
+			t.Errorf("%s: %+v, want %s", tc.name, r, tc.state)
+		}
+		if r.State == Unknown && tc.log != nil && (r.Detail == "" || strings.HasPrefix(r.Detail, "processed")) {
+			t.Errorf("%s: detail %q should be the verifier's reason", tc.name, r.Detail)
+		}
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	in := []byte("a\nb\nc\n")
+	for n, want := range map[int]string{1: "c", 2: "b\nc", 5: "a\nb\nc"} {
+		if got := string(lastLines(in, n)); got != want {
+			t.Errorf("lastLines(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := verifierReason([]byte("x\nreal reason\nprocessed 3 insns\n")); got != "real reason" {
+		t.Errorf("verifierReason = %q", got)
+	}
+}
+
+func TestParseKernelConfig(t *testing.T) {
+	cfg := parseKernelConfig([]byte("#\n# CONFIG_KPROBES is not set\nCONFIG_BPF=y\nCONFIG_NET_CLS_BPF=m\nCONFIG_HZ=250\nCONFIG_LSM=\"landlock,bpf\"\n"))
+	want := map[string]string{"CONFIG_BPF": "y", "CONFIG_NET_CLS_BPF": "m", "CONFIG_HZ": "250", "CONFIG_LSM": "landlock,bpf"}
+	if len(cfg) != len(want) {
+		t.Fatalf("got %v", cfg)
+	}
+	for k, v := range want {
+		if cfg[k] != v {
+			t.Errorf("%s = %q, want %q", k, cfg[k], v)
+		}
+	}
+}
+
+func TestParseOSRelease(t *testing.T) {
+	kv := parseOSRelease([]byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID='12'\n# comment=x\n"))
+	if kv["PRETTY_NAME"] != "Debian GNU/Linux 12 (bookworm)" || kv["ID"] != "debian" || kv["VERSION_ID"] != "12" || kv["# comment"] != "" {
+		t.Errorf("got %v", kv)
+	}
+}
+
+func TestConfigState(t *testing.T) {
+	y, m := "y", "m"
+	p := newProber(ProbeOptions{})
+	close(p.phase1Done)
+	p.rep.SystemConfig = SystemConfig{ConfigSource: "/proc/config.gz", Config: map[string]*string{"CONFIG_A": &y, "CONFIG_B": &m, "CONFIG_C": nil}}
+	if r := p.configState("CONFIG_A", "CONFIG_B"); r.State != Supported {
+		t.Errorf("A,B: %+v", r)
+	}
+	if r := p.configState("CONFIG_A", "CONFIG_C"); r.State != Unsupported || !strings.Contains(r.Detail, "CONFIG_C is not set") {
+		t.Errorf("A,C: %+v", r)
+	}
+	if r := p.configState("CONFIG_D"); r.State != Unknown {
+		t.Errorf("D (not read): %+v", r)
+	}
+	p.rep.SystemConfig = SystemConfig{ConfigError: "no config"}
+	if r := p.configState("CONFIG_A"); r.State != Unknown {
+		t.Errorf("unreadable config: %+v", r)
+	}
+}
+
+// sampleReport is a hand-built report of a 5.10-like kernel.
+func sampleReport() *ProbeReport {
+	sup, uns := Result{State: Supported}, Result{State: Unsupported, Detail: "x not supported (requires >= 5.11)"}
+	unk := Result{State: Unknown, Errno: "EPERM", Detail: "permission denied"}
+	return &ProbeReport{
+		SchemaVersion: 1,
+		ProbedAt:      time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Kernel:        KernelInfo{Release: "5.10.0-28-amd64", Version: "5.10.209", VersionCode: 330449, VersionSource: "vdso", Machine: "x86_64"},
+		Distro:        DistroInfo{ID: "debian", VersionID: "11", PrettyName: "Debian GNU/Linux 11 (bullseye)"},
+		SystemConfig:  SystemConfig{Config: nil, ConfigError: "kernel config not readable"},
+		SyscallConfig: SyscallConfig{HaveBPFSyscall: sup},
+		ProgramTypes:  map[string]Result{"kprobe": sup, "xdp": sup, "lsm": unk, "syscall": uns},
+		MapTypes:      map[string]Result{"ringbuf": sup, "task_storage": uns},
+		MapFlags:      map[string]Result{"mmapable": sup},
+		Helpers: map[string]HelperSet{
+			"kprobe":  {Probed: true, Supported: []string{"bpf_ringbuf_output", "bpf_probe_read_kernel"}, Unsupported: []string{"bpf_loop"}, Unknown: map[string]string{"bpf_copy_from_user": "EINVAL helper call might sleep"}},
+			"xdp":     {Probed: true, Supported: []string{"bpf_xdp_adjust_head"}, Unsupported: []string{"bpf_loop", "bpf_copy_from_user"}},
+			"lsm":     {Reason: "no reliable helper probe for lsm programs"},
+			"syscall": {Reason: "program type syscall is unsupported"},
+		},
+		Misc:    map[string]Result{"global-data": sup, "limit:1m-insns": sup},
+		Attach:  map[string]Result{"fentry": sup, "kprobe": unk},
+		BTF:     map[string]Result{"vmlinux": sup, "core": sup},
+		Insn:    map[string]Result{"v3": sup, "v4": uns},
+		TestRun: map[string]Result{"xdp": sup},
+		Stats:   map[string]Result{"verified-insns": uns},
+		Ksyms:   map[string]Result{"do_sys_openat2": sup, "_do_fork": {State: Unsupported, Detail: "not in /proc/kallsyms"}},
+		Kfuncs:  map[string]Result{"bpf_task_acquire": {State: Unsupported, Detail: "no FUNC bpf_task_acquire in vmlinux BTF"}},
+	}
+}
+
+func TestProbeReportHas(t *testing.T) {
+	r := sampleReport()
+	for id, want := range map[FeatureID]State{
+		"prog:xdp": Supported, "prog:lsm": Unknown, "prog:syscall": Unsupported, "prog:tracing": Unknown,
+		"map:ringbuf": Supported, "map:task_storage": Unsupported, "map-flag:mmapable": Supported,
+		"helper:bpf_ringbuf_output":           Supported,
+		"helper:bpf_ringbuf_output@kprobe":    Supported,
+		"helper:bpf_ringbuf_output@xdp":       Unknown, // not in xdp's lists
+		"helper:bpf_loop":                     Unknown, // unsupported where probed, but lsm is inconclusive
+		"helper:bpf_loop@kprobe":              Unsupported,
+		"helper:bpf_copy_from_user@kprobe":    Unknown,
+		"helper:bpf_map_lookup_elem@syscall":  Unsupported, // program type unsupported
+		"helper:bpf_map_lookup_elem@lsm":      Unknown,
+		"helper:bpf_map_lookup_elem@sk_msg":   Unknown, // not in report
+		"attach:fentry":                       Supported,
+		"attach:kprobe":                       Unknown,
+		"btf:core":                            Supported,
+		"insn:v4":                             Unsupported,
+		"test-run:xdp":                        Supported,
+		"stats:verified-insns":                Unsupported,
+		"global-data":                         Supported,
+		"limit:1m-insns":                      Supported,
+		"bpf2bpf-calls":                       Unknown, // not probed
+		"ksym:do_sys_openat2":                 Supported,
+		"ksym:_do_fork":                       Unsupported,
+		"ksym:vfs_read":                       Unknown, // not recorded, loaded report
+		"kfunc:bpf_task_acquire":              Unsupported,
+		"kfunc:bpf_cpumask_create":            Unknown,
+		"no-such-feature":                     Unknown,
+	} {
+		got := r.Has(id)
+		if got.State != want {
+			t.Errorf("Has(%s) = %+v, want %s", id, got, want)
+		}
+		if got.State == Unknown && got.Detail == "" {
+			t.Errorf("Has(%s): unknown without detail", id)
+		}
+	}
+	if r.Has("attach:kprobe").Detail != "EPERM permission denied" {
+		t.Errorf("detail should carry the errno: %q", r.Has("attach:kprobe").Detail)
+	}
+	if got := r.Name(); got != "probed kernel 5.10.0-28-amd64 (Debian GNU/Linux 11 (bullseye))" {
+		t.Errorf("Name() = %q", got)
+	}
+}
+
+func TestDecodeProbeReport(t *testing.T) {
+	good, err := json.Marshal(sampleReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := DecodeProbeReport(good)
+	if err != nil {
+		t.Fatalf("valid report rejected: %v", err)
+	}
+	if r.Has("helper:bpf_ringbuf_output@kprobe").State != Supported || r.Kernel.Version != "5.10.209" {
+		t.Errorf("decoded report lost data: %+v", r.Kernel)
+	}
+	if err := sampleReport().ValidateJSON(); err != nil {
+		t.Errorf("ValidateJSON: %v", err)
+	}
+
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(good, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"not json":         {[]byte("{"), "not JSON"},
+		"array":            {[]byte("[]"), "not a JSON object"},
+		"no version":       {edit(func(m map[string]any) { delete(m, "schema_version") }), "no schema_version"},
+		"future version":   {edit(func(m map[string]any) { m["schema_version"] = 2 }), "schema_version 2 is not supported"},
+		"bad state":        {edit(func(m map[string]any) { m["map_types"].(map[string]any)["ringbuf"] = map[string]any{"state": "maybe"} }), "map_types"},
+		"unknown no why":   {edit(func(m map[string]any) { m["attach"].(map[string]any)["kprobe"] = map[string]any{"state": "unknown"} }), "attach"},
+		"missing section":  {edit(func(m map[string]any) { delete(m, "helpers") }), "helpers"},
+		"unknown field":    {edit(func(m map[string]any) { m["surprise"] = 1 }), "surprise"},
+		"bad helper name":  {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": true, "supported": []string{"Nope"}} }), "helpers"},
+		"unprobed no why":  {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": false} }), "reason"},
+	} {
+		_, err := DecodeProbeReport(tc.data)
+		if !errors.Is(err, ErrBadProbeReport) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want ErrBadProbeReport mentioning %q", name, err, tc.want)
+		}
+	}
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "node.json")
+	os.WriteFile(bad, []byte("{}"), 0o644)
+	if _, err := LoadProbeReport(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": ") {
+		t.Errorf("LoadProbeReport(bad) = %v, want an error naming the file", err)
+	}
+	if _, err := LoadProbeReport(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("LoadProbeReport(missing) = %v", err)
+	}
+}
+
+// TestProbeSchemaDocumentsEverySection keeps the schema and the Go type in
+// step: every JSON field of ProbeReport is a schema property.
+func TestProbeSchemaDocumentsEverySection(t *testing.T) {
+	var schema struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(ProbeJSONSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(sampleReport())
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for k := range m {
+		if _, ok := schema.Properties[k]; !ok {
+			t.Errorf("field %q not documented in probe.schema.json", k)
+		}
+	}
+	for _, s := range []string{"system_config", "syscall_config", "program_types", "map_types", "helpers", "misc", "attach", "btf", "insn", "test_run", "stats"} {
+		if _, ok := m[s]; !ok {
+			t.Errorf("section %s missing from the JSON", s)
+		}
+	}
+}
