@@ -1,11 +1,11 @@
 package compat
 
 import (
-	"os"
-	"reflect"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -261,8 +261,8 @@ type prober struct {
 	// btfCache shares the parsed vmlinux BTF between all probe loads
 	// (ebpf.NewProgram would parse it again for every tracing program).
 	btfCache *btf.Cache
-	mu   sync.Mutex
-	rep  *ProbeReport
+	mu       sync.Mutex
+	rep      *ProbeReport
 	// phase1Done is closed when the phase-1 facts are recorded.
 	phase1Done chan struct{}
 	// helper results per program type, merged by finishHelpers.

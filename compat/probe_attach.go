@@ -71,7 +71,9 @@ func (p *prober) probeTracingAttach() {
 	p.probeBTF()
 	tracing := func(at ebpf.AttachType, target string) Result {
 		return p.attachResult(ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: at, AttachTo: target},
-			func(prog *ebpf.Program) (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: prog}) })
+			func(prog *ebpf.Program) (link.Link, error) {
+				return link.AttachTracing(link.TracingOptions{Program: prog})
+			})
 	}
 	p.setAttach("fentry", p.needsProg("tracing", tracing(ebpf.AttachTraceFEntry, "bpf_fentry_test1")))
 	p.setAttach("fexit", p.needsProg("tracing", tracing(ebpf.AttachTraceFExit, "bpf_fentry_test1")))

@@ -160,30 +160,30 @@ func TestProbeReportHas(t *testing.T) {
 	for id, want := range map[FeatureID]State{
 		"prog:xdp": Supported, "prog:lsm": Unknown, "prog:syscall": Unsupported, "prog:tracing": Unknown,
 		"map:ringbuf": Supported, "map:task_storage": Unsupported, "map-flag:mmapable": Supported,
-		"helper:bpf_ringbuf_output":           Supported,
-		"helper:bpf_ringbuf_output@kprobe":    Supported,
-		"helper:bpf_ringbuf_output@xdp":       Unknown, // not in xdp's lists
-		"helper:bpf_loop":                     Unknown, // unsupported where probed, but lsm is inconclusive
-		"helper:bpf_loop@kprobe":              Unsupported,
-		"helper:bpf_copy_from_user@kprobe":    Unknown,
-		"helper:bpf_map_lookup_elem@syscall":  Unsupported, // program type unsupported
-		"helper:bpf_map_lookup_elem@lsm":      Unknown,
-		"helper:bpf_map_lookup_elem@sk_msg":   Unknown, // not in report
-		"attach:fentry":                       Supported,
-		"attach:kprobe":                       Unknown,
-		"btf:core":                            Supported,
-		"insn:v4":                             Unsupported,
-		"test-run:xdp":                        Supported,
-		"stats:verified-insns":                Unsupported,
-		"global-data":                         Supported,
-		"limit:1m-insns":                      Supported,
-		"bpf2bpf-calls":                       Unknown, // not probed
-		"ksym:do_sys_openat2":                 Supported,
-		"ksym:_do_fork":                       Unsupported,
-		"ksym:vfs_read":                       Unknown, // not recorded, loaded report
-		"kfunc:bpf_task_acquire":              Unsupported,
-		"kfunc:bpf_cpumask_create":            Unknown,
-		"no-such-feature":                     Unknown,
+		"helper:bpf_ringbuf_output":          Supported,
+		"helper:bpf_ringbuf_output@kprobe":   Supported,
+		"helper:bpf_ringbuf_output@xdp":      Unknown, // not in xdp's lists
+		"helper:bpf_loop":                    Unknown, // unsupported where probed, but lsm is inconclusive
+		"helper:bpf_loop@kprobe":             Unsupported,
+		"helper:bpf_copy_from_user@kprobe":   Unknown,
+		"helper:bpf_map_lookup_elem@syscall": Unsupported, // program type unsupported
+		"helper:bpf_map_lookup_elem@lsm":     Unknown,
+		"helper:bpf_map_lookup_elem@sk_msg":  Unknown, // not in report
+		"attach:fentry":                      Supported,
+		"attach:kprobe":                      Unknown,
+		"btf:core":                           Supported,
+		"insn:v4":                            Unsupported,
+		"test-run:xdp":                       Supported,
+		"stats:verified-insns":               Unsupported,
+		"global-data":                        Supported,
+		"limit:1m-insns":                     Supported,
+		"bpf2bpf-calls":                      Unknown, // not probed
+		"ksym:do_sys_openat2":                Supported,
+		"ksym:_do_fork":                      Unsupported,
+		"ksym:vfs_read":                      Unknown, // not recorded, loaded report
+		"kfunc:bpf_task_acquire":             Unsupported,
+		"kfunc:bpf_cpumask_create":           Unknown,
+		"no-such-feature":                    Unknown,
 	} {
 		got := r.Has(id)
 		if got.State != want {
@@ -228,16 +228,18 @@ func TestDecodeProbeReport(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"not json":         {[]byte("{"), "not JSON"},
-		"array":            {[]byte("[]"), "not a JSON object"},
-		"no version":       {edit(func(m map[string]any) { delete(m, "schema_version") }), "no schema_version"},
-		"future version":   {edit(func(m map[string]any) { m["schema_version"] = 2 }), "schema_version 2 is not supported"},
-		"bad state":        {edit(func(m map[string]any) { m["map_types"].(map[string]any)["ringbuf"] = map[string]any{"state": "maybe"} }), "map_types"},
-		"unknown no why":   {edit(func(m map[string]any) { m["attach"].(map[string]any)["kprobe"] = map[string]any{"state": "unknown"} }), "attach"},
-		"missing section":  {edit(func(m map[string]any) { delete(m, "helpers") }), "helpers"},
-		"unknown field":    {edit(func(m map[string]any) { m["surprise"] = 1 }), "surprise"},
-		"bad helper name":  {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": true, "supported": []string{"Nope"}} }), "helpers"},
-		"unprobed no why":  {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": false} }), "reason"},
+		"not json":        {[]byte("{"), "not JSON"},
+		"array":           {[]byte("[]"), "not a JSON object"},
+		"no version":      {edit(func(m map[string]any) { delete(m, "schema_version") }), "no schema_version"},
+		"future version":  {edit(func(m map[string]any) { m["schema_version"] = 2 }), "schema_version 2 is not supported"},
+		"bad state":       {edit(func(m map[string]any) { m["map_types"].(map[string]any)["ringbuf"] = map[string]any{"state": "maybe"} }), "map_types"},
+		"unknown no why":  {edit(func(m map[string]any) { m["attach"].(map[string]any)["kprobe"] = map[string]any{"state": "unknown"} }), "attach"},
+		"missing section": {edit(func(m map[string]any) { delete(m, "helpers") }), "helpers"},
+		"unknown field":   {edit(func(m map[string]any) { m["surprise"] = 1 }), "surprise"},
+		"bad helper name": {edit(func(m map[string]any) {
+			m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": true, "supported": []string{"Nope"}}
+		}), "helpers"},
+		"unprobed no why": {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": false} }), "reason"},
 	} {
 		_, err := DecodeProbeReport(tc.data)
 		if !errors.Is(err, ErrBadProbeReport) || !strings.Contains(err.Error(), tc.want) {
