@@ -41,7 +41,7 @@ Files are cached under $XDG_CACHE_HOME/retrobpf/btf; retrobpf-btf.lock records t
 SHA256 of every fetched tarball.
 
 ` + btfExitCodes,
-		Subcommands: []*cli.Command{btfFetchCmd(), btfPathCmd(), btfLsCmd(), btfMinimizeCmd(), btfVerifyCmd()},
+		Subcommands: []*cli.Command{btfFetchCmd(), btfPathCmd(), btfLsCmd(), btfMinimizeCmd(), btfVerifyCmd(), btfLoadCmd()},
 	})
 }
 
