@@ -130,11 +130,12 @@ func (c *Cache) Dir() string { return c.dir }
 // pulls the files from under) a kernel another process may be booting.
 const modulesSuffix = "+modules"
 
-// keys returns the cache entries that can serve r, preferred first: with
-// modules only the +modules entry, without modules either.
+// keys returns the cache entries that can serve r, preferred first; the
+// first is where a pull goes. An entry without modules never serves a
+// request for modules (load checks).
 func keys(r Ref, modules bool) []string {
 	if modules {
-		return []string{r.Key() + modulesSuffix}
+		return []string{r.Key() + modulesSuffix, r.Key()}
 	}
 	return []string{r.Key(), r.Key() + modulesSuffix}
 }
