@@ -3,9 +3,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -67,6 +69,9 @@ func setUsageErrors(c *cli.Command) {
 // run is main without os.Exit, for testscript.
 func run(args []string) int {
 	err := newApp().Run(args)
+	if err != nil && cliutil.Code(err) == cliutil.ExitInfra && isCLIUsageError(err) {
+		err = cliutil.Usage(err)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "retrobpf: %v\n", err)
 	}
@@ -78,4 +83,20 @@ func main() {
 		agent.Main()
 	}
 	os.Exit(run(os.Args))
+}
+
+// isCLIUsageError recognises the errors urfave/cli returns itself without
+// going through OnUsageError (missing required flags, bad subcommand).
+func isCLIUsageError(err error) bool {
+	var ee *cliutil.ExitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"Required flag", "Required flags", "flag provided but not defined", "invalid value", "No help topic"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
