@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,7 +36,13 @@ type fetcher struct {
 }
 
 func newFetcher(progress io.Writer, logf func(string, ...any)) *fetcher {
-	hc := &http.Client{Transport: http.DefaultTransport}
+	// No overall timeout (a kernel package takes as long as it takes), but
+	// a server that does not connect or answer is given up on.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 15 * time.Second
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	hc := &http.Client{Transport: tr}
 	g := grab.NewClient()
 	g.HTTPClient = hc
 	g.UserAgent = "retrobpf"
