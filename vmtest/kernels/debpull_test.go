@@ -545,3 +545,41 @@ func TestStaleLeftoversAreRemoved(t *testing.T) {
 		}
 	}
 }
+
+func TestInterruptedDownloadResumes(t *testing.T) {
+	a := bookwormArchive(t)
+	deb := "/debian-security/pool/main/l/linux/linux-image-6.1.0-11-cloud-amd64_6.1.55-1_amd64.deb"
+	a.stall[deb] = true
+	c := openTestCache(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Interrupt once half the package has arrived.
+		for {
+			des, _ := os.ReadDir(filepath.Join(c.Dir(), ".downloads"))
+			if len(des) == 1 {
+				if fi, err := des[0].Info(); err == nil && fi.Size() > 0 {
+					cancel()
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if _, err := c.Resolve(ctx, "6.1", ResolveOptions{Mirror: a.URL}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted pull: %v, want context.Canceled", err)
+	}
+	assertNoPartialEntries(t, c)
+	if _, err := c.Lookup("6.1"); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("entry after interruption: %v", err)
+	}
+	k, err := c.Resolve(context.Background(), "6.1", ResolveOptions{Mirror: a.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ranges == 0 {
+		t.Error("the second pull did not resume the partial download")
+	}
+	if k.Release != "6.1.0-11-cloud-amd64" {
+		t.Errorf("release %s", k.Release)
+	}
+}

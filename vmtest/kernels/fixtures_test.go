@@ -149,13 +149,16 @@ type testArchive struct {
 	requests map[string]int // path → count
 	ranges   int            // GETs with a Range header
 	fail     map[string]int // path → number of 503s still to answer
+	// stall: paths whose next full GET sends half the body and then
+	// hangs until the client goes away (an interrupted download).
+	stall map[string]bool
 }
 
 // newTestArchive serves suites (name → packages) under /debian (and
 // suites ending in -security under /debian-security).
 func newTestArchive(t testing.TB, suites map[string][]testPkg) *testArchive {
 	t.Helper()
-	a := &testArchive{Root: t.TempDir(), requests: map[string]int{}, fail: map[string]int{}}
+	a := &testArchive{Root: t.TempDir(), requests: map[string]int{}, fail: map[string]int{}, stall: map[string]bool{}}
 	for suite, pkgs := range suites {
 		base := "debian"
 		if strings.HasSuffix(suite, "-security") {
@@ -206,7 +209,23 @@ func newTestArchive(t testing.TB, suites map[string][]testPkg) *testArchive {
 			http.Error(w, "overloaded", http.StatusServiceUnavailable)
 			return
 		}
+		stall := a.stall[r.URL.Path] && r.Method == http.MethodGet && r.Header.Get("Range") == ""
+		if stall {
+			delete(a.stall, r.URL.Path)
+		}
 		a.mu.Unlock()
+		if stall {
+			data, err := os.ReadFile(filepath.Join(a.Root, filepath.FromSlash(r.URL.Path)))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
 		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(a.srv.Close)
