@@ -57,13 +57,20 @@ func TestBiolatency(t *testing.T) {
 			if in.legacy {
 				putConfig(t, coll, BiolatencyLegacyConfig{})
 			}
-			dir := blockBackedDir(t)
-			if dir == "" {
-				t.Skip("no writable block-device file system to generate block I/O on")
+			// A file system on a block device, else a loop device.
+			target := ""
+			if dir := blockBackedDir(t); dir != "" {
+				target = filepath.Join(dir, "fsync")
+			} else {
+				dev, why := loopDevice(t)
+				if dev == "" {
+					t.Skipf("no writable block device to generate block I/O on: %s", why)
+				}
+				target = dev
 			}
 			detach := attachAll(t, in, spec, coll)
 
-			f, err := os.Create(filepath.Join(dir, "fsync"))
+			f, err := os.OpenFile(target, os.O_RDWR|os.O_CREATE, 0o600)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +102,7 @@ func TestBiolatency(t *testing.T) {
 				}
 			}
 			if sum(hist) == 0 {
-				t.Fatalf("no block request completed in the histogram after 8 write+fsync in %s", dir)
+				t.Fatalf("no block request completed in the histogram after 8 write+fsync of %s", target)
 			}
 			t.Logf("biolatency %s histogram (log2 us): %v", in.variant, hist)
 		})

@@ -225,28 +225,37 @@ func (e *events) next(deadline time.Time) ([]byte, error) {
 	}
 }
 
-// waitFor decodes samples into a fresh T until match accepts one; it fails
-// the test after timeout, reporting how many samples did not match.
-func waitFor[T any](t *testing.T, e *events, timeout time.Duration, match func(*T) bool) *T {
-	t.Helper()
+// nextMatch decodes samples into a fresh T until match accepts one; it
+// returns the match, how many samples it read, and an error after timeout.
+func nextMatch[T any](e *events, timeout time.Duration, match func(*T) bool) (*T, int, error) {
 	deadline := time.Now().Add(timeout)
 	seen := 0
 	var last *T
 	for {
 		raw, err := e.next(deadline)
 		if err != nil {
-			t.Fatalf("no matching event after %d samples in %v (last %+v): %v", seen, timeout, last, err)
+			return nil, seen, fmt.Errorf("no matching event after %d samples in %v (last %+v): %w", seen, timeout, last, err)
 		}
 		seen++
 		ev := new(T)
 		if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, ev); err != nil {
-			t.Fatalf("decode %d-byte sample: %v", len(raw), err)
+			return nil, seen, fmt.Errorf("decode %d-byte sample: %w", len(raw), err)
 		}
 		last = ev
 		if match(ev) {
-			return ev
+			return ev, seen, nil
 		}
 	}
+}
+
+// waitFor is nextMatch that fails the test when nothing matches.
+func waitFor[T any](t *testing.T, e *events, timeout time.Duration, match func(*T) bool) *T {
+	t.Helper()
+	ev, _, err := nextMatch(e, timeout, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 // cstr turns a NUL-terminated C char array into a string.

@@ -25,15 +25,16 @@ func TestOpensnoop(t *testing.T) {
 			if in.legacy {
 				putConfig(t, coll, OpensnoopLegacyConfig{Flags: 1, TargetPid: uint32(os.Getpid())})
 			}
-			ev := openEvents(t, coll)
-			attachAll(t, in, spec, coll)
-
+			// Created before attaching: the only open of it seen is ours.
 			dir := t.TempDir()
 			present := filepath.Join(dir, "opensnoop-"+in.variant)
 			if err := os.WriteFile(present, []byte("x"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			absent := filepath.Join(dir, "absent-"+in.variant)
+
+			ev := openEvents(t, coll)
+			attachAll(t, in, spec, coll)
 
 			f, err := os.OpenFile(present, os.O_RDONLY, 0)
 			if err != nil {
@@ -44,7 +45,17 @@ func TestOpensnoop(t *testing.T) {
 				t.Fatalf("open %s: %v, want not-exist", absent, err)
 			}
 
-			got := waitFor(t, ev, 5*time.Second, func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == present })
+			match := func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == present }
+			got, seen, err := nextMatch(ev, 5*time.Second, match)
+			if err != nil && seen == 0 && in.variant == "legacy" && !kernelVersion(t).Less(kv("5.6")) {
+				// do_sys_open is only a wrapper from 5.6 and compilers inline
+				// it into the open syscalls (Debian 6.12): the kprobe may
+				// never fire there. legacy-openat2 is the variant for 5.6+.
+				t.Skipf("%s: kprobe do_sys_open saw no open at all on %s (inlined; legacy-openat2 covers 5.6+)", err, kernelVersion(t))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got.Ret < 0 || got.Pid != uint32(os.Getpid()) {
 				t.Errorf("open of %s: ret %d pid %d, want an fd from pid %d", present, got.Ret, got.Pid, os.Getpid())
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // tcpEvent mirrors struct event in tcpconnect/tcpconnect.h.
@@ -26,6 +27,7 @@ type tcpEvent struct {
 func TestTcpconnect(t *testing.T) {
 	for _, in := range intentsOf("tcpconnect") {
 		t.Run(in.variant, func(t *testing.T) {
+			loopbackUp(t)
 			ln, err := net.Listen("tcp4", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -67,5 +69,29 @@ func TestTcpconnect(t *testing.T) {
 				t.Errorf("ret %d pid %d, want 0 and %d", got.Ret, got.Pid, os.Getpid())
 			}
 		})
+	}
+}
+
+// loopbackUp brings "lo" up when it is down (VM guests start with it down).
+func loopbackUp(t *testing.T) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("socket: %v", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		t.Fatalf("lo flags: %v", err)
+	}
+	if ifr.Uint16()&unix.IFF_UP != 0 {
+		return
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP | unix.IFF_RUNNING)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		t.Fatalf("bring lo up: %v", err)
 	}
 }
