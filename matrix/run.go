@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,15 +43,21 @@ type Options struct {
 	Resolve kernels.ResolveOptions
 	// ToolVersion goes into the results.
 	ToolVersion string
-	Logf        func(format string, args ...any)
+	// PanicAfter injects a fault for hostile tests: kernel ref → program
+	// after which the guest kernel is crashed (sysrq c).
+	PanicAfter map[string]string
+	Logf       func(format string, args ...any)
 }
 
 // Guest paths of the shipped files.
 const (
 	guestSuiteDir = "/suite"
-	guestOutput   = "/tmp/retrobpf-guest.json"
+	guestProbe    = "/tmp/retrobpf-probe.json"
 	guestBTF      = "/suite/.btf/vmlinux.btf"
 )
+
+// guestOutput is where program i's guest-run step writes its results.
+func guestOutput(i int) string { return fmt.Sprintf("/tmp/retrobpf-guest-%d.json", i) }
 
 // ErrInterrupted is returned when the context ended before every kernel
 // finished; the finished ones are saved.
@@ -185,24 +192,39 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 		return kr
 	}
 	kr.Release, kr.Version = k.Release, k.Version
-	args := []string{"/bin/retrobpf", "guest-run", "--manifest", path.Join(guestSuiteDir, "suite.yaml"),
-		"--output", guestOutput, "--ref", ref}
-	if o.VerifierOnly {
-		args = append(args, "--verifier-only")
-	}
-	if o.Samples > 0 {
-		args = append(args, "--samples", fmt.Sprint(o.Samples))
-	}
+	base := []string{"/bin/retrobpf", "guest-run", "--manifest", path.Join(guestSuiteDir, "suite.yaml"), "--ref", ref}
 	plan := vmtest.Plan{Files: append([]vmtest.File(nil), files...)}
+	if k.Config != "" && k.Release != "" {
+		// The probe reads the kernel config (e.g. for attach:tc).
+		plan.Files = append(plan.Files, vmtest.File{Path: "/boot/config-" + k.Release, Source: k.Config})
+	}
 	btfFile := o.BTF
 	if btfFile == "" {
 		btfFile = k.BTF
 	}
 	if btfFile != "" {
 		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
-		args = append(args, "--btf", guestBTF)
+		base = append(base, "--btf", guestBTF)
 	}
-	plan.Steps = []vmtest.Step{{Name: "guest-run", Args: args, Collect: []string{guestOutput}}}
+	// One probe step, then one step per program: each finished program's
+	// results come back at once, so a kernel that dies later keeps them.
+	plan.Steps = append(plan.Steps, vmtest.Step{Name: "probe",
+		Args: append(slices.Clone(base), "--probe-only", "--output", guestProbe), Collect: []string{guestProbe}})
+	for i, p := range o.Suite.Programs {
+		args := append(slices.Clone(base), "--program", p.Name, "--probe-report", guestProbe, "--output", guestOutput(i))
+		if o.VerifierOnly {
+			args = append(args, "--verifier-only")
+		}
+		if o.Samples > 0 {
+			args = append(args, "--samples", fmt.Sprint(o.Samples))
+		}
+		step := vmtest.Step{Name: p.Name, Args: args, Collect: []string{guestOutput(i)}}
+		if prog := o.PanicAfter[ref]; prog != "" {
+			step.Args = append(step.Args, "--fault", "panic-after="+prog)
+			step.Env = []string{"RETROBPF_ALLOW_CRASH=1"}
+		}
+		plan.Steps = append(plan.Steps, step)
+	}
 	mem := o.MemoryMB
 	if mem <= 0 {
 		mem = 1024
@@ -213,67 +235,84 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 		kr.Error = err.Error()
 		return kr
 	}
-	return fromVM(kr, res, o.OutputDir, logf)
+	return fromVM(kr, res, o, logf)
 }
 
 // fromVM turns the VM's result into the kernel's result: the guest's own
-// when it wrote one, else what the VM run says happened.
-func fromVM(kr *reports.KernelResult, res *vmtest.Result, outDir string, logf func(string, ...any)) *reports.KernelResult {
+// per-program results for every step that finished, and what the VM run
+// says happened to the rest.
+func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(string, ...any)) *reports.KernelResult {
 	boot, wall := res.BootToReady.Seconds(), res.Total.Seconds()
 	accel := reports.AccelTCG
 	if res.Accel == vmtest.AccelKVM {
 		accel = reports.AccelKVM
 	}
-	var out *guest.Output
-	var step *vmtest.StepResult
-	if len(res.Steps) > 0 {
-		step = &res.Steps[0]
-		if data, ok := step.Files[guestOutput]; ok {
-			var g guest.Output
-			if err := json.Unmarshal(data, &g); err == nil {
-				out = &g
-			} else {
-				logf("%s: guest output: %v", kr.Ref, err)
-			}
-		}
+	if res.Release != "" {
+		kr.Release = res.Release
 	}
-	if out != nil {
-		g := out.Kernel
-		g.Ref = kr.Ref
-		if g.Release == "" {
-			g.Release = kr.Release
+	steps := map[string]*vmtest.StepResult{}
+	for i := range res.Steps {
+		steps[res.Steps[i].Name] = &res.Steps[i]
+	}
+	var problems []string
+	if st := steps["probe"]; st != nil && st.Failed() {
+		logf("%s: probe step failed (exit %d): programs probe for themselves", kr.Ref, st.ExitCode)
+	}
+	got := 0
+	for i, p := range o.Suite.Programs {
+		st := steps[p.Name]
+		if st == nil {
+			continue // never ran: the kernel died or the run was cut short
 		}
-		for name, data := range out.Logs {
-			p := filepath.Join(outDir, filepath.FromSlash(name))
+		data, ok := st.Files[guestOutput(i)]
+		var g guest.Output
+		if !ok || json.Unmarshal(data, &g) != nil {
+			why := st.Error
+			if why == "" {
+				why = fmt.Sprintf("exit %d", st.ExitCode)
+			}
+			if st.TimedOut {
+				why = "timed out"
+			}
+			problems = append(problems, fmt.Sprintf("%s: guest-run wrote no results (%s): %s", p.Name, why, tail(string(st.Stderr), 1000)))
+			continue
+		}
+		got++
+		if kr.Release == "" {
+			kr.Release = g.Kernel.Release
+		}
+		if kr.Version.IsZero() {
+			kr.Version = g.Kernel.Version
+		}
+		kr.BTFSource = g.Kernel.BTFSource
+		kr.Selection = append(kr.Selection, g.Kernel.Selection...)
+		kr.Variants = append(kr.Variants, g.Kernel.Variants...)
+		kr.SelectionErrors = append(kr.SelectionErrors, g.Kernel.SelectionErrors...)
+		for name, data := range g.Logs {
+			p := filepath.Join(o.OutputDir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
 				if err := cliutil.WriteFileAtomic(p, data, 0o644); err != nil {
 					logf("%s: %v", kr.Ref, err)
 				}
 			}
 		}
-		kr = &g
-	} else {
-		kr.Outcome = reports.Outcome(res.Outcome)
-		if res.Outcome == vmtest.OutcomeOK || res.Outcome == vmtest.OutcomeFailed {
-			kr.Outcome = reports.OutcomeFailed
-		}
-		kr.Error = res.Reason
-		if step != nil && len(step.Stderr) > 0 {
-			kr.Error += ": " + tail(string(step.Stderr), 2000)
-		}
-		if kr.Error == "" {
-			kr.Error = "guest-run wrote no results"
-		}
-		if res.Release != "" {
-			kr.Release = res.Release
-		}
 	}
-	switch res.Outcome {
-	case vmtest.OutcomeKernelPanic, vmtest.OutcomeOops, vmtest.OutcomeTimeout:
+	switch {
+	case res.Outcome == vmtest.OutcomeKernelPanic || res.Outcome == vmtest.OutcomeOops || res.Outcome == vmtest.OutcomeTimeout || res.Outcome == vmtest.OutcomeInfraError:
 		kr.Outcome = reports.Outcome(res.Outcome)
-		if kr.Error == "" {
-			kr.Error = res.Reason
+		kr.Error = fmt.Sprintf("%s (%d of %d programs finished)", res.Reason, got, len(o.Suite.Programs))
+	case len(problems) > 0 || got < len(o.Suite.Programs):
+		kr.Outcome = reports.OutcomeFailed
+		kr.Error = fmt.Sprintf("%d of %d programs finished", got, len(o.Suite.Programs))
+		if len(problems) > 0 {
+			kr.Error += ": " + strings.Join(problems, "; ")
 		}
+	case len(kr.SelectionErrors) > 0:
+		kr.Outcome = reports.OutcomeFailed
+		kr.Error = fmt.Sprintf("%d selection error(s): %s", len(kr.SelectionErrors), kr.SelectionErrors[0])
+	default:
+		kr.Outcome = reports.OutcomeOK
+		kr.Error = ""
 	}
 	if kr.Outcome != reports.OutcomeOK {
 		kr.ConsoleTail = tail(res.ConsoleTail, 4000)

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/matrix/suite"
@@ -32,6 +36,10 @@ func init() {
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load only: no attach, no overhead"},
 			&cli.BoolFlag{Name: "no-probe", Usage: "select from the catalog by kernel version instead of probing"},
 			&cli.IntFlag{Name: "samples", Usage: "overhead sample pairs (≥ 6, default 10)"},
+			&cli.StringSliceFlag{Name: "program", Usage: "run only this `PROGRAM` of the manifest (repeatable)"},
+			&cli.BoolFlag{Name: "probe-only", Usage: "only probe the kernel (recording what the manifest needs) and write the probe report"},
+			&cli.StringFlag{Name: "probe-report", Usage: "select with this saved probe report `FILE` instead of probing (probes if it is missing)"},
+			&cli.StringFlag{Name: "fault", Usage: "fault injection for hostile tests: panic-after=PROGRAM crashes the kernel (sysrq c) after that program"},
 		),
 		Action: func(c *cli.Context) error {
 			o := options(c)
@@ -48,14 +56,44 @@ func init() {
 			if os.Geteuid() != 0 {
 				return cliutil.Infra(errors.New("guest-run loads BPF programs: run it as root"))
 			}
+			if c.Bool("probe-only") {
+				rep, err := guest.Probe(c.Context, s)
+				if err != nil {
+					return cliutil.Infra(err)
+				}
+				return o.Emit(func(w io.Writer) error { return cliutil.JSON(w, rep) })
+			}
+			var target compat.Target
+			if p := c.String("probe-report"); p != "" {
+				if data, err := os.ReadFile(p); err == nil {
+					var rep compat.ProbeReport
+					if err := json.Unmarshal(data, &rep); err != nil {
+						return cliutil.Usage(fmt.Errorf("--probe-report %s: %w", p, err))
+					}
+					target = &rep
+				} else {
+					o.Logf("probe report %s: %v: probing again", p, err)
+				}
+			}
+			panicAfter, err := parseFault(c.String("fault"))
+			if err != nil {
+				return err
+			}
 			out, err := guest.Run(c.Context, guest.Options{
 				Suite: s, Ref: c.String("ref"), BTF: c.String("btf"),
 				VerifierOnly: c.Bool("verifier-only"), NoProbe: c.Bool("no-probe"),
 				Samples: c.Int("samples"), Accel: reports.Accel(c.String("accel")),
+				Programs: c.StringSlice("program"), Target: target,
 				Logf: o.Logf,
 			})
 			if err != nil {
+				if errors.Is(err, suite.ErrNoProgram) {
+					return cliutil.Usage(err)
+				}
 				return cliutil.Infra(err)
+			}
+			if panicAfter != "" && slices.Contains(c.StringSlice("program"), panicAfter) {
+				crashKernel()
 			}
 			if dir := c.String("log-dir"); dir != "" {
 				for name, data := range out.Logs {
@@ -77,4 +115,28 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// parseFault reads --fault: "panic-after=PROGRAM" or nothing.
+func parseFault(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	prog, ok := strings.CutPrefix(s, "panic-after=")
+	if !ok || prog == "" {
+		return "", cliutil.Usagef("--fault %q: want panic-after=PROGRAM", s)
+	}
+	return prog, nil
+}
+
+// crashKernel panics the kernel through sysrq (the hostile tests' "kernel
+// that panics mid-run"). It refuses outside a VM's init namespace guard:
+// only when RETROBPF_ALLOW_CRASH=1 is set.
+func crashKernel() {
+	if os.Getenv("RETROBPF_ALLOW_CRASH") != "1" {
+		fmt.Fprintln(os.Stderr, "retrobpf: --fault ignored: RETROBPF_ALLOW_CRASH=1 is not set")
+		return
+	}
+	os.WriteFile("/proc/sys/kernel/sysrq", []byte("1\n"), 0o644)
+	os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0o200)
 }

@@ -41,6 +41,13 @@ type Options struct {
 	// NoProbe answers selection from the catalog (kernel version) instead
 	// of probing the kernel.
 	NoProbe bool
+	// Target, when set, answers selection instead of a new probe (a probe
+	// report saved by an earlier step).
+	Target compat.Target
+	// Programs limits the run to these programs of the suite (all if
+	// empty), so the host can run one VM step per program and keep every
+	// finished program if the kernel dies later.
+	Programs []string
 	// Samples is the number of overhead sample pairs (default 10).
 	Samples int
 	// Accel is how the VM runs ("tcg", "kvm"); "" (the host) counts as
@@ -100,7 +107,10 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		kr.BTFSource = "none"
 	}
 
-	target := targetFor(ctx, o, kv, logf)
+	target := o.Target
+	if target == nil {
+		target = targetFor(ctx, o, kv, logf)
+	}
 	if o.BTF != "" {
 		target = compat.WithExternalBTF(target)
 	}
@@ -119,7 +129,11 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	for _, p := range o.Suite.Programs {
+	programs, err := o.Suite.Select(o.Programs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range programs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -214,24 +228,51 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 	if o.NoProbe {
 		return compat.VersionTarget(kv)
 	}
-	var ksyms []string
-	for _, p := range o.Suite.Programs {
-		for _, v := range p.Variants {
-			for _, r := range v.Requires {
-				if s, ok := strings.CutPrefix(r, "ksym:"); ok {
-					ksyms = append(ksyms, s)
-				}
-			}
-		}
-	}
 	start := time.Now()
-	rep, err := compat.Probe(ctx, compat.ProbeOptions{Ksyms: ksyms})
+	rep, err := Probe(ctx, o.Suite)
 	if err != nil {
 		logf("probe failed (%v): selecting from the catalog for %s", err, kv)
 		return compat.VersionTarget(kv)
 	}
 	logf("probed the kernel in %s", time.Since(start).Round(time.Millisecond))
 	return rep
+}
+
+// Probe probes the running kernel, recording the kernel symbols and kfuncs
+// the suite's variants need (from the manifest and from the objects), so
+// a saved report answers them without the kernel.
+func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
+	ksyms, kfuncs := map[string]bool{}, map[string]bool{}
+	add := func(id string) {
+		if n, ok := strings.CutPrefix(id, "ksym:"); ok {
+			ksyms[n] = true
+		}
+		if n, ok := strings.CutPrefix(id, "kfunc:"); ok {
+			kfuncs[n] = true
+		}
+	}
+	for _, p := range s.Programs {
+		for _, v := range p.Variants {
+			for _, r := range v.Requires {
+				add(r)
+			}
+			if rep, err := compat.Analyze(s.ObjectPath(v)); err == nil {
+				for _, r := range rep.Requirements {
+					add(string(r.Feature))
+				}
+			}
+		}
+	}
+	return compat.Probe(ctx, compat.ProbeOptions{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // loadVariant loads every listed program of the variant, one by one, and

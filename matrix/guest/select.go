@@ -13,8 +13,9 @@ import (
 // selectVariant is static selection: the first variant (in preference
 // order) whose requirements — the manifest's plus those derived from the
 // object — the target supports and whose kernel constraint holds. A
-// feature the target cannot decide (Unknown) rules a variant out: a
-// selection must never pick what may not load.
+// feature the probe could not decide (Unknown, e.g. no kernel config to
+// read) is answered by the catalog for the kernel's version; if that
+// cannot say Supported either, it rules the variant out.
 func selectVariant(t compat.Target, kv kversion.Version, p suite.Program, derived map[string][]compat.Requirement) reports.Selection {
 	sel := reports.Selection{Program: p.Name}
 	for _, v := range p.Variants {
@@ -46,6 +47,11 @@ func ruledOut(t compat.Target, kv kversion.Version, v suite.Variant, derived []c
 	reqs = append(reqs, derived...)
 	for _, r := range reqs {
 		a := t.Has(r.Feature)
+		if a.State == compat.Unknown && !kv.IsZero() {
+			if c := compat.VersionTarget(kv).Has(r.Feature); c.State == compat.Supported {
+				continue
+			}
+		}
 		if a.State == compat.Supported {
 			continue
 		}

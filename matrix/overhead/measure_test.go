@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +34,9 @@ func TestTriggers(t *testing.T) {
 		if err := trig.Close(); err != nil {
 			t.Fatalf("%s: close: %v", spec.Kind, err)
 		}
+	}
+	if tr, _ := NewTrigger(TriggerSpec{Kind: KindExec}, dir); runtime.GOARCH == "amd64" && !strings.HasSuffix(tr.(*execTrigger).path, "retrobpf-exit0") {
+		t.Errorf("exec trigger runs %s, not the tiny exit binary", tr.(*execTrigger).path)
 	}
 	if _, err := NewTrigger(TriggerSpec{Kind: "teleport"}, dir); err == nil {
 		t.Fatal("unknown kind accepted")

@@ -29,7 +29,7 @@ var ErrUnknownKind = errors.New("unknown trigger kind")
 type TriggerSpec struct {
 	Kind     string
 	Count    int           // events per sample (default 50)
-	Path     string        // exec: binary; open, fsync: file (default: a temp file)
+	Path     string        // exec: binary (default: a tiny exit(0) ELF); open, fsync: file (default: a temp file)
 	Args     []string      // exec: arguments
 	Port     int           // connect: loopback port (0: a listener of our own)
 	Duration time.Duration // sleep: nanosleep length (0: sched_yield)
@@ -52,7 +52,10 @@ func NewTrigger(spec TriggerSpec, dir string) (Trigger, error) {
 	case KindExec:
 		path, args := spec.Path, spec.Args
 		if path == "" {
-			path, args = defaultExec()
+			var err error
+			if path, err = writeTinyExit(dir); err != nil {
+				path, args = defaultExec()
+			}
 		}
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("exec trigger: %w", err)
@@ -82,8 +85,9 @@ func NewTrigger(spec TriggerSpec, dir string) (Trigger, error) {
 	return nil, fmt.Errorf("%w %q (want exec, open, sleep, connect, fsync or test-run)", ErrUnknownKind, spec.Kind)
 }
 
-// defaultExec is a binary that exits at once: /bin/true where it exists
-// (not in the guest's initramfs), else this binary's version command.
+// defaultExec is the fallback when no tiny binary can be made: /bin/true
+// where it exists (not in the guest's initramfs), else this binary's
+// version command.
 func defaultExec() (string, []string) {
 	for _, p := range []string{"/bin/true", "/usr/bin/true"} {
 		if _, err := os.Stat(p); err == nil {

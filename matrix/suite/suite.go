@@ -160,3 +160,29 @@ func (s *Suite) Objects() []string {
 	}
 	return out
 }
+
+// ErrNoProgram is returned by Select for a name the suite lacks.
+var ErrNoProgram = errors.New("no such program in the manifest")
+
+// Select returns the named programs in manifest order (all when names is
+// empty).
+func (s *Suite) Select(names []string) ([]Program, error) {
+	if len(names) == 0 {
+		return s.Programs, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []Program
+	for _, p := range s.Programs {
+		if want[p.Name] {
+			out = append(out, p)
+			delete(want, p.Name)
+		}
+	}
+	for n := range want {
+		return nil, fmt.Errorf("%w: %q", ErrNoProgram, n)
+	}
+	return out, nil
+}
