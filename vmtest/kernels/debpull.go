@@ -161,7 +161,7 @@ func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, 
 		for _, s := range suites {
 			names = append(names, s.Suite)
 		}
-		return nil, fmt.Errorf("%w: none of the suites %s is on the mirror %s", ErrUnavailable, strings.Join(names, ", "), suites[0].Base)
+		return nil, fmt.Errorf("%w: none of the suites %s is on the mirror %s (give --mirror URL of a Debian archive)", ErrUnavailable, strings.Join(names, ", "), suites[0].Base)
 	}
 	return all, nil
 }
