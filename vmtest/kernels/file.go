@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // resolveFile validates a file: kernel (and its --btf file) in place.
+// A --btf file overrides a btf-<v> found beside vmlinuz-<v>.
 func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {
 	p, err := filepath.Abs(r.Path)
 	if err != nil {
@@ -28,6 +30,17 @@ func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {
 		return nil, err
 	}
 	k := &Kernel{Ref: r.String(), Source: p, Release: rel, Version: v, Vmlinuz: p, SHA256: sum}
+	// Files beside it in the /boot naming (vmlinuz-<v> → config-<v>,
+	// System.map-<v>, btf-<v> as in lvh images) come along.
+	base := filepath.Base(p)
+	if suffix, ok := strings.CutPrefix(base, "vmlinuz"); ok {
+		for prefix, dst := range map[string]*string{"config": &k.Config, "System.map": &k.SystemMap, "btf": &k.BTF} {
+			sib := filepath.Join(filepath.Dir(p), prefix+suffix)
+			if fi, err := os.Stat(sib); err == nil && fi.Mode().IsRegular() {
+				*dst = sib
+			}
+		}
+	}
 	if opts.BTF != "" {
 		b, err := filepath.Abs(opts.BTF)
 		if err == nil {

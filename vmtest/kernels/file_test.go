@@ -27,6 +27,20 @@ func TestResolveFile(t *testing.T) {
 		t.Errorf("file: kernels must not be copied into the cache: %+v", l)
 	}
 
+	// /boot naming: config-<v> and btf-<v> beside vmlinuz-<v> come along.
+	boot := t.TempDir()
+	writeFile(t, filepath.Join(boot, "vmlinuz-5.4.0-test"), fakeBzImage("5.4.0-test"))
+	writeFile(t, filepath.Join(boot, "config-5.4.0-test"), []byte("CONFIG_BPF=y\n"))
+	writeFile(t, filepath.Join(boot, "btf-5.4.0-test"), []byte{0x9f, 0xeb})
+	writeFile(t, filepath.Join(boot, "config-6.1"), []byte("other kernel"))
+	k, err = c.Resolve(context.Background(), "file:"+filepath.Join(boot, "vmlinuz-5.4.0-test"), ResolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Config != filepath.Join(boot, "config-5.4.0-test") || k.BTF != filepath.Join(boot, "btf-5.4.0-test") || k.SystemMap != "" {
+		t.Errorf("siblings: %+v", k)
+	}
+
 	text := filepath.Join(dir, "notes.txt")
 	writeFile(t, text, []byte("just some text that is long enough? no."))
 	big := filepath.Join(dir, "big.bin")
