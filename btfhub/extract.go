@@ -2,6 +2,7 @@ package btfhub
 
 import (
 	"archive/tar"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,11 @@ func ExtractBTF(r io.Reader, want string, maxSize int64) ([]byte, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxBTFSize
 	}
-	zr, err := xz.NewReader(r)
+	br := bufio.NewReader(r)
+	if err := checkXZDict(br); err != nil {
+		return nil, err
+	}
+	zr, err := xz.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not an xz stream: %v", ErrBadArchive, err)
 	}

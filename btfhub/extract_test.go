@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -54,6 +55,24 @@ func TestExtractRejects(t *testing.T) {
 		if got, err := ExtractBTF(bytes.NewReader(tarball), "", 0); !errors.Is(err, ErrBadArchive) {
 			t.Errorf("%s: got %d bytes, %v; want ErrBadArchive", name, len(got), err)
 		}
+	}
+}
+
+func TestExtractRefusesHugeDictionary(t *testing.T) {
+	tarball := makeTarXZ(t, tarEntry{name: "a.btf", data: []byte("x")})
+	if _, err := ExtractBTF(bytes.NewReader(tarball), "", 0); err != nil {
+		t.Fatalf("small archive: %v", err)
+	}
+	// Find the LZMA2 filter properties in the first block header (filter ID
+	// 0x21, one property byte) and ask for a 3 GiB dictionary.
+	evil := append([]byte(nil), tarball...)
+	i := bytes.Index(evil[12:12+16], []byte{0x21, 0x01})
+	if i < 0 {
+		t.Fatalf("no LZMA2 filter flags in % x", evil[12:28])
+	}
+	evil[12+i+2] = 39
+	if _, err := ExtractBTF(bytes.NewReader(evil), "", 0); !errors.Is(err, ErrBadArchive) || !strings.Contains(err.Error(), "dictionary") {
+		t.Fatalf("huge dictionary: %v", err)
 	}
 }
 

@@ -178,6 +178,10 @@ func btfFetchCmd() *cli.Command {
 				if err != nil {
 					return cliutil.Infra(err)
 				}
+				if out == "-" { // the raw BTF itself on stdout, no report
+					_, err := o.Stdout.Write(raw)
+					return err
+				}
 				if err := cliutil.WriteFileAtomic(out, raw, 0o644); err != nil {
 					return cliutil.Usage(err)
 				}
