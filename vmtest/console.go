@@ -9,7 +9,7 @@ import (
 // and then "Kernel panic - not syncing: Fatal exception", so the oops
 // markers are checked first.
 var (
-	oopsRE  = regexp.MustCompile(`(?m)(^|\]\s*)(Oops: .*|BUG: .*)$`)
+	oopsRE  = regexp.MustCompile(`(?m)(^|\]\s*)(Oops: .*|BUG: .*|kernel BUG at .*|general protection fault.*|Unable to handle kernel .*)$`)
 	panicRE = regexp.MustCompile(`(?m)Kernel panic - not syncing: ?.*$`)
 )
 

@@ -32,6 +32,7 @@ func vmFlags(extra ...cli.Flag) []cli.Flag {
 		&cli.IntFlag{Name: "memory", Value: vmtest.DefaultMemoryMB, Usage: "guest memory in `MB`"},
 		&cli.IntFlag{Name: "cpus", Value: 1, Usage: "guest CPUs"},
 		&cli.StringFlag{Name: "mirror", Usage: "Debian mirror `URL` for deb: kernels (default: the system's apt sources)"},
+		&cli.StringFlag{Name: "cmdline", Usage: "extra kernel command-line `ARGS`"},
 		&cli.StringFlag{Name: "keep", Usage: "keep each VM's files (console.log, initramfs) under `DIR`"},
 	}, extra...)...)
 }
@@ -123,6 +124,7 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 		MemoryMB: c.Int("memory"),
 		CPUs:     c.Int("cpus"),
 		Agent:    os.Getenv(agentEnv),
+		Cmdline:  c.String("cmdline"),
 	}
 	if keep := c.String("keep"); keep != "" {
 		s.machine.WorkDir = keep

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"time"
 
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
@@ -49,6 +50,8 @@ func Base(cacheDir, agent string) (string, error) {
 	}
 	dst := filepath.Join(cacheDir, "base-"+baseVersion+"-"+sum[:24]+".cpio")
 	if _, err := os.Stat(dst); err == nil {
+		now := time.Now()
+		os.Chtimes(dst, now, now) // in use: keep it from pruning
 		return dst, nil
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
@@ -64,7 +67,21 @@ func Base(cacheDir, agent string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build initramfs base: %w", err)
 	}
+	prune(cacheDir, dst)
 	return dst, nil
+}
+
+// pruneAge is how long a base built for another agent binary is kept
+// after its last use: every rebuild of retrobpf makes a new base.
+const pruneAge = 24 * time.Hour
+
+func prune(dir, keep string) {
+	old, _ := filepath.Glob(filepath.Join(dir, "base-*.cpio"))
+	for _, p := range old {
+		if st, err := os.Stat(p); err == nil && p != keep && time.Since(st.ModTime()) > pruneAge {
+			os.Remove(p)
+		}
+	}
 }
 
 func writeBase(w io.Writer, agent io.Reader, size int64) error {
