@@ -174,6 +174,9 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 	}
 	sr := io.NewSectionReader(r, 0, size)
 	ef, err := elf.NewFile(sr)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: the file ends early (%d bytes)", ErrBadELF, size)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadELF, err)
 	}

@@ -52,6 +52,9 @@ type Variant struct {
 	Kernel      *KernelConstraint `json:"kernel,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Line        int               `json:"-"`
+	// requiresLines are the manifest lines of Requires, for messages.
+	requiresLines []int
+	kernelLine    int
 }
 
 // TriggerKind names the workload that makes a program fire.

@@ -213,7 +213,11 @@ func (d *manifestDecoder) name(n *yaml.Node, what string) string {
 
 func (d *manifestDecoder) program(n *yaml.Node) (ManifestProgram, bool) {
 	p := ManifestProgram{Line: n.Line}
-	f := d.mapping(n, "program", map[string]bool{"name": true, "description": false, "trigger": true, "variants": true})
+	label := "program"
+	if name := peekName(n); name != "" {
+		label = "program " + name
+	}
+	f := d.mapping(n, label, map[string]bool{"name": true, "description": false, "trigger": true, "variants": true})
 	if f == nil {
 		return p, false
 	}
@@ -330,7 +334,11 @@ func contains(list []string, s string) bool {
 
 func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 	v := Variant{Line: n.Line}
-	f := d.mapping(n, prog+": variant", map[string]bool{"name": true, "object": true, "programs": false, "requires": false, "kernel": false, "description": false})
+	label := prog + ", variant"
+	if name := peekName(n); name != "" {
+		label += " " + name
+	}
+	f := d.mapping(n, label, map[string]bool{"name": true, "object": true, "programs": false, "requires": false, "kernel": false, "description": false})
 	if f == nil {
 		return v, false
 	}
@@ -356,6 +364,7 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 				continue
 			}
 			v.Requires = append(v.Requires, FeatureID(id))
+			v.requiresLines = append(v.requiresLines, line)
 		}
 	}
 	if x := f["kernel"]; x != nil {
@@ -365,7 +374,7 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 			if err != nil {
 				d.errorf(x.Line, "%s: kernel: %v", what, err)
 			} else {
-				v.Kernel = c
+				v.Kernel, v.kernelLine = c, x.Line
 			}
 		}
 	}
@@ -373,6 +382,23 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 		v.Description = d.str(x, what+": description")
 	}
 	return v, v.Name != ""
+}
+
+// peekName returns the scalar "name" of a mapping node, for messages
+// about the mapping itself.
+func peekName(n *yaml.Node) string {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 // suggest names the closest catalog ID for a typo, if one is close.

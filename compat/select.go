@@ -172,8 +172,12 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 
 	var reqs reqSet
 	var unmet []Unmet
-	for _, id := range v.Requires {
-		reqs.add(Requirement{Feature: id, Reason: manifestReason, Source: where})
+	for i, id := range v.Requires {
+		src := where
+		if i < len(v.requiresLines) {
+			src = fmt.Sprintf("%s:%d", m.Path, v.requiresLines[i])
+		}
+		reqs.add(Requirement{Feature: id, Reason: manifestReason, Source: src})
 	}
 	unmet = append(unmet, Evaluate(t, "", reqs.list)...)
 
@@ -205,7 +209,7 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 	vr.MinKernel, _ = minKernel(reqs.list)
 
 	if v.Kernel != nil {
-		kr := Requirement{Feature: FeatureKernelConstraint, Reason: "kernel " + v.Kernel.Text + " (version constraint)", Source: where}
+		kr := Requirement{Feature: FeatureKernelConstraint, Reason: "kernel " + v.Kernel.Text + " (version constraint)", Source: fmt.Sprintf("%s:%d", m.Path, v.kernelLine)}
 		vr.Requirements = append(vr.Requirements, kr)
 		switch {
 		case kernel.IsZero():

@@ -58,7 +58,7 @@ func TestSelectByVersion(t *testing.T) {
 	if f.Feature != "map:ringbuf" || f.State != Unsupported || f.Since != kversion.MustParse("5.8") || f.Hint == "" {
 		t.Errorf("first failure %+v, want the explicit map:ringbuf", f)
 	}
-	if !strings.Contains(f.Source, "suite.yaml:10") {
+	if !strings.Contains(f.Source, "suite.yaml:13") {
 		t.Errorf("explicit requirement source %q should be the manifest line", f.Source)
 	}
 
