@@ -334,7 +334,7 @@ func ListHub(ctx context.Context, hub string, k Kernel) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNetwork, err)
 		}

@@ -59,10 +59,9 @@ run_case() {
 	us_ours=$(median "${ours[@]}"); us_theirs=$(median "${theirs[@]}")
 	sz_ours=$(stat -c %s "$tmp/ours.btf"); sz_theirs=$(stat -c %s "$tmp/theirs.btf")
 	ty_ours=$(types_in "$tmp/ours.btf"); ty_theirs=$(types_in "$tmp/theirs.btf")
-	printf '%-34s  %9d %9d %6.2f  %6d %6d %6.2f  %9.1f %9.1f %6.2f\n' "$label" \
-		"$sz_ours" "$sz_theirs" "$(echo "$sz_ours / $sz_theirs" | bc -l)" \
-		"$ty_ours" "$ty_theirs" "$(echo "$ty_ours / ($ty_theirs + 0.000001)" | bc -l)" \
-		"$(echo "$us_ours / 1000" | bc -l)" "$(echo "$us_theirs / 1000" | bc -l)" "$(echo "$us_ours / $us_theirs" | bc -l)"
+	awk -v l="$label" -v so="$sz_ours" -v st="$sz_theirs" -v to="$ty_ours" -v tt="$ty_theirs" -v uo="$us_ours" -v ut="$us_theirs" \
+		'function r(a, b) { return b > 0 ? a / b : 0 }
+		 BEGIN { printf "%-34s  %9d %9d %6.2f  %6d %6d %6.2f  %9.1f %9.1f %6.2f\n", l, so, st, r(so, st), to, tt, r(to, tt), uo / 1000, ut / 1000, r(uo, ut) }'
 }
 
 full_size=$(stat -c %s "$BTF" 2>/dev/null || wc -c <"$BTF")
