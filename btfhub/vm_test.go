@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +31,9 @@ type loadReport struct {
 
 // TestVMExternalBTF boots Debian's 5.10 kernel twice under QEMU. The first
 // boot brings the kernel's own BTF back; the host packs it into a
-// BTFHub-layout mirror and minimizes it for the objects. The second boot
+// BTFHub-layout archive (fetched once over HTTP on loopback on the host, and
+// shipped to the guest as a file:// mirror, since the guest has no network)
+// and minimizes it for the objects. The second boot
 // hides /sys/kernel/btf from the loader (an empty tmpfs in a private mount
 // namespace) and loads the CO-RE objects (the suite's CO-RE legacy variants
 // and the test objects): without BTF they must fail as no-kernel-btf; with
@@ -94,8 +98,25 @@ func TestVMExternalBTF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tarball := tarXZ(t, k.Release+".btf", raw)
+
+	// The same tarball over real HTTP on loopback, fetched on the host.
+	hubDir := t.TempDir()
+	os.MkdirAll(filepath.Join(hubDir, filepath.Dir(ap)), 0o755)
+	os.WriteFile(filepath.Join(hubDir, ap), tarball, 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(hubDir)))
+	defer srv.Close()
+	f := &btfhub.Fetcher{Hub: srv.URL, Cache: btfhub.Cache{Dir: t.TempDir()}, Retries: -1}
+	fetched, err := f.Fetch(ctx, kernel)
+	if err != nil {
+		t.Fatalf("fetch the guest kernel's BTF over HTTP: %v", err)
+	}
+	if got, _ := os.ReadFile(fetched.File); !bytes.Equal(got, raw) {
+		t.Fatal("HTTP fetch cached other bytes than the guest's BTF")
+	}
+
 	files := []vmtest.File{
-		{Path: "/hub/" + ap, Data: tarXZ(t, k.Release+".btf", raw)},
+		{Path: "/hub/" + ap, Data: tarball},
 		{Path: "/min.btf", Data: minRaw},
 		{Path: "/obj/bad.o", Source: filepath.Join(root, "btfhub/minimize/testdata/bad.o")},
 	}
