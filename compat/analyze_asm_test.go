@@ -179,6 +179,27 @@ func TestAnalyzeBPF2BPFCall(t *testing.T) {
 	}
 }
 
+func TestAnalyzeBPF2BPFWithTailCall(t *testing.T) {
+	pa := &ebpf.MapSpec{Name: "jmp", Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	insns := asm.Instructions{
+		asm.Call.Label("sub"),
+		asm.Return(),
+		asm.LoadMapPtr(asm.R2, 0).WithReference("jmp").WithSymbol("sub"),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnTailCall.Call(),
+		asm.Return(),
+	}
+	p := analyzeOne(t, specOf([]*ebpf.MapSpec{pa}, &ebpf.ProgramSpec{Name: "tc", Type: ebpf.SchedCLS, SectionName: "tc", Instructions: insns}), "tc")
+	mustReq(t, p, "bpf2bpf-tail-calls", "func sub, insn 5")
+	mustReq(t, p, "map:prog_array", "map jmp")
+	if p.MinKernel != kversion.MustParse("5.10") {
+		t.Errorf("min kernel %v, want 5.10", p.MinKernel)
+	}
+	// A tail call alone does not need it.
+	p = analyzeOne(t, specOf([]*ebpf.MapSpec{pa}, &ebpf.ProgramSpec{Name: "t2", Type: ebpf.SchedCLS, Instructions: insns[2:]}), "t2")
+	noReq(t, p, "bpf2bpf-tail-calls")
+}
+
 func TestAnalyzeAtomics(t *testing.T) {
 	cases := []struct {
 		name string

@@ -38,6 +38,13 @@ func analyzeProgram(spec *ebpf.CollectionSpec, name string, p *ebpf.ProgramSpec)
 	}
 	a.typeAndAttach()
 	a.instructions()
+	if a.reqs.seen["bpf2bpf-calls"] && a.reqs.seen["helper:bpf_tail_call"] {
+		for _, r := range a.reqs.list {
+			if r.Feature == "helper:bpf_tail_call" {
+				a.add("bpf2bpf-tail-calls", "mixes BPF-to-BPF calls with tail calls (x86-64: 5.10)", r.Source)
+			}
+		}
+	}
 	if pr.Instructions > maxClassicInsns {
 		a.add("limit:1m-insns", fmt.Sprintf("%d instructions, more than the %d allowed before 5.2", pr.Instructions, maxClassicInsns), a.section)
 	}

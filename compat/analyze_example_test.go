@@ -1,0 +1,72 @@
+package compat_test
+
+import (
+	"fmt"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// Analyze a clang-built object and compare it with a 4.19 kernel.
+func ExampleAnalyze() {
+	rep, err := compat.Analyze("testdata/ringbuf_tp.o")
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range rep.Programs {
+		fmt.Printf("%s (%s): needs %s, set by", p.Name, p.Type, p.MinKernel)
+		for _, r := range p.MinKernelBy {
+			fmt.Printf(" %s", r.Feature)
+		}
+		fmt.Println()
+		v := compat.CheckProgram(&p, compat.VersionTarget(kversion.MustParse("4.19")), compat.CheckOptions{})
+		fmt.Println("on 4.19:", v.Verdict)
+		for _, u := range v.Unmet {
+			fmt.Printf("  %s %s: %s\n", u.State, u.Feature, u.Source)
+		}
+	}
+	// Output:
+	// handle_exec (tracepoint): needs 5.8, set by map:ringbuf helper:bpf_ringbuf_output
+	// on 4.19: incompatible
+	//   unsupported map:ringbuf: map events, section tracepoint/syscalls/sys_enter_execve, insn 14
+	//   unsupported helper:bpf_ringbuf_output: section tracepoint/syscalls/sys_enter_execve, insn 18
+}
+
+// Select the first runnable variant of each program of a manifest.
+func ExampleSelect() {
+	m, err := compat.ParseManifest([]byte(`
+apiVersion: retrobpf/v1
+programs:
+  - name: execsnoop
+    trigger: {kind: exec, count: 10}
+    variants:
+      - name: ringbuf
+        object: ringbuf_tp.o
+      - name: perfbuf
+        object: perf_kprobe.o
+        programs: [trace_open]
+`), "testdata/example.yaml")
+	if err != nil {
+		panic(err)
+	}
+	for _, k := range []string{"4.19", "5.10"} {
+		v := kversion.MustParse(k)
+		sel, err := compat.Select(m, compat.VersionTarget(v), compat.SelectOptions{Kernel: v})
+		if err != nil {
+			panic(err)
+		}
+		for _, p := range sel.Programs {
+			fmt.Printf("%s on %s: %s", p.Program, k, p.Selected)
+			for _, vr := range p.Variants {
+				if !vr.Runnable {
+					f := vr.Failures[0]
+					fmt.Printf(" (%s rejected: %s %s)", vr.Name, f.State, f.Feature)
+				}
+			}
+			fmt.Println()
+		}
+	}
+	// Output:
+	// execsnoop on 4.19: perfbuf (ringbuf rejected: unsupported map:ringbuf)
+	// execsnoop on 5.10: ringbuf
+}
