@@ -90,6 +90,12 @@ func skipUnsupported(t *testing.T, in intent, spec *ebpf.CollectionSpec, what st
 // (.rodata configuration).
 func loadVariant(t *testing.T, in intent, setup func(*ebpf.CollectionSpec)) (*ebpf.CollectionSpec, *ebpf.Collection) {
 	t.Helper()
+	return loadVariantWith(t, in, setup, ebpf.CollectionOptions{})
+}
+
+// loadVariantWith is loadVariant with collection options (external BTF).
+func loadVariantWith(t *testing.T, in intent, setup func(*ebpf.CollectionSpec), opts ebpf.CollectionOptions) (*ebpf.CollectionSpec, *ebpf.Collection) {
+	t.Helper()
 	requireRoot(t)
 	memlockOnce.Do(func() {
 		if err := rlimit.RemoveMemlock(); err != nil {
@@ -103,7 +109,7 @@ func loadVariant(t *testing.T, in intent, setup func(*ebpf.CollectionSpec)) (*eb
 	if setup != nil {
 		setup(spec)
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
 	if err != nil {
 		skipUnsupported(t, in, spec, "load "+in.object, err)
 	}

@@ -146,6 +146,12 @@ func TestInKernels(t *testing.T) {
 					t.Errorf("kernel %s: %s %s, want %s", alias, name, orNone(got), want)
 				}
 			}
+			// Tests beyond the variant table that must pass on every kernel.
+			for _, name := range []string{"TestExecsnoopExternalBTF"} {
+				if got := results[name]; got != "PASS" {
+					t.Errorf("kernel %s: %s %s, want PASS", alias, name, orNone(got))
+				}
+			}
 			if t.Failed() {
 				t.Logf("guest output:\n%s", out)
 			}
