@@ -43,10 +43,10 @@ type Options struct {
 	Resolve kernels.ResolveOptions
 	// ToolVersion goes into the results.
 	ToolVersion string
-	// PanicAfter injects a fault for hostile tests: kernel ref → program
-	// after which the guest kernel is crashed (sysrq c).
-	PanicAfter map[string]string
-	Logf       func(format string, args ...any)
+	// PanicAt injects a fault for hostile tests: kernel ref → program
+	// whose step crashes the guest kernel (sysrq c) before it starts.
+	PanicAt map[string]string
+	Logf    func(format string, args ...any)
 }
 
 // Guest paths of the shipped files.
@@ -219,8 +219,8 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 			args = append(args, "--samples", fmt.Sprint(o.Samples))
 		}
 		step := vmtest.Step{Name: p.Name, Args: args, Collect: []string{guestOutput(i)}}
-		if prog := o.PanicAfter[ref]; prog != "" {
-			step.Args = append(step.Args, "--fault", "panic-after="+prog)
+		if o.PanicAt[ref] == p.Name {
+			step.Args = append(step.Args, "--fault", "panic")
 			step.Env = []string{"RETROBPF_ALLOW_CRASH=1"}
 		}
 		plan.Steps = append(plan.Steps, step)

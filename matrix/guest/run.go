@@ -75,6 +75,11 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		logf = func(string, ...any) {}
 	}
 	_ = rlimit.RemoveMemlock()
+	if !o.VerifierOnly {
+		if err := loopbackUp(); err != nil {
+			logf("%v (connect triggers and XDP on lo will fail)", err)
+		}
+	}
 	kv := verifier.RunningKernel()
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
@@ -413,48 +418,15 @@ func verdictWhy(vr reports.VariantResult) string {
 // measureVariant loads the variant's listed programs as one collection
 // (so entry/return pairs share their maps), attaches them and measures.
 func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suite.Program, kt *btf.Spec, kv kversion.Version, o Options, tmp string) {
-	cs := spec.Copy()
-	want := map[string]bool{}
-	for _, n := range programNames(spec, suite.Variant{Programs: programsOf(vr)}) {
-		want[n] = true
-	}
-	for n := range cs.Programs {
-		if !want[n] {
-			delete(cs.Programs, n)
-		}
-	}
-	coll, err := ebpf.NewCollectionWithOptions(cs, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kt}})
+	rt, err := newRuntime(spec, programsOf(vr), kt)
 	if err != nil {
 		vr.AttachError = fmt.Sprintf("load for attach: %v", firstLine(err.Error()))
 		return
 	}
-	defer coll.Close()
-	var progs []*ebpf.Program
-	var names []string
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		progs = append(progs, coll.Programs[n])
-	}
+	defer rt.Close()
 
 	needAttach := p.Trigger.Kind != overhead.KindTestRun
-	attach := func() (io.Closer, error) {
-		var links multiCloser
-		for _, n := range names {
-			l, err := attachOne(cs.Programs[n], coll.Programs[n])
-			if errors.Is(err, bpf.ErrNotAttachable) && !needAttach {
-				continue
-			}
-			if err != nil {
-				links.Close()
-				return nil, err
-			}
-			links = append(links, l)
-		}
-		return links, nil
-	}
+	attach := func() (io.Closer, error) { return rt.attach(needAttach) }
 	l, err := attach()
 	if err != nil {
 		vr.AttachError = err.Error()
@@ -477,11 +449,98 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suit
 	if p.Trigger.Packet == "ipv4-udp" {
 		packet = overhead.IPv4UDPPacket()
 	}
-	res := overhead.Measure(spec2, trig, attach, progs, overhead.Options{
+	res := overhead.Measure(spec2, trig, attach, rt.programs, overhead.Options{
 		Samples: o.Samples, Kernel: kv, Emulated: o.Accel == reports.AccelTCG, Packet: packet,
 	})
 	vr.Overhead = &res.Overhead
 	vr.Events = res.Events
+}
+
+// runtime is a variant loaded for attaching. Before 5.11 a tracing program
+// (fentry, fexit, tp_btf) that was attached and detached cannot be
+// attached again (ENOENT: its trampoline target is consumed), so attach
+// reloads the collection when a re-attach fails that way.
+type runtime struct {
+	spec     *ebpf.CollectionSpec
+	names    []string
+	kt       *btf.Spec
+	coll     *ebpf.Collection
+	attached bool
+	old      []*ebpf.Collection
+}
+
+func newRuntime(spec *ebpf.CollectionSpec, names []string, kt *btf.Spec) (*runtime, error) {
+	cs := spec.Copy()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for n := range cs.Programs {
+		if !want[n] {
+			delete(cs.Programs, n)
+		}
+	}
+	rt := &runtime{spec: cs, names: append([]string(nil), names...), kt: kt}
+	sort.Strings(rt.names)
+	return rt, rt.load()
+}
+
+func (r *runtime) load() error {
+	coll, err := ebpf.NewCollectionWithOptions(r.spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: r.kt}})
+	if err != nil {
+		return err
+	}
+	if r.coll != nil {
+		r.old = append(r.old, r.coll)
+	}
+	r.coll = coll
+	r.attached = false
+	return nil
+}
+
+func (r *runtime) programs() []*ebpf.Program {
+	var ps []*ebpf.Program
+	for _, n := range r.names {
+		ps = append(ps, r.coll.Programs[n])
+	}
+	return ps
+}
+
+func (r *runtime) attach(needAttach bool) (io.Closer, error) {
+	links, err := r.attachAll(needAttach)
+	if err != nil && r.attached && errors.Is(err, unix.ENOENT) {
+		if lerr := r.load(); lerr != nil {
+			return nil, fmt.Errorf("%w (reload for re-attach: %v)", err, lerr)
+		}
+		links, err = r.attachAll(needAttach)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.attached = true
+	return links, nil
+}
+
+func (r *runtime) attachAll(needAttach bool) (multiCloser, error) {
+	var links multiCloser
+	for _, n := range r.names {
+		l, err := attachOne(r.spec.Programs[n], r.coll.Programs[n])
+		if errors.Is(err, bpf.ErrNotAttachable) && !needAttach {
+			continue
+		}
+		if err != nil {
+			links.Close()
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+func (r *runtime) Close() {
+	for _, c := range append(r.old, r.coll) {
+		c.Close()
+	}
 }
 
 func programsOf(vr *reports.VariantResult) []string {

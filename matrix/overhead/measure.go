@@ -56,8 +56,9 @@ var (
 
 // Measure measures the programs: per-event cost with trig (nil for the
 // test-run kind), bpf stats and test runs. attach is called once per
-// sample; the programs stay loaded throughout.
-func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs []*ebpf.Program, opts Options) Result {
+// sample; progs returns the programs currently loaded (the attacher may
+// reload them: tracing programs cannot be re-attached before 5.11).
+func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*ebpf.Program, opts Options) Result {
 	switch {
 	case opts.Samples == 0:
 		opts.Samples = 10
@@ -93,7 +94,7 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs []*ebpf.Prog
 		if trig != nil && spec.Kind != KindTestRun {
 			return trig.Fire(spec.Count)
 		}
-		for _, p := range progs {
+		for _, p := range progs() {
 			if testRunTypes[p.Type()] {
 				if _, _, err := p.Benchmark(opts.Packet, spec.Count, nil); err != nil {
 					return err
@@ -104,12 +105,17 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs []*ebpf.Prog
 	}
 	if ns, cnt, reason := runTime(progs, attach, fire, opts.Kernel); reason != "" {
 		o.NotMeasurable[reports.MetricRunTime] = reason
+		if reason == reasonDidNotRun && o.PerEventNs != nil {
+			// The difference is pure noise when the program never ran.
+			o.PerEventNs = nil
+			o.NotMeasurable[reports.MetricPerEvent] = reasonDidNotRun + ": the trigger does not reach the program's hook on this kernel"
+		}
 	} else {
 		o.RunTimeNsPerRun, o.RunCount = &ns, &cnt
 		res.Events = &cnt
 	}
 
-	if ns, reason := testRun(progs, opts.Packet, opts.TestRunRepeat); reason != "" {
+	if ns, reason := testRun(progs(), opts.Packet, opts.TestRunRepeat); reason != "" {
 		o.NotMeasurable[reports.MetricTestRun] = reason
 	} else {
 		o.TestRunNsPerOp = &ns
@@ -163,7 +169,7 @@ func perEvent(trig Trigger, attach Attacher, n, samples int) (base, added *repor
 }
 
 // runTime reads bpf stats around one sample with the programs attached.
-func runTime(progs []*ebpf.Program, attach Attacher, fire func() error, kv kversion.Version) (float64, int64, string) {
+func runTime(progs func() []*ebpf.Program, attach Attacher, fire func() error, kv kversion.Version) (float64, int64, string) {
 	if !kv.IsZero() && kv.Less(v5_1) {
 		return 0, 0, fmt.Sprintf("no bpf stats before 5.1 (kernel %s)", kv)
 	}
@@ -177,20 +183,20 @@ func runTime(progs []*ebpf.Program, attach Attacher, fire func() error, kv kvers
 		return 0, 0, fmt.Sprintf("attach: %v", err)
 	}
 	defer l.Close()
-	before, err := sumStats(progs)
+	before, err := sumStats(progs())
 	if err != nil {
 		return 0, 0, err.Error()
 	}
 	if err := fire(); err != nil {
 		return 0, 0, fmt.Sprintf("trigger: %v", err)
 	}
-	after, err := sumStats(progs)
+	after, err := sumStats(progs())
 	if err != nil {
 		return 0, 0, err.Error()
 	}
 	cnt := int64(after.RunCount - before.RunCount)
 	if cnt <= 0 {
-		return 0, 0, "the program did not run during the trigger (run_cnt stayed the same)"
+		return 0, 0, reasonDidNotRun
 	}
 	dt := after.Runtime - before.Runtime
 	if dt <= 0 {
@@ -213,6 +219,9 @@ func sumStats(progs []*ebpf.Program) (ebpf.ProgramStats, error) {
 }
 
 const statsSysctl = "/proc/sys/kernel/bpf_stats_enabled"
+
+// reasonDidNotRun: bpf stats saw no run of the program during a sample.
+const reasonDidNotRun = "the program did not run during the trigger (run_cnt stayed the same)"
 
 // enableStats turns bpf stats on: BPF_ENABLE_STATS (5.8+), else the
 // sysctl (5.1–5.7), restored afterwards.

@@ -65,7 +65,7 @@ func TestMeasureTestRun(t *testing.T) {
 	coll := loadNet(t)
 	progs := []*ebpf.Program{coll.Programs["xdp_count"]}
 	noAttach := func() (io.Closer, error) { return io.NopCloser(nil), nil }
-	r := Measure(TriggerSpec{Kind: KindTestRun, Count: 100}, nil, noAttach, progs, Options{})
+	r := Measure(TriggerSpec{Kind: KindTestRun, Count: 100}, nil, noAttach, func() []*ebpf.Program { return progs }, Options{})
 	o := r.Overhead
 	if o.TestRunNsPerOp == nil || *o.TestRunNsPerOp <= 0 {
 		t.Fatalf("no test-run figure: %+v", o.NotMeasurable)
@@ -107,7 +107,7 @@ func TestMeasurePerEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer trig.Close()
-	r := Measure(spec, trig, attach, []*ebpf.Program{prog}, Options{Samples: 6})
+	r := Measure(spec, trig, attach, func() []*ebpf.Program { return []*ebpf.Program{prog} }, Options{Samples: 6})
 	o := r.Overhead
 	if o.PerEventNs == nil || o.BaselineNs == nil || o.Samples != 6 {
 		t.Fatalf("per-event missing: %+v", o)
@@ -120,6 +120,32 @@ func TestMeasurePerEvent(t *testing.T) {
 	}
 	t.Logf("baseline %.0f ns/connect, added %.0f ns [%.0f, %.0f], run time %.0f ns/run, test run %v",
 		o.BaselineNs.Median, o.PerEventNs.Median, o.PerEventNs.CILow, o.PerEventNs.CIHigh, *o.RunTimeNsPerRun, o.TestRunNsPerOp)
+}
+
+// A trigger that never reaches the hook: no per-event figure (it would be
+// noise), a reason instead.
+func TestMeasureDidNotRun(t *testing.T) {
+	coll := loadNet(t)
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip(err)
+	}
+	prog := coll.Programs["xdp_count"]
+	attach := func() (io.Closer, error) {
+		for try := 0; ; try++ {
+			l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo.Index, Flags: link.XDPGenericMode})
+			if !errors.Is(err, unix.EBUSY) || try == 50 {
+				return l, err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	spec := TriggerSpec{Kind: KindSleep, Count: 5}
+	trig, _ := NewTrigger(spec, t.TempDir())
+	o := Measure(spec, trig, attach, func() []*ebpf.Program { return []*ebpf.Program{prog} }, Options{Samples: 6}).Overhead
+	if o.PerEventNs != nil || o.NotMeasurable[reports.MetricPerEvent] == "" || o.NotMeasurable[reports.MetricRunTime] == "" {
+		t.Fatalf("%+v", o)
+	}
 }
 
 func TestNotMeasurableOnOldKernel(t *testing.T) {

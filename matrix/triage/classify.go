@@ -222,7 +222,24 @@ func classifyErr(in Input) reports.Triage {
 			t.Hint = "rejected before the verifier ran, without a log: check the program type, attach type and flags against this kernel (retrobpf check)"
 		}
 	}
+	if t.Class == reports.TriageOther {
+		// Say what the kernel said, not the wrapped summary.
+		for i := len(in.Log) - 1; i >= 0; i-- {
+			if !ignorable(in.Log[i]) {
+				t.Message = strings.TrimSpace(in.Log[i])
+				if h, ok := otherHints[t.Message]; ok {
+					t.Hint = h
+				}
+				break
+			}
+		}
+	}
 	return t
+}
+
+// otherHints explain known messages that fit no class.
+var otherHints = map[string]string{
+	"number of funcs in func_info doesn't match number of subprogs": "the kernel does not recognise one of the object's subprograms: callbacks (bpf_loop, bpf_for_each_map_elem, timers) are referenced with ld_imm64 BPF_PSEUDO_FUNC, which kernels before 5.13 do not know; use a variant without callbacks",
 }
 
 // newer reports whether the feature is known to be newer than the kernel.

@@ -207,6 +207,12 @@ invalid BPF_ALU opcode f0`,
 			class: reports.TriageUnsupportedProgType, feature: "prog:tracing", minKernel: "5.5", hint: "5.5+"},
 		{name: "E2BIG empty log, small program", kernel: "4.19", prog: "xdp", err: unix.E2BIG,
 			class: reports.TriageOther},
+		{name: "callback subprog on 5.10 (real)", kernel: "5.10", err: unix.EINVAL, log: `
+number of funcs in func_info doesn't match number of subprogs
+verification time 118 usec
+stack depth 0
+processed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`,
+			class: reports.TriageOther, hint: "5.13"},
 		{name: "unknown message", kernel: "6.12", err: unix.EINVAL, log: `
 5: (85) call bpf_foo#999
 something the verifier never said before`,
@@ -242,6 +248,9 @@ Suggestion: use bpf_probe_read_kernel`,
 			}
 			if c.hint != "" && !strings.Contains(got.Hint, c.hint) {
 				t.Errorf("hint %q lacks %q", got.Hint, c.hint)
+			}
+			if c.log != "" && c.class == reports.TriageOther && strings.Contains(got.Message, "load program") {
+				t.Errorf("message %q is the wrapped error, not the kernel's line", got.Message)
 			}
 			if c.class != reports.TriageOther && got.Hint == "" {
 				t.Error("no hint")
