@@ -34,6 +34,9 @@ var (
 	ErrNoHub = errors.New("no BTFHub archive configured: set --hub URL or " + EnvHub + " (an http(s) base URL of a BTFHub-archive tree, or file:///path to a local copy)")
 	// ErrNotInHub is returned when the archive has no file for the kernel.
 	ErrNotInHub = errors.New("kernel not in the BTFHub archive")
+	// ErrBadHub is returned for a hub URL that is not http(s):// or
+	// file:///absolute/path.
+	ErrBadHub = errors.New("invalid hub URL")
 	// ErrNetwork wraps transport failures that survived all retries.
 	ErrNetwork = errors.New("archive download failed")
 )
@@ -114,7 +117,7 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 	}
 	base, err := url.Parse(f.Hub)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "file") {
-		return nil, fmt.Errorf("invalid hub URL %q: want http(s):// or file://", f.Hub)
+		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, f.Hub)
 	}
 	lockPath := f.LockPath
 	if lockPath == "" {
@@ -127,6 +130,9 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 
 	var tarball []byte
 	if base.Scheme == "file" {
+		if (base.Host != "" && base.Host != "localhost") || !filepath.IsAbs(base.Path) {
+			return nil, fmt.Errorf("%w %q: want file:///absolute/path", ErrBadHub, f.Hub)
+		}
 		res.URL = base.JoinPath(ap).String()
 		tarball, err = os.ReadFile(filepath.Join(base.Path, filepath.FromSlash(ap)))
 		if errors.Is(err, os.ErrNotExist) {
@@ -313,7 +319,7 @@ func ListHub(ctx context.Context, hub string, k Kernel) ([]string, error) {
 	}
 	base, err := url.Parse(hub)
 	if err != nil {
-		return nil, fmt.Errorf("invalid hub URL %q: %w", hub, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrBadHub, hub, err)
 	}
 	var names []string
 	switch base.Scheme {
@@ -351,7 +357,7 @@ func ListHub(ctx context.Context, hub string, k Kernel) ([]string, error) {
 		}
 		names = hrefs(string(body))
 	default:
-		return nil, fmt.Errorf("invalid hub URL %q: want http(s):// or file://", hub)
+		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, hub)
 	}
 	var out []string
 	seen := map[string]bool{}

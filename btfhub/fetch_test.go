@@ -232,6 +232,11 @@ func TestNoHubConfigured(t *testing.T) {
 	if h, _ := HubFromEnv("http://127.0.0.1:1/"); h != "http://127.0.0.1:1/" {
 		t.Fatalf("flag does not win over env: %q", h)
 	}
+	for _, bad := range []string{"file://relative/dir", "ftp://host/x", "::"} {
+		if _, err := newFetcher(t, bad).Fetch(ctx(t), debian10); !errors.Is(err, ErrBadHub) {
+			t.Errorf("hub %q: %v", bad, err)
+		}
+	}
 	f := newFetcher(t, "")
 	if _, err := f.Fetch(ctx(t), debian10); !errors.Is(err, ErrNoHub) {
 		t.Fatalf("fetch without hub: %v", err)

@@ -119,7 +119,8 @@ func classifyBTFError(err error) error {
 		return nil
 	case errors.Is(err, btfhub.ErrLockMismatch), errors.Is(err, minimize.ErrNotEquivalent):
 		return cliutil.Failed(err)
-	case errors.Is(err, btfhub.ErrBadKernel), errors.Is(err, btfhub.ErrNoHub), errors.Is(err, btfhub.ErrNotInHub):
+	case errors.Is(err, btfhub.ErrBadKernel), errors.Is(err, btfhub.ErrNoHub), errors.Is(err, btfhub.ErrBadHub),
+		errors.Is(err, btfhub.ErrNotInHub):
 		return cliutil.Usage(err)
 	case errors.Is(err, btfhub.ErrBadArchive), errors.Is(err, btfhub.ErrInvalidBTF), errors.Is(err, btfhub.ErrNetwork),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
