@@ -10,6 +10,7 @@
 // neither users nor CI need clang. suite.yaml is the manifest that describes
 // every program, its variants in preference order and its trigger.
 //
-// Objects returns the compiled objects by manifest name, for loaders that do
-// not want to go through the generated bindings.
+// Manifest, Object, FS and LoadObjectSpec give the embedded manifest and
+// objects to loaders that do not go through the generated bindings, and
+// Attach attaches a tracing program to the hook its section names.
 package bpf
