@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,9 +139,9 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		}
 		spec.target, spec.version, spec.versionOnly = compat.VersionTarget(v), v, true
 	case c.IsSet("probe"):
-		rep, err := checkLoadProbeReport(c.String("probe"))
+		rep, err := compat.LoadProbeReport(c.String("probe"))
 		if err != nil {
-			return nil, cliutil.Usage(err)
+			return nil, cliutil.Usage(fmt.Errorf("--probe: %w", err))
 		}
 		spec.target, spec.version = rep, checkProbedVersion(rep)
 	case c.Bool("host"):
@@ -185,23 +184,6 @@ func checkProbedVersion(rep *compat.ProbeReport) kversion.Version {
 		v, _ = kversion.Parse(rep.Kernel.Release)
 	}
 	return v
-}
-
-// checkLoadProbeReport reads a saved `retrobpf probe --format json` report.
-func checkLoadProbeReport(path string) (*compat.ProbeReport, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--probe: %w", err)
-	}
-	var rep compat.ProbeReport
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&rep); err != nil {
-		return nil, fmt.Errorf("--probe %s: not a probe report: %v", path, err)
-	}
-	if rep.SchemaVersion != compat.ProbeSchemaVersion {
-		return nil, fmt.Errorf("--probe %s: schema_version %d, want %d (made by retrobpf probe --format json?)", path, rep.SchemaVersion, compat.ProbeSchemaVersion)
-	}
-	return &rep, nil
 }
 
 // checkResult is the output of check. JSON: schema_version, target (""
