@@ -15,6 +15,9 @@ import (
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
+// The test objects in testdata are built from testdata/src by clang.
+//go:generate make -C testdata/src
+
 // Errors returned by Analyze for input that is not a BPF object. They are
 // wrapped with the file name; check them with errors.Is.
 var (

@@ -12,8 +12,6 @@ import (
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
-//go:generate make -C testdata/src
-
 // The objects in testdata are compiled by clang from testdata/src (see
 // its Makefile); they are committed so the tests need no compiler.
 
