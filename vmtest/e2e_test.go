@@ -2,6 +2,7 @@ package vmtest
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,4 +245,37 @@ func TestDetectAccel(t *testing.T) {
 	if again := DetectAccel(context.Background(), m); again != first || time.Since(start) > time.Second {
 		t.Errorf("second detection = %s after %s, want the cached %s at once", again, time.Since(start), first)
 	}
+}
+
+// TestLargeOutput sends a megabyte of incompressible bytes, every byte
+// value included, over the emulated serial line: the port must be raw (no
+// CR/LF translation) and the frames intact.
+func TestLargeOutput(t *testing.T) {
+	t.Parallel()
+	m := tcgMachine(t, "6.12")
+	const n = 1 << 20
+	res, err := Run(context.Background(), m, Plan{Files: []File{guestprog(t)},
+		Steps: []Step{{Name: "bytes", Args: []string{"/guestprog", "bytes", "1048576"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeOK {
+		t.Fatalf("outcome %s (%s)\n%s", res.Outcome, res.Reason, res.ConsoleTail)
+	}
+	want := noise(n)
+	got := res.Steps[0].Stdout
+	if len(got) != n || string(got) != string(want) {
+		t.Fatalf("got %d bytes, want %d identical bytes", len(got), n)
+	}
+	t.Logf("1 MiB step output in %s total (boot %s)", res.Total, res.BootToReady)
+}
+
+// noise is guestprog's Noise.
+func noise(n int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }

@@ -8,10 +8,12 @@
 //	panic     exit at once: as init, the kernel panics ("Attempted to kill init")
 //	hang      sleep forever
 //	crash     write "c" to /proc/sysrq-trigger: a kernel crash on demand
+//	bytes N   write N pseudo-random bytes (math/rand/v2 PCG seeded 1, 2) to stdout
 package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"time"
@@ -48,6 +50,9 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "bytes":
+		n, _ := strconv.Atoi(arg)
+		os.Stdout.Write(Noise(n))
 	case "crash":
 		if err := os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -57,4 +62,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "guestprog: unknown mode %q\n", mode)
 		os.Exit(2)
 	}
+}
+
+// Noise returns n incompressible bytes, the same on every call.
+func Noise(n int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }
