@@ -76,8 +76,8 @@ func TestKernels(t *testing.T) {
 			if s := res.Steps[4]; s.ExitCode != -1 || !strings.Contains(s.Error, "no such file") {
 				t.Errorf("missing binary: exit %d, error %q", s.ExitCode, s.Error)
 			}
-			if len(res.Mounts) != 0 {
-				t.Errorf("filesystems missing in %s: %v", alias, res.Mounts)
+			if len(res.MissingFS) != 0 {
+				t.Errorf("filesystems missing in %s: %v", alias, res.MissingFS)
 			}
 		})
 	}

@@ -20,31 +20,31 @@ const (
 
 // Result is what one VM run produced.
 type Result struct {
-	Outcome Outcome
-	Reason  string // one line saying why, for anything but ok
-	Steps   []StepResult
+	Outcome Outcome      `json:"outcome"`
+	Reason  string       `json:"reason,omitempty"` // one line saying why, for anything but ok
+	Steps   []StepResult `json:"steps"`
 
-	Release     string   // uname -r reported by the agent
-	Mounts      []string // filesystems the kernel lacked, as "fstype: error"
-	ConsoleTail string   // the last lines of the console
-	ConsoleLog  string   // path of the full console log; "" unless Machine.WorkDir was set
+	Release     string   `json:"release,omitempty"`             // uname -r reported by the agent
+	MissingFS   []string `json:"missing_filesystems,omitempty"` // filesystems the kernel lacked, as "fstype: error"
+	ConsoleTail string   `json:"console_tail,omitempty"`        // the last lines of the console
+	ConsoleLog  string   `json:"console_log,omitempty"`         // path of the full console log; "" unless Machine.WorkDir was set
 
-	BootToReady time.Duration // QEMU start to the agent's Ready frame (host clock)
-	GuestReady  time.Duration // kernel start to Ready, by the guest's /proc/uptime
-	Total       time.Duration
-	Accel       Accel // the accelerator actually used
+	BootToReady time.Duration `json:"boot_to_ready_ns"` // QEMU start to the agent's Ready frame (host clock)
+	GuestReady  time.Duration `json:"guest_ready_ns"`   // kernel start to Ready, by the guest's /proc/uptime
+	Total       time.Duration `json:"total_ns"`
+	Accel       Accel         `json:"accel"` // the accelerator actually used
 }
 
 // StepResult is one step's outcome.
 type StepResult struct {
-	Name     string
-	ExitCode int // -1 when the process did not exit normally
-	Stdout   []byte
-	Stderr   []byte
-	Files    map[string][]byte
-	Duration time.Duration
-	TimedOut bool
-	Error    string // could not start, killed by a signal, a file not collected
+	Name     string            `json:"name"`
+	ExitCode int               `json:"exit_code"` // -1 when the process did not exit normally
+	Stdout   []byte            `json:"stdout,omitempty"`
+	Stderr   []byte            `json:"stderr,omitempty"`
+	Files    map[string][]byte `json:"files,omitempty"`
+	Duration time.Duration     `json:"duration_ns"`
+	TimedOut bool              `json:"timed_out,omitempty"`
+	Error    string            `json:"error,omitempty"` // could not start, killed by a signal, a file not collected
 }
 
 // Failed reports whether the step did not run to a zero exit.

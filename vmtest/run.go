@@ -252,7 +252,7 @@ func (q *qemu) run(ctx context.Context, res *Result) {
 				res.GuestReady = time.Duration(r.Uptime * float64(time.Second))
 				for _, m := range r.Mounts {
 					if m.Error != "" {
-						res.Mounts = append(res.Mounts, m.FSType+": "+m.Error)
+						res.MissingFS = append(res.MissingFS, m.FSType+": "+m.Error)
 					}
 				}
 				deadline.Reset(q.m.RunTimeout)
