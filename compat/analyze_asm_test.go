@@ -320,6 +320,20 @@ func TestAnalyzeBTFAttachAndSleepable(t *testing.T) {
 	}
 }
 
+func TestAnalyzeLSMHookSymbol(t *testing.T) {
+	prog := &ebpf.ProgramSpec{
+		Name: "deny", Type: ebpf.LSM, AttachType: ebpf.AttachLSMMac, AttachTo: "file_mprotect",
+		SectionName: "lsm/file_mprotect", Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	}
+	p := analyzeOne(t, specOf(nil, prog), "deny")
+	mustReq(t, p, "attach:lsm", "lsm/file_mprotect")
+	mustReq(t, p, "ksym:bpf_lsm_file_mprotect", "lsm/file_mprotect")
+	mustReq(t, p, "btf:vmlinux", "lsm/file_mprotect")
+	if p.MinKernel != kversion.MustParse("5.7") {
+		t.Errorf("min kernel %v, want 5.7", p.MinKernel)
+	}
+}
+
 func TestAnalyzeGlobalDataAndUnusedMaps(t *testing.T) {
 	maps := []*ebpf.MapSpec{
 		{Name: ".rodata", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: 1 << 7},

@@ -155,6 +155,11 @@ func attachPoint(p *ebpf.ProgramSpec) (attach, ksym string) {
 	case ebpf.PerfEvent:
 		return "perf_event", ""
 	case ebpf.LSM:
+		// The kernel resolves lsm/HOOK to the BTF function bpf_lsm_HOOK;
+		// hooks come and go between releases.
+		if fn != "" && p.AttachType == ebpf.AttachLSMMac {
+			return "lsm", "bpf_lsm_" + fn
+		}
 		return "lsm", ""
 	case ebpf.XDP:
 		return "xdp", ""
