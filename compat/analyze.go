@@ -84,7 +84,11 @@ type ProgramReport struct {
 	Instructions int    `json:"instructions"` // raw 8-byte instruction slots
 	Sleepable    bool   `json:"sleepable,omitempty"`
 	// Maps the program references, by name.
-	Maps         []string         `json:"maps,omitempty"`
+	Maps []string `json:"maps,omitempty"`
+	// Requirements, one per feature in discovery order. Source names the
+	// section, the map, the BPF function (for sub-programs) and "insn N",
+	// the raw instruction offset in the program as loaded (sub-programs
+	// appended), which is the numbering of verifier logs.
 	Requirements []Requirement    `json:"requirements"`
 	MinKernel    kversion.Version `json:"min_kernel"`
 	MinKernelBy  []Requirement    `json:"min_kernel_by,omitempty"`
