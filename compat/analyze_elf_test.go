@@ -148,7 +148,7 @@ func TestAnalyzeBadInput(t *testing.T) {
 		{write("text.o", []byte("hello, not an object\n")), ErrNotELF, "not an ELF"},
 		{write("empty.o", nil), ErrNotELF, "empty"},
 		{self, ErrNotBPF, "not a BPF object"},
-		{write("trunc.o", good[:len(good)/2]), nil, ""},
+		{write("trunc.o", good[:len(good)/2]), ErrBadELF, "ends early"},
 		{write("header.o", good[:20]), ErrBadELF, "truncated"},
 		{filepath.Join(dir, "missing.o"), fs.ErrNotExist, "no such file"},
 		{dir, ErrIsDir, "is a directory"},
