@@ -24,8 +24,8 @@ const ProbeSchemaVersion = 1
 
 // ProbeOptions tune Probe.
 type ProbeOptions struct {
-	// Workers bounds the number of probes run at the same time; 0 means
-	// one per CPU (at least 2).
+	// Workers bounds the number of helper-matrix probes run at the same
+	// time; 0 means two per CPU (at least 4).
 	Workers int
 	// SkipHelpers skips the per-program-type helper matrix, by far the
 	// largest part of the probe. helper:* then answers Unknown.
@@ -154,9 +154,12 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	r := p.rep
 	r.ProbedAt = start.UTC()
 
+	// Probe loads spend most of their time in the kernel, where
+	// allocations and the verifier contend on locks: twice as many workers
+	// as CPUs keeps every CPU busy.
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = max(runtime.NumCPU(), 2)
+		workers = max(2*runtime.NumCPU(), 4)
 	}
 
 	// Phase 1: facts the other probes depend on.
@@ -168,30 +171,21 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		p.probeSyscall,
 	}
 	for _, pt := range progTypes {
-		phase1 = append(phase1, func() { p.probeProgType(pt) })
+		if !needsVmlinuxBTF(pt.typ) {
+			phase1 = append(phase1, func() { p.probeProgType(pt) })
+		}
 	}
 
-	// The other probes mostly wait on the kernel (closing storage maps,
-	// perf events and uprobes waits for RCU grace periods): each runs in
-	// its own goroutine from the start and blocks on phase 1 only when it
-	// reads a phase-1 result (progState, configState).
-	var waiting sync.WaitGroup
-	for _, t := range p.otherTasks() {
-		waiting.Add(1)
-		go func() {
-			defer waiting.Done()
-			traced(t)()
-		}()
-	}
 	err := runTasks(ctx, workers, phase1)
 	close(p.phase1Done)
 	if err != nil {
-		waiting.Wait()
 		return nil, err
 	}
 
-	// Phase 2: the helper matrix is CPU-bound (thousands of verifier runs)
-	// and goes through the bounded pool.
+	// Phase 2: the helper matrix (thousands of verifier runs) goes through
+	// the bounded pool. The other probes mostly wait on the kernel (RCU
+	// grace periods, perf event teardown): each runs in its own goroutine
+	// alongside, so their waits overlap the matrix.
 	var cpu []func()
 	if !opts.SkipHelpers {
 		for _, pt := range progTypes {
@@ -201,6 +195,14 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		for _, pt := range progTypes {
 			p.rep.Helpers[pt.name] = HelperSet{Reason: "helper probes skipped (--skip-helpers)"}
 		}
+	}
+	var waiting sync.WaitGroup
+	for _, t := range p.otherTasks() {
+		waiting.Add(1)
+		go func() {
+			defer waiting.Done()
+			traced(t)()
+		}()
 	}
 	err = runTasks(ctx, workers, cpu)
 	waiting.Wait()
@@ -243,6 +245,8 @@ func runTasks(ctx context.Context, workers int, tasks []func()) error {
 
 // traced wraps t to print its duration when RETROBPF_PROBE_TRACE is set
 // (for tuning the probe; see scripts/bench-probe.sh).
+var traceStart = time.Now()
+
 func traced(t func()) func() {
 	if os.Getenv("RETROBPF_PROBE_TRACE") == "" {
 		return t
@@ -250,7 +254,8 @@ func traced(t func()) func() {
 	return func() {
 		t0 := time.Now()
 		t()
-		fmt.Fprintf(os.Stderr, "probe task %-70s %6d us\n", runtime.FuncForPC(reflect.ValueOf(t).Pointer()).Name(), time.Since(t0).Microseconds())
+		fmt.Fprintf(os.Stderr, "probe task %-70s start %6d us, took %6d us\n", runtime.FuncForPC(reflect.ValueOf(t).Pointer()).Name(),
+			t0.Sub(traceStart).Microseconds(), time.Since(t0).Microseconds())
 	}
 }
 
@@ -263,8 +268,10 @@ type prober struct {
 	btfCache *btf.Cache
 	mu       sync.Mutex
 	rep      *ProbeReport
-	// phase1Done is closed when the phase-1 facts are recorded.
-	phase1Done chan struct{}
+	// phase1Done is closed when the phase-1 facts are recorded;
+	// btfProgsDone when the program types that need vmlinux BTF are.
+	phase1Done   chan struct{}
+	btfProgsDone chan struct{}
 	// helper results per program type, merged by finishHelpers.
 	helperResults map[string]map[string]Result
 }
@@ -292,8 +299,9 @@ func newProber(opts ProbeOptions) *prober {
 		},
 		helperResults: map[string]map[string]Result{},
 		phase1Done:    make(chan struct{}),
+		btfProgsDone:  make(chan struct{}),
 	}
-	p.rep.live = &liveLookups{btf: p.btfCache}
+	p.rep.live = &liveLookups{}
 	return p
 }
 

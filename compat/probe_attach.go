@@ -13,9 +13,10 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 // Attach probes load a minimal program and attach it for real: program
@@ -65,25 +66,46 @@ func (p *prober) attachResult(spec ebpf.ProgramSpec, attach func(*ebpf.Program) 
 	return supported("loaded and attached")
 }
 
-// probeTracingAttach runs the probes that need kernel BTF, sequentially so
-// the vmlinux BTF is parsed once (cilium/ebpf caches it).
+// btfAttachResult is attachResult for programs with a vmlinux BTF target.
+func btfAttachResult(pt ebpf.ProgramType, at ebpf.AttachType, target string, attach func(*ebpf.Program) (link.Link, error)) Result {
+	prog, err := loadBTFProg(pt, at, target, 0)
+	if err != nil {
+		r := resultOf(err)
+		r.Detail = "load: " + r.Detail
+		return r
+	}
+	defer prog.Close()
+	l, err := attach(prog)
+	if err != nil {
+		r := resultOf(err)
+		r.Detail = "attach: " + r.Detail
+		return r
+	}
+	l.Close()
+	return supported("loaded and attached to " + target)
+}
+
+// probeTracingAttach runs the probes that need kernel BTF.
 func (p *prober) probeTracingAttach() {
+	for _, pt := range progTypes {
+		if needsVmlinuxBTF(pt.typ) {
+			p.probeProgType(pt)
+		}
+	}
+	close(p.btfProgsDone)
 	p.probeBTF()
 	tracing := func(at ebpf.AttachType, target string) Result {
-		return p.attachResult(ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: at, AttachTo: target},
-			func(prog *ebpf.Program) (link.Link, error) {
-				return link.AttachTracing(link.TracingOptions{Program: prog})
-			})
+		return btfAttachResult(ebpf.Tracing, at, target, func(prog *ebpf.Program) (link.Link, error) {
+			return link.AttachTracing(link.TracingOptions{Program: prog})
+		})
 	}
 	p.setAttach("fentry", p.needsProg("tracing", tracing(ebpf.AttachTraceFEntry, "bpf_fentry_test1")))
 	p.setAttach("fexit", p.needsProg("tracing", tracing(ebpf.AttachTraceFExit, "bpf_fentry_test1")))
 	p.setAttach("fmod_ret", p.needsProg("tracing", tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")))
 	p.setAttach("tp_btf", p.needsProg("tracing", tracing(ebpf.AttachTraceRawTp, "sched_process_exec")))
-	p.setAttach("iter", p.needsProg("tracing", p.attachResult(
-		ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: ebpf.AttachTraceIter, AttachTo: "task"},
+	p.setAttach("iter", p.needsProg("tracing", btfAttachResult(ebpf.Tracing, ebpf.AttachTraceIter, "task",
 		func(prog *ebpf.Program) (link.Link, error) { return link.AttachIter(link.IterOptions{Program: prog}) })))
-	p.setAttach("lsm", p.needsProg("lsm", p.attachResult(
-		ebpf.ProgramSpec{Type: ebpf.LSM, AttachType: ebpf.AttachLSMMac, AttachTo: "file_mprotect"},
+	p.setAttach("lsm", p.needsProg("lsm", btfAttachResult(ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect",
 		func(prog *ebpf.Program) (link.Link, error) { return link.AttachLSM(link.LSMOptions{Program: prog}) })))
 	p.probeSleepable()
 	p.probeKfuncCalls()
@@ -111,14 +133,18 @@ func (p *prober) probeSleepable() {
 		return
 	}
 	var last Result
-	for _, spec := range []ebpf.ProgramSpec{
-		{Type: ebpf.LSM, AttachType: ebpf.AttachLSMMac, AttachTo: "file_mprotect", Flags: probeFlagSleepable},
-		{Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: "bpf_fentry_test1", Flags: probeFlagSleepable},
+	for _, t := range []struct {
+		pt     ebpf.ProgramType
+		at     ebpf.AttachType
+		target string
+	}{
+		{ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect"},
+		{ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_fentry_test1"},
 	} {
-		prog, err := p.loadProbeProg(spec)
+		prog, err := loadBTFProg(t.pt, t.at, t.target, probeFlagSleepable)
 		if err == nil {
 			prog.Close()
-			p.set(p.rep.Misc, "sleepable", supported("sleepable "+spec.Type.String()+" program loaded"))
+			p.set(p.rep.Misc, "sleepable", supported("sleepable "+t.pt.String()+" program loaded"))
 			return
 		}
 		last = resultOf(err)
@@ -134,21 +160,16 @@ func (p *prober) probeSleepable() {
 // probeKfuncCalls loads a sched_cls program calling bpf_rcu_read_lock and
 // bpf_rcu_read_unlock (kfuncs every program type may call since 6.2).
 func (p *prober) probeKfuncCalls() {
-	spec, err := p.btfCache.Kernel()
+	idx, err := vmlinux()
 	if err != nil {
 		p.set(p.rep.Misc, "kfunc-calls", unknown(fmt.Errorf("vmlinux BTF: %w", err)))
 		return
 	}
 	var insns asm.Instructions
 	for _, name := range []string{"bpf_rcu_read_lock", "bpf_rcu_read_unlock"} {
-		var fn *btf.Func
-		if err := spec.TypeByName(name, &fn); err != nil {
-			p.set(p.rep.Misc, "kfunc-calls", unknown(fmt.Errorf("probe kfunc %s: %w", name, err)))
-			return
-		}
-		id, err := spec.TypeID(fn)
-		if err != nil {
-			p.set(p.rep.Misc, "kfunc-calls", unknown(err))
+		id, ok := idx.funcID(name)
+		if !ok {
+			p.set(p.rep.Misc, "kfunc-calls", Result{State: Unknown, Detail: "probe kfunc " + name + " not in vmlinux BTF (kfuncs before 6.2 are per program type)"})
 			return
 		}
 		insns = append(insns, asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: int64(id)})
@@ -374,8 +395,14 @@ func (p *prober) probePerfEvent() {
 }
 
 // probeNetnsAttach attaches XDP and tcx programs to lo in a private network
-// namespace, so the host's interfaces are never touched.
+// namespace, so the host's interfaces are never touched. Creating a network
+// namespace costs more than the rest of the attach probes together, so
+// without AttachAll both answer from evidence (netAttachEvidence).
 func (p *prober) probeNetnsAttach() {
+	if !p.opts.AttachAll {
+		p.netAttachEvidence()
+		return
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -492,10 +519,60 @@ func (p *prober) deriveAttach() {
 
 	nk := p.progState("sched_cls")
 	if nk.State == Supported {
+		nk = p.attachTypeInBTF("BPF_NETKIT_PRIMARY")
+	}
+	if nk.State == Supported {
 		nk = p.configState("CONFIG_NETKIT")
 		if nk.State == Supported {
-			nk = Result{State: Unknown, Detail: "CONFIG_NETKIT set but netkit attach not probed (needs a netkit device)"}
+			nk.Detail = "BPF_NETKIT_PRIMARY in enum bpf_attach_type; " + nk.Detail + " (needs a netkit device: not attached)"
 		}
 	}
 	p.setAttach("netkit", nk)
+}
+
+// netAttachEvidence answers attach:xdp and attach:tcx without attaching:
+// XDP programs attach through netlink to any device (generic XDP, 4.12+)
+// wherever they load; tcx exists iff the kernel's own BTF has
+// BPF_TCX_INGRESS in enum bpf_attach_type.
+func (p *prober) netAttachEvidence() {
+	xdp := p.progState("xdp")
+	if xdp.State == Supported {
+		if v := p.kernelVersion(); v.IsZero() {
+			xdp = Result{State: Unknown, Detail: "kernel version unknown; XDP attach not exercised (--attach-all)"}
+		} else if v.Less(kversion.MustParse("4.12")) {
+			xdp = Result{State: Unknown, Detail: "before 4.12 XDP attaches only to drivers with native XDP; not exercised (--attach-all)"}
+		} else {
+			xdp = supported("evidence, attach not exercised (--attach-all): prog:xdp loads and generic XDP (4.12+) takes it on any device")
+		}
+	}
+	p.setAttach("xdp", xdp)
+
+	tcx := p.progState("sched_cls")
+	if tcx.State == Supported {
+		tcx = p.attachTypeInBTF("BPF_TCX_INGRESS")
+	}
+	p.setAttach("tcx", tcx)
+}
+
+// attachTypeInBTF looks an enum bpf_attach_type value up in vmlinux BTF.
+func (p *prober) attachTypeInBTF(name string) Result {
+	idx, err := vmlinux()
+	if err != nil {
+		return unknown(fmt.Errorf("vmlinux BTF: %w", err))
+	}
+	if len(idx.attachTypes) == 0 {
+		return Result{State: Unknown, Detail: "no enum bpf_attach_type in vmlinux BTF"}
+	}
+	if idx.attachTypes[name] {
+		return supported("evidence, attach not exercised (--attach-all): " + name + " in the kernel's enum bpf_attach_type")
+	}
+	return unsupported(name + " not in the kernel's enum bpf_attach_type")
+}
+
+func (p *prober) kernelVersion() kversion.Version {
+	<-p.phase1Done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, _ := kversion.Parse(p.rep.Kernel.Version)
+	return v
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 
@@ -42,7 +41,7 @@ func (p *prober) probeBTF() {
 	var vml Result
 	switch _, err := os.Stat(vmlinuxBTF); {
 	case err == nil:
-		if _, err := p.btfCache.Kernel(); err != nil {
+		if _, err := vmlinux(); err != nil {
 			vml = unknown(fmt.Errorf("%s exists but does not parse: %w", vmlinuxBTF, err))
 		} else {
 			vml = supported(vmlinuxBTF)
@@ -110,7 +109,6 @@ func loadRawBTF(t btf.Type) error {
 // liveLookups answers ksym:NAME and kfunc:NAME for a report made in this
 // process, for names that were not recorded.
 type liveLookups struct {
-	btf       *btf.Cache
 	ksymsOnce sync.Once
 	ksyms     map[string]bool
 	ksymsErr  error
@@ -176,7 +174,7 @@ func (p *prober) probeSymbols() {
 		wantF[n] = true
 	}
 	for n := range wantF {
-		p.set(p.rep.Kfuncs, n, kfuncResult(p.btfCache, n))
+		p.set(p.rep.Kfuncs, n, kfuncResult(n))
 	}
 	if len(wantK) == 0 {
 		return
@@ -215,29 +213,4 @@ func ksymResultKnown(syms map[string]bool, err error, name string) Result {
 		return supported("in /proc/kallsyms")
 	}
 	return unsupported("not in /proc/kallsyms")
-}
-
-// kfuncResult looks name up in vmlinux BTF: a FUNC tagged bpf_kfunc is a
-// kfunc; no FUNC at all means it cannot be called.
-func kfuncResult(cache *btf.Cache, name string) Result {
-	spec, err := cache.Kernel()
-	if err != nil {
-		return unknown(fmt.Errorf("vmlinux BTF: %w", err))
-	}
-	var fn *btf.Func
-	if err := spec.TypeByName(name, &fn); err != nil {
-		if errors.Is(err, btf.ErrNotFound) {
-			return unsupported("no FUNC " + name + " in vmlinux BTF")
-		}
-		return unknown(err)
-	}
-	if slices.Contains(fn.Tags, "bpf_kfunc") {
-		return supported("FUNC tagged bpf_kfunc in vmlinux BTF")
-	}
-	// Kernels built without kfunc decl tags: only a reference kfunc tells.
-	var ref *btf.Func
-	if spec.TypeByName("bpf_rcu_read_lock", &ref) == nil && slices.Contains(ref.Tags, "bpf_kfunc") {
-		return unsupported("FUNC " + name + " is not tagged bpf_kfunc (this kernel tags its kfuncs)")
-	}
-	return Result{State: Unknown, Detail: "FUNC " + name + " in vmlinux BTF, but this kernel's BTF does not tag kfuncs"}
 }

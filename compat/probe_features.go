@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 )
@@ -44,25 +45,25 @@ func (ciliumFeatures) KprobeSession() error                  { return features.H
 func (ciliumFeatures) UprobeMulti() error                    { return features.HaveBPFLinkUprobeMulti() }
 
 // probeProgType records prog:<name>. Tracing and LSM are probed like
-// cilium/ebpf does (fentry on bpf_init, LSM on file_mprotect) but against
-// the shared vmlinux BTF, which cilium/ebpf would parse once per probe.
+// cilium/ebpf does (fentry on bpf_init, LSM on file_mprotect) but resolve
+// the target with vmlinuxIndex instead of decoding all of vmlinux BTF.
 func (p *prober) probeProgType(pt progType) {
 	var err error
 	switch pt.typ {
 	case ebpf.Tracing:
-		err = p.btfProgTypeProbe(ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: "bpf_init"})
+		err = btfProgTypeProbe(ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_init")
 	case ebpf.LSM:
-		err = p.btfProgTypeProbe(ebpf.ProgramSpec{Type: ebpf.LSM, AttachType: ebpf.AttachLSMMac, AttachTo: "file_mprotect"})
+		err = btfProgTypeProbe(ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect")
 	default:
 		err = p.feat.ProgramType(pt.typ)
 	}
 	p.set(p.rep.ProgramTypes, pt.name, resultOf(err))
 }
 
-// btfProgTypeProbe loads spec; EINVAL and E2BIG mean the kernel does not
-// know the program type (cilium/ebpf's probeProgram rule).
-func (p *prober) btfProgTypeProbe(spec ebpf.ProgramSpec) error {
-	prog, err := p.loadProbeProg(spec)
+// btfProgTypeProbe loads a program of type pt on target; EINVAL and E2BIG
+// mean the kernel does not know the program type (cilium/ebpf's rule).
+func btfProgTypeProbe(pt ebpf.ProgramType, at ebpf.AttachType, target string) error {
+	prog, err := loadBTFProg(pt, at, target, 0)
 	if err == nil {
 		return prog.Close()
 	}
@@ -74,6 +75,49 @@ func (p *prober) btfProgTypeProbe(spec ebpf.ProgramSpec) error {
 
 // progSupported reports the recorded state of a program type.
 func (p *prober) progState(name string) Result {
-	<-p.phase1Done
+	if pt, ok := progTypeByName(name); ok && needsVmlinuxBTF(pt.typ) {
+		<-p.btfProgsDone
+	} else {
+		<-p.phase1Done
+	}
 	return p.get(p.rep.ProgramTypes, name)
+}
+
+// needsVmlinuxBTF reports whether probing pt parses vmlinux BTF (tens of
+// milliseconds): those probes run with the other BTF probes, off the
+// critical path of the helper matrix.
+func needsVmlinuxBTF(pt ebpf.ProgramType) bool {
+	return pt == ebpf.Tracing || pt == ebpf.LSM
+}
+
+// storageMapTypes need BTF for key and value. cilium/ebpf probes them with
+// a bogus BTF fd, which makes the kernel free the just-allocated map
+// synchronously (an RCU barrier: tens of milliseconds, far more under
+// load); creating the map for real with BTF and closing it defers the
+// free to a kernel worker, as libbpf does.
+var storageMapTypes = map[ebpf.MapType]bool{
+	ebpf.SkStorage: true, ebpf.InodeStorage: true, ebpf.TaskStorage: true, ebpf.CgroupStorage: true,
+}
+
+// probeMapType records map:<name>.
+func (p *prober) probeMapType(m mapType) {
+	var err error
+	if storageMapTypes[m.typ] {
+		err = probeStorageMap(m.typ)
+	} else {
+		err = p.feat.MapType(m.typ)
+	}
+	p.set(p.rep.MapTypes, m.name, resultOf(err))
+}
+
+func probeStorageMap(mt ebpf.MapType) error {
+	i32 := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: mt, KeySize: 4, ValueSize: 4, Flags: unix.BPF_F_NO_PREALLOC, Key: i32, Value: i32})
+	if err == nil {
+		return m.Close()
+	}
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		return fmt.Errorf("%w: %w", ebpf.ErrNotSupported, err)
+	}
+	return err
 }

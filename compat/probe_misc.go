@@ -22,7 +22,7 @@ func (p *prober) otherTasks() []func() {
 	tasks := []func(){p.probeTracingAttach, p.probeSymbols}
 	tasks = append(tasks, p.attachTasks()...)
 	for _, m := range mapTypes {
-		tasks = append(tasks, func() { p.set(p.rep.MapTypes, m.name, resultOf(p.feat.MapType(m.typ))) })
+		tasks = append(tasks, func() { p.probeMapType(m) })
 	}
 	tasks = append(tasks, func() {
 		for _, f := range mapFlags {
@@ -226,6 +226,10 @@ func (p *prober) probeTestRuns() {
 }
 
 func (p *prober) testRunResult(pt progType) Result {
+	var (
+		prog *ebpf.Program
+		err  error
+	)
 	spec := ebpf.ProgramSpec{Type: pt.typ}
 	switch pt.typ {
 	case ebpf.CGroupSockAddr:
@@ -238,14 +242,17 @@ func (p *prober) testRunResult(pt progType) Result {
 		spec.AttachType = ebpf.AttachNetfilter
 	case ebpf.Syscall:
 		spec.Flags = probeFlagSleepable
-	case ebpf.Tracing:
-		spec.AttachType, spec.AttachTo = ebpf.AttachTraceFEntry, "bpf_fentry_test1"
-	case ebpf.LSM:
-		spec.AttachType, spec.AttachTo = ebpf.AttachLSMMac, "file_mprotect"
 	case ebpf.StructOps, ebpf.Extension:
 		return Result{State: Unknown, Detail: "test run not probed for " + pt.name + " (needs a struct_ops map or a target program)"}
 	}
-	prog, err := p.loadProbeProg(spec)
+	switch pt.typ {
+	case ebpf.Tracing:
+		prog, err = loadBTFProg(ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_fentry_test1", 0)
+	case ebpf.LSM:
+		prog, err = loadBTFProg(ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect", 0)
+	default:
+		prog, err = p.loadProbeProg(spec)
+	}
 	if err != nil {
 		r := resultOf(err)
 		r.Detail = "load: " + r.Detail

@@ -64,7 +64,7 @@ func (r *ProbeReport) result(id FeatureID) Result {
 			return res
 		}
 		if r.live != nil {
-			return kfuncResult(r.live.btf, name)
+			return kfuncResult(name)
 		}
 		return Result{State: Unknown, Detail: "kfunc " + name + " not recorded in this report (probe with --kfunc " + name + ")"}
 	}
