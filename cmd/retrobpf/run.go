@@ -35,7 +35,7 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 		Flags: commandFlags(
 			&cli.StringFlag{Name: "manifest", Value: "bpf/suite.yaml", Usage: "manifest `FILE`"},
 			&cli.StringFlag{Name: "kernels", Value: "5.10,6.1,6.12", Usage: "comma-separated kernel `REFS` (aliases, deb:, oci:, file:), or @FILE with one per line"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "VMs at once"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs at once (default: one per CPU)"},
 			&cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for kernels without /sys/kernel/btf/vmlinux"},
 			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Value: "results", Usage: "results `DIR`"},
 			&cli.BoolFlag{Name: "resume", Usage: "skip kernels already finished in --output-dir"},

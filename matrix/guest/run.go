@@ -138,12 +138,15 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range programs {
+	selections, err := selectAll(o.Suite, o.Programs, target, kv)
+	if err != nil {
+		return nil, fmt.Errorf("select: %w", err)
+	}
+	for pi, p := range programs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		specs := map[string]*ebpf.CollectionSpec{}
-		derived := map[string][]compat.Requirement{}
 		pending := map[string][]triage.Input{} // variant → per program
 		var results []reports.VariantResult
 		for _, v := range p.Variants {
@@ -155,15 +158,12 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 				continue
 			}
 			specs[v.Name] = spec
-			if rep, err := compat.AnalyzeSpec(spec); err == nil {
-				derived[v.Name] = rep.Requirements
-			}
 			logf("%s: %s/%s: loading", ref, p.Name, v.Name)
 			pending[v.Name] = loadVariant(&vr, spec, v, kv, kernelTypes, ref, out.Logs)
 			results = append(results, vr)
 		}
 
-		sel := selectVariant(target, kv, p, derived)
+		sel := selections[pi]
 		kr.Selection = append(kr.Selection, sel)
 
 		// Triage needs to know which later variants loaded (the fallback).

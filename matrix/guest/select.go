@@ -10,92 +10,52 @@ import (
 	"github.com/retrobpf/retrobpf/reports"
 )
 
-// selectVariant is static selection: the first variant (in preference
-// order) whose requirements — the manifest's plus those derived from the
-// object — the target supports and whose kernel constraint holds. A
-// feature the probe could not decide (Unknown, e.g. no kernel config to
-// read) is answered by the catalog for the kernel's version; if that
-// cannot say Supported either, it rules the variant out.
-func selectVariant(t compat.Target, kv kversion.Version, p suite.Program, derived map[string][]compat.Requirement) reports.Selection {
-	sel := reports.Selection{Program: p.Name}
-	for _, v := range p.Variants {
-		if rej, ok := ruledOut(t, kv, v, derived[v.Name]); ok {
-			sel.Rejected = append(sel.Rejected, rej)
-			continue
-		}
-		sel.Variant = v.Name
-		return sel
+// selectAll is static selection exactly as `retrobpf select` does it
+// (compat.Select: explicit requires, everything Analyze derives from the
+// objects, kernel constraints; Unknown answers rule a variant out), for
+// the programs of this run. It returns one reports.Selection per program
+// in manifest order.
+func selectAll(s *suite.Suite, names []string, t compat.Target, kv kversion.Version) ([]reports.Selection, error) {
+	sel, err := compat.Select(s.Only(names), t, compat.SelectOptions{Kernel: kv})
+	if err != nil {
+		return nil, err
 	}
-	sel.Error = fmt.Sprintf("no variant of %s fits %s", p.Name, t.Name())
-	return sel
+	out := make([]reports.Selection, 0, len(sel.Programs))
+	for _, ps := range sel.Programs {
+		out = append(out, toReport(ps, t))
+	}
+	return out, nil
 }
 
-func ruledOut(t compat.Target, kv kversion.Version, v suite.Variant, derived []compat.Requirement) (reports.Rejection, bool) {
-	if v.Kernel != "" {
-		ok, err := versionMatches(kv, v.Kernel)
-		if err != nil {
-			return reports.Rejection{Variant: v.Name, Reason: err.Error()}, true
+// toReport keeps the choice and why each preferred variant was ruled out.
+func toReport(ps compat.ProgramSelection, t compat.Target) reports.Selection {
+	rs := reports.Selection{Program: ps.Program, Variant: ps.Selected}
+	for _, v := range ps.Variants {
+		if v.Selected {
+			break
 		}
-		if !ok {
-			return reports.Rejection{Variant: v.Name, Reason: fmt.Sprintf("kernel %s does not satisfy %q", kv, v.Kernel)}, true
-		}
-	}
-	reqs := make([]compat.Requirement, 0, len(v.Requires)+len(derived))
-	for _, r := range v.Requires {
-		reqs = append(reqs, compat.Requirement{Feature: compat.FeatureID(r), Reason: "required by the manifest"})
-	}
-	reqs = append(reqs, derived...)
-	for _, r := range reqs {
-		a := t.Has(r.Feature)
-		if a.State == compat.Unknown && !kv.IsZero() {
-			if c := compat.VersionTarget(kv).Has(r.Feature); c.State == compat.Supported {
-				continue
-			}
-		}
-		if a.State == compat.Supported {
+		if v.Runnable || len(v.Failures) == 0 {
 			continue
 		}
-		reason := fmt.Sprintf("%s is %s", r.Feature, a.State)
-		if a.Detail != "" {
-			reason += " (" + a.Detail + ")"
+		f := v.Failures[0]
+		reason := fmt.Sprintf("%s is %s", f.Feature, f.State)
+		if f.Detail != "" {
+			reason += " (" + f.Detail + ")"
 		}
-		if r.Reason != "" {
-			reason += ": " + r.Reason
+		if f.Reason != "" {
+			reason += ": " + f.Reason
 		}
-		return reports.Rejection{Variant: v.Name, Feature: string(r.Feature), Reason: reason}, true
+		if n := v.FailureCount - 1; n > 0 {
+			reason += fmt.Sprintf(" (+%d more)", n)
+		}
+		rs.Rejected = append(rs.Rejected, reports.Rejection{Variant: v.Name, Feature: string(f.Feature), Reason: reason})
 	}
-	return reports.Rejection{}, false
-}
-
-// versionMatches evaluates a constraint like ">=5.8", "<6.0" or
-// ">=5.4, <5.10" (comma = and).
-func versionMatches(kv kversion.Version, constraint string) (bool, error) {
-	for _, c := range strings.Split(constraint, ",") {
-		c = strings.TrimSpace(c)
-		op := strings.TrimRight(c[:min(2, len(c))], "0123456789.")
-		want, err := kversion.Parse(strings.TrimSpace(c[len(op):]))
-		if err != nil {
-			return false, fmt.Errorf("kernel constraint %q: %w", constraint, err)
+	if ps.Selected == "" {
+		var names []string
+		for _, v := range ps.Variants {
+			names = append(names, v.Name)
 		}
-		cmp := kv.Compare(want)
-		var ok bool
-		switch op {
-		case ">=":
-			ok = cmp >= 0
-		case ">":
-			ok = cmp > 0
-		case "<=":
-			ok = cmp <= 0
-		case "<":
-			ok = cmp < 0
-		case "=", "==", "":
-			ok = cmp == 0
-		default:
-			return false, fmt.Errorf("kernel constraint %q: unknown operator %q", constraint, op)
-		}
-		if !ok {
-			return false, nil
-		}
+		rs.Error = fmt.Sprintf("none of %s fits %s", strings.Join(names, ", "), t.Name())
 	}
-	return true, nil
+	return rs
 }

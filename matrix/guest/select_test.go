@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/retrobpf/retrobpf/compat"
@@ -8,37 +9,33 @@ import (
 	"github.com/retrobpf/retrobpf/matrix/suite"
 )
 
-func TestVersionMatches(t *testing.T) {
-	kv := kversion.MustParse("5.10")
-	for c, want := range map[string]bool{">=5.8": true, "<5.8": false, ">=5.4, <5.11": true, "=5.10": true, ">5.10": false, "<=5.10": true} {
-		got, err := versionMatches(kv, c)
-		if err != nil || got != want {
-			t.Errorf("%q: %v %v", c, got, err)
-		}
+// Selection against version targets of the host manifest: the hostile
+// variants carry kernel ">=99.0" and are ruled out with that reason.
+func TestSelectAll(t *testing.T) {
+	s, err := suite.Load("../testdata/host.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := versionMatches(kv, "~5"); err == nil {
-		t.Error("bad constraint accepted")
+	kv := kversion.MustParse("6.1")
+	sels, err := selectAll(s, nil, compat.VersionTarget(kv), kv)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-type unknownTarget struct{}
-
-func (unknownTarget) Name() string { return "undecided" }
-func (unknownTarget) Has(compat.FeatureID) compat.Availability {
-	return compat.Availability{State: compat.Unknown, Detail: "no config"}
-}
-
-// An undecided probe answer falls back to the catalog for the version.
-func TestSelectUnknownUsesCatalog(t *testing.T) {
-	p := suite.Program{Name: "p", Variants: []suite.Variant{
-		{Name: "new", Requires: []string{"map:ringbuf"}},
-		{Name: "old", Requires: []string{"map:perf_event_array"}},
-	}}
-	sel := selectVariant(unknownTarget{}, kversion.MustParse("5.4"), p, nil)
-	if sel.Variant != "old" || len(sel.Rejected) != 1 || sel.Rejected[0].Feature != "map:ringbuf" {
-		t.Fatalf("%+v", sel)
+	if len(sels) != 3 {
+		t.Fatalf("%d selections", len(sels))
 	}
-	if sel := selectVariant(unknownTarget{}, kversion.MustParse("6.1"), p, nil); sel.Variant != "new" {
-		t.Fatalf("%+v", sel)
+	x := sels[0]
+	if x.Program != "xdpcount" || x.Variant != "good" || len(x.Rejected) != 2 || x.Rejected[0].Feature != "kernel" || !strings.Contains(x.Rejected[0].Reason, ">=99.0") {
+		t.Fatalf("%+v", x)
+	}
+	only, err := selectAll(s, []string{"tccount"}, compat.VersionTarget(kv), kv)
+	if err != nil || len(only) != 1 || only[0].Program != "tccount" {
+		t.Fatalf("%+v %v", only, err)
+	}
+	// A kernel without XDP: nothing fits, and the selection says so.
+	old := kversion.MustParse("4.4")
+	sels, err = selectAll(s, []string{"xdpcount"}, compat.VersionTarget(old), old)
+	if err != nil || sels[0].Variant != "" || sels[0].Error == "" {
+		t.Fatalf("%+v %v", sels, err)
 	}
 }

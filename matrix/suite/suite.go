@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,16 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
-// ErrInvalid marks a manifest that cannot be used.
+// ErrInvalid marks a manifest that cannot be used (it also wraps
+// compat.ErrInvalidManifest when compat found the problem).
 var ErrInvalid = errors.New("invalid manifest")
-
-// APIVersion is the only manifest version understood.
-const APIVersion = "retrobpf/v1"
 
 // Suite is a parsed manifest.
 type Suite struct {
@@ -28,35 +24,36 @@ type Suite struct {
 	SHA256   string // of the manifest file
 	Raw      []byte // the manifest file
 	Programs []Program
+	// Manifest is compat's form of the same file, for compat.Select.
+	Manifest *compat.Manifest
 }
 
 // Program is one program with its variants in preference order.
 type Program struct {
-	Name        string    `yaml:"name"`
-	Description string    `yaml:"description"`
-	Trigger     Trigger   `yaml:"trigger"`
-	Variants    []Variant `yaml:"variants"`
+	Name        string
+	Description string
+	Trigger     Trigger
+	Variants    []Variant
 }
 
 // Trigger is the workload that fires a program.
 type Trigger struct {
-	Kind     string        `yaml:"kind"`
-	Count    int           `yaml:"count"`
-	Path     string        `yaml:"path"`
-	Port     int           `yaml:"port"`
-	Duration time.Duration `yaml:"-"`
-	Packet   string        `yaml:"packet"`
-	RawDur   string        `yaml:"duration"`
+	Kind     string
+	Count    int
+	Path     string
+	Port     int
+	Duration time.Duration
+	Packet   string
 }
 
 // Variant is one object implementing a program.
 type Variant struct {
-	Name        string   `yaml:"name"`
-	Object      string   `yaml:"object"` // relative to the manifest
-	Programs    []string `yaml:"programs"`
-	Requires    []string `yaml:"requires"`
-	Kernel      string   `yaml:"kernel"`
-	Description string   `yaml:"description"`
+	Name        string
+	Object      string // as written, relative to the manifest
+	Programs    []string
+	Requires    []string
+	Kernel      string // version constraint text, "" if none
+	Description string
 }
 
 // ObjectPath is the variant's object resolved against the manifest.
@@ -67,68 +64,46 @@ func (s *Suite) ObjectPath(v Variant) string {
 	return filepath.Join(s.Dir, v.Object)
 }
 
-type file struct {
-	APIVersion string    `yaml:"apiVersion"`
-	Programs   []Program `yaml:"programs"`
-}
-
-var triggerKinds = map[string]bool{"exec": true, "open": true, "sleep": true, "connect": true, "fsync": true, "test-run": true}
-
-// Load reads and checks a manifest: known keys only, unique names, a known
-// trigger kind, objects that exist.
+// Load reads a manifest with compat.LoadManifest (unknown keys, duplicate
+// names, unknown feature IDs, bad triggers and missing objects are errors
+// naming the file and line) and keeps the file for shipping into VMs.
 func Load(path string) (*Suite, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f file
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	m, err := compat.LoadManifest(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if f.APIVersion != APIVersion {
-		return nil, fmt.Errorf("%w: %s: apiVersion %q, want %q", ErrInvalid, path, f.APIVersion, APIVersion)
+	if len(m.Programs) == 0 {
+		return nil, fmt.Errorf("%w: %s: no programs", ErrInvalid, path)
 	}
 	sum := sha256.Sum256(data)
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
 	}
-	s := &Suite{Path: path, Dir: dir, SHA256: hex.EncodeToString(sum[:]), Raw: data, Programs: f.Programs}
-	if len(s.Programs) == 0 {
-		return nil, fmt.Errorf("%w: %s: no programs", ErrInvalid, path)
-	}
-	names := map[string]bool{}
-	for i := range s.Programs {
-		p := &s.Programs[i]
-		if p.Name == "" || names[p.Name] {
-			return nil, fmt.Errorf("%w: %s: program %d: missing or duplicate name %q", ErrInvalid, path, i+1, p.Name)
+	s := &Suite{Path: path, Dir: dir, SHA256: hex.EncodeToString(sum[:]), Raw: data, Manifest: m}
+	for _, mp := range m.Programs {
+		p := Program{Name: mp.Name, Description: mp.Description, Trigger: Trigger{
+			Kind: string(mp.Trigger.Kind), Count: mp.Trigger.Count, Path: mp.Trigger.Path,
+			Port: mp.Trigger.Port, Duration: mp.Trigger.Duration, Packet: mp.Trigger.Packet,
+		}}
+		if len(mp.Variants) == 0 {
+			return nil, fmt.Errorf("%w: %s:%d: program %s: no variants", ErrInvalid, path, mp.Line, mp.Name)
 		}
-		names[p.Name] = true
-		if !triggerKinds[p.Trigger.Kind] {
-			return nil, fmt.Errorf("%w: %s: program %s: trigger kind %q (want exec, open, sleep, connect, fsync or test-run)", ErrInvalid, path, p.Name, p.Trigger.Kind)
-		}
-		if p.Trigger.RawDur != "" {
-			d, err := time.ParseDuration(p.Trigger.RawDur)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: program %s: trigger duration: %v", ErrInvalid, path, p.Name, err)
+		for _, mv := range mp.Variants {
+			v := Variant{Name: mv.Name, Object: mv.Object, Programs: mv.Programs, Description: mv.Description}
+			for _, r := range mv.Requires {
+				v.Requires = append(v.Requires, string(r))
 			}
-			p.Trigger.Duration = d
-		}
-		if len(p.Variants) == 0 {
-			return nil, fmt.Errorf("%w: %s: program %s: no variants", ErrInvalid, path, p.Name)
-		}
-		vnames := map[string]bool{}
-		for _, v := range p.Variants {
-			if v.Name == "" || vnames[v.Name] {
-				return nil, fmt.Errorf("%w: %s: program %s: missing or duplicate variant name %q", ErrInvalid, path, p.Name, v.Name)
+			if mv.Kernel != nil {
+				v.Kernel = mv.Kernel.Text
 			}
-			vnames[v.Name] = true
-			if _, err := os.Stat(s.ObjectPath(v)); err != nil {
-				return nil, fmt.Errorf("%w: %s: program %s variant %s: object: %v", ErrInvalid, path, p.Name, v.Name, err)
-			}
+			p.Variants = append(p.Variants, v)
 		}
+		s.Programs = append(s.Programs, p)
 	}
 	return s, nil
 }
@@ -185,4 +160,23 @@ func (s *Suite) Select(names []string) ([]Program, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoProgram, n)
 	}
 	return out, nil
+}
+
+// Only returns compat's manifest restricted to the named programs.
+func (s *Suite) Only(names []string) *compat.Manifest {
+	m := *s.Manifest
+	if len(names) == 0 {
+		return &m
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	m.Programs = nil
+	for _, p := range s.Manifest.Programs {
+		if want[p.Name] {
+			m.Programs = append(m.Programs, p)
+		}
+	}
+	return &m
 }
