@@ -186,7 +186,7 @@ func checkOverhead(t *testing.T, ref string, vr reports.VariantResult) {
 	if o.TestRunNsPerOp != nil && *o.TestRunNsPerOp <= 0 {
 		t.Errorf("%s: test run %v", name, *o.TestRunNsPerOp)
 	}
-	if e := o.PerEventNs; e != nil && (o.BaselineNs == nil || o.BaselineNs.Median <= 0 || e.CILow > e.Median || e.Median > e.CIHigh || o.Samples < 6) {
+	if e := o.PerEventNs; e != nil && (o.BaselineNs == nil || o.BaselineNs.Median <= 0 || e.CILow <= 0 || e.CILow > e.Median || e.Median > e.CIHigh || o.Samples < 6) {
 		t.Errorf("%s: per-event %+v baseline %+v samples %d", name, e, o.BaselineNs, o.Samples)
 	}
 	// The test-run programs must be measured where the kernel has stats.

@@ -83,7 +83,7 @@ func TestRunHost(t *testing.T) {
 		t.Fatalf("tccount/good overhead: %+v", tc.Overhead)
 	}
 	lo := variant(t, kr, "loconnect", "good")
-	if !lo.Attached || lo.Overhead == nil || lo.Overhead.PerEventNs == nil || lo.Events == nil || *lo.Events <= 0 {
+	if !lo.Attached || lo.Overhead == nil || lo.Overhead.BaselineNs == nil || (lo.Overhead.PerEventNs == nil) == (lo.Overhead.NotMeasurable[reports.MetricPerEvent] == "") || lo.Events == nil || *lo.Events <= 0 {
 		t.Fatalf("loconnect/good: attached %v error %q overhead %+v events %v", lo.Attached, lo.AttachError, lo.Overhead, lo.Events)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,7 +88,16 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*eb
 	} else if base, added, n, err := perEvent(trig, attach, spec.Count, opts.Samples); err != nil {
 		o.NotMeasurable[reports.MetricPerEvent] = err.Error()
 	} else {
-		o.BaselineNs, o.PerEventNs, o.Samples = base, added, n
+		o.BaselineNs, o.Samples = base, n
+		if added.CILow > 0 {
+			o.PerEventNs = added
+		} else {
+			// A cost whose interval reaches 0 is indistinguishable from
+			// none: say so with the figures instead of printing 0 or a
+			// negative cost.
+			o.NotMeasurable[reports.MetricPerEvent] = fmt.Sprintf("within noise: added cost %s ns/event, 95%% CI [%s, %s] includes 0 (baseline %s ns/event, %d samples)",
+				fmtNs(added.Median), fmtNs(added.CILow), fmtNs(added.CIHigh), fmtNs(base.Median), n)
+		}
 	}
 
 	fire := func() error {
@@ -105,7 +115,7 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*eb
 	}
 	if ns, cnt, reason := runTime(progs, attach, fire, opts.Kernel); reason != "" {
 		o.NotMeasurable[reports.MetricRunTime] = reason
-		if reason == reasonDidNotRun && o.PerEventNs != nil {
+		if reason == reasonDidNotRun && o.BaselineNs != nil {
 			// The difference is pure noise when the program never ran.
 			o.PerEventNs = nil
 			o.NotMeasurable[reports.MetricPerEvent] = reasonDidNotRun + ": the trigger does not reach the program's hook on this kernel"
@@ -126,6 +136,8 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*eb
 	res.Overhead = o
 	return res
 }
+
+func fmtNs(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 
 // perEvent times n events per sample without and with the programs
 // attached, alternating the order (ABBA) so drift cancels out.
