@@ -1,5 +1,7 @@
 # retrobpf — every target installs what it needs when it is missing.
 SHELL := /bin/bash
+# pipefail: a failing test piped through tee must fail the target.
+.SHELLFLAGS := -eo pipefail -c
 GO ?= go
 BIN := bin/retrobpf
 KERNELS ?= 5.10,6.1,6.12
