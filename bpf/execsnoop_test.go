@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 )
@@ -45,7 +44,7 @@ func TestExecsnoop(t *testing.T) {
 			}
 			pid := uint32(cmd.Process.Pid)
 
-			got := waitFor(t, ev, 5*time.Second, func(e *ExecsnoopModernEvent) bool { return e.Pid == pid })
+			got := waitFor(t, ev, eventTimeout, func(e *ExecsnoopModernEvent) bool { return e.Pid == pid })
 			if f := cstr(got.Filename[:]); f != self {
 				t.Errorf("filename %q, want %q", f, self)
 			}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -62,7 +61,7 @@ func TestExecsnoopExternalBTF(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := uint32(cmd.Process.Pid)
-	got := waitFor(t, ev, 5*time.Second, func(e *ExecsnoopLegacyEvent) bool { return e.Pid == pid })
+	got := waitFor(t, ev, eventTimeout, func(e *ExecsnoopLegacyEvent) bool { return e.Pid == pid })
 	if got.Ppid != uint32(os.Getpid()) || cstr(got.Filename[:]) != self {
 		t.Errorf("event ppid %d filename %q, want %d %q", got.Ppid, cstr(got.Filename[:]), os.Getpid(), self)
 	}

@@ -231,6 +231,10 @@ func (e *events) next(deadline time.Time) ([]byte, error) {
 	}
 }
 
+// eventTimeout bounds the wait for an expected event: generous, since the
+// tests also run in emulated (TCG) guests on loaded machines.
+const eventTimeout = 15 * time.Second
+
 // nextMatch decodes samples into a fresh T until match accepts one; it
 // returns the match, how many samples it read, and an error after timeout.
 func nextMatch[T any](e *events, timeout time.Duration, match func(*T) bool) (*T, int, error) {

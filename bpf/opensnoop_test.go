@@ -62,7 +62,7 @@ func TestOpensnoop(t *testing.T) {
 			if got.Flags&unix.O_ACCMODE != unix.O_RDONLY || got.Flags&unix.O_CLOEXEC == 0 {
 				t.Errorf("flags %#x, want O_RDONLY|O_CLOEXEC (as Go opens)", got.Flags)
 			}
-			miss := waitFor(t, ev, 5*time.Second, func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == absent })
+			miss := waitFor(t, ev, eventTimeout, func(e *OpensnoopModernEvent) bool { return cstr(e.Path[:]) == absent })
 			if miss.Ret != -int64(unix.ENOENT) {
 				t.Errorf("open of %s: ret %d, want %d", absent, miss.Ret, -int64(unix.ENOENT))
 			}

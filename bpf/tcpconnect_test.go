@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -54,7 +53,7 @@ func TestTcpconnect(t *testing.T) {
 			local := conn.LocalAddr().(*net.TCPAddr)
 			conn.Close()
 
-			got := waitFor(t, ev, 5*time.Second, func(e *tcpEvent) bool { return e.Sport == uint16(local.Port) })
+			got := waitFor(t, ev, eventTimeout, func(e *tcpEvent) bool { return e.Sport == uint16(local.Port) })
 			dport := binary.BigEndian.Uint16([]byte{byte(got.Dport), byte(got.Dport >> 8)})
 			if dport != port {
 				t.Errorf("dport %d, want %d", dport, port)
