@@ -162,22 +162,20 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		workers = max(2*runtime.NumCPU(), 4)
 	}
 
-	// Phase 1: facts the other probes depend on.
-	phase1 := []func(){
-		p.probeKernel,
-		p.probeDistro,
-		p.probeSysctls,
-		p.probeKernelConfig,
-		p.probeSyscall,
-	}
+	// Phase 1: what the helper matrix depends on (the program types and
+	// the version code kprobes need before 5.0); kept short because the
+	// matrix, the longest part, waits for it.
+	phase1 := []func(){p.probeKernel}
 	for _, pt := range progTypes {
 		if !needsVmlinuxBTF(pt.typ) {
 			phase1 = append(phase1, func() { p.probeProgType(pt) })
 		}
 	}
 
+	tracef("probe start")
 	err := runTasks(ctx, workers, phase1)
 	close(p.phase1Done)
+	tracef("phase 1 done")
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +203,9 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		}()
 	}
 	err = runTasks(ctx, workers, cpu)
+	tracef("helper matrix done")
 	waiting.Wait()
+	tracef("other probes done")
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +247,13 @@ func runTasks(ctx context.Context, workers int, tasks []func()) error {
 // (for tuning the probe; see scripts/bench-probe.sh).
 var traceStart = time.Now()
 
+// tracef prints a timeline mark when RETROBPF_PROBE_TRACE is set.
+func tracef(what string) {
+	if os.Getenv("RETROBPF_PROBE_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "probe mark %-40s at %6d us\n", what, time.Since(traceStart).Microseconds())
+	}
+}
+
 func traced(t func()) func() {
 	if os.Getenv("RETROBPF_PROBE_TRACE") == "" {
 		return t
@@ -272,6 +279,9 @@ type prober struct {
 	// btfProgsDone when the program types that need vmlinux BTF are.
 	phase1Done   chan struct{}
 	btfProgsDone chan struct{}
+	configDone   chan struct{} // the kernel config is read
+	// helperRef is the reference program type of the helper matrix.
+	helperRef *helperReference
 	// helper results per program type, merged by finishHelpers.
 	helperResults map[string]map[string]Result
 }
@@ -300,6 +310,7 @@ func newProber(opts ProbeOptions) *prober {
 		helperResults: map[string]map[string]Result{},
 		phase1Done:    make(chan struct{}),
 		btfProgsDone:  make(chan struct{}),
+		configDone:    make(chan struct{}),
 	}
 	p.rep.live = &liveLookups{}
 	return p

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -38,26 +39,61 @@ func (p *prober) helperTasks(pt progType) []func() {
 	res := make(map[string]Result, len(helpers))
 	p.mu.Lock()
 	p.helperResults[pt.name] = res
+	// The first program type probed is the reference: an "invalid func"
+	// answer there means the helper ID is beyond this kernel's
+	// __BPF_FUNC_MAX_ID, which the verifier checks before anything
+	// specific to the program type, so the other types skip that ID.
+	ref := p.helperRef
+	if ref == nil {
+		ref = &helperReference{name: pt.name}
+		for i := 0; i < len(helpers); i += helperChunk {
+			ref.done = append(ref.done, make(chan struct{}))
+			ref.invalid = append(ref.invalid, map[string]bool{})
+		}
+		p.helperRef = ref
+	}
 	p.mu.Unlock()
 	kver := p.kernelCode()
 	var tasks []func()
-	for i := 0; i < len(helpers); i += helperChunk {
+	for i, c := 0, 0; i < len(helpers); i, c = i+helperChunk, c+1 {
 		chunk := helpers[i:min(i+helperChunk, len(helpers))]
 		tasks = append(tasks, func() {
+			isRef := ref.name == pt.name
+			if !isRef {
+				<-ref.done[c]
+			}
 			hp := newHelperProber(pt, kver)
 			local := make([]Result, len(chunk))
 			for i, h := range chunk {
+				if !isRef && ref.invalid[c][h.name] {
+					local[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
+					continue
+				}
 				local[i] = hp.probe(h)
 			}
 			runtime.KeepAlive(hp)
 			p.mu.Lock()
 			for i, h := range chunk {
 				res[h.name] = local[i]
+				if isRef && local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
+					ref.invalid[c][h.name] = true
+				}
 			}
 			p.mu.Unlock()
+			if isRef {
+				close(ref.done[c])
+			}
 		})
 	}
 	return tasks
+}
+
+// helperReference is the first program type of the helper matrix; see
+// helperTasks.
+type helperReference struct {
+	name    string
+	done    []chan struct{}   // per chunk, closed when invalid[c] is complete
+	invalid []map[string]bool // per chunk: helpers answered "invalid func"
 }
 
 // noHelperProbe: program types whose helpers cannot be probed with a

@@ -19,7 +19,7 @@ var nativeEndian = binary.NativeEndian
 
 // otherTasks are the phase-2 probes besides BTF and helpers.
 func (p *prober) otherTasks() []func() {
-	tasks := []func(){p.probeTracingAttach, p.probeSymbols}
+	tasks := []func(){p.probeKernelConfig, p.probeTracingAttach, p.probeSymbols, p.probeDistro, p.probeSysctls, p.probeSyscall}
 	tasks = append(tasks, p.attachTasks()...)
 	for _, m := range mapTypes {
 		tasks = append(tasks, func() { p.probeMapType(m) })

@@ -178,6 +178,7 @@ var kernelConfigOptions = []string{
 // probeKernelConfig reads the kernel config like bpftool (/boot first,
 // then /proc/config.gz).
 func (p *prober) probeKernelConfig() {
+	defer close(p.configDone)
 	src, cfg, err := readKernelConfig("")
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -251,7 +252,7 @@ func parseKernelConfig(data []byte) map[string]string {
 // is y or m, Unsupported if one is unset, Unknown if the config is
 // unreadable.
 func (p *prober) configState(opts ...string) Result {
-	<-p.phase1Done
+	<-p.configDone
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cfg := p.rep.SystemConfig.Config

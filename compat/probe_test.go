@@ -107,7 +107,7 @@ func TestParseOSRelease(t *testing.T) {
 func TestConfigState(t *testing.T) {
 	y, m := "y", "m"
 	p := newProber(ProbeOptions{})
-	close(p.phase1Done)
+	close(p.configDone)
 	p.rep.SystemConfig = SystemConfig{ConfigSource: "/proc/config.gz", Config: map[string]*string{"CONFIG_A": &y, "CONFIG_B": &m, "CONFIG_C": nil}}
 	if r := p.configState("CONFIG_A", "CONFIG_B"); r.State != Supported {
 		t.Errorf("A,B: %+v", r)
