@@ -39,17 +39,19 @@ done
 # The verifier-only matrix, one VM per kernel, JOBS at once.
 t0=$(now)
 /usr/bin/time -v -o "$tmp/time.txt" "$BIN" run --manifest "$MANIFEST" --kernels "$KERNELS" \
-	--accel "$ACCEL" --jobs "$JOBS" --verifier-only --output-dir "$tmp/out" -q >/dev/null 2>"$tmp/run.err" || {
+	--accel "$ACCEL" --jobs "$JOBS" --verifier-only --output-dir "$tmp/out" -v >/dev/null 2>"$tmp/run.err" || {
 	rc=$?; [ "$rc" -eq 1 ] || { echo "bench-matrix: run failed ($rc):" >&2; tail -20 "$tmp/run.err" >&2; exit 3; }; }
 t1=$(now)
 wall=$(echo "$t1 - $t0" | bc -l)
-rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$tmp/time.txt")
+rss_all=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$tmp/time.txt")
+rss_self=$(sed -n 's/.*peak RSS of this process (without QEMU): \([0-9]*\) KiB.*/\1/p' "$tmp/run.err" | tail -1)
 variants=$(grep -c '"verdict"' "$tmp/out/results.json" || true)
 
 printf '\n%-40s %10s\n' "figure" "value"
 printf '%-40s %10.2f s\n' "sum of bare boots ($KERNELS)" "$boot_sum"
 printf '%-40s %10.2f s\n' "verifier-only matrix wall (jobs $JOBS)" "$wall"
 printf '%-40s %10.2f x\n' "matrix / bare boots" "$(echo "$wall / $boot_sum" | bc -l)"
-printf '%-40s %10s KiB\n' "host peak RSS (retrobpf run)" "$rss"
+printf '%-40s %10s KiB\n' "host peak RSS (retrobpf run itself)" "${rss_self:-?}"
+printf '%-40s %10s KiB\n' "peak RSS incl. largest QEMU child" "$rss_all"
 printf '%-40s %10s\n' "verdict records in results.json" "$variants"
 echo "accel: $ACCEL (under TCG absolute times are emulated; the ratio is what compares)"

@@ -98,6 +98,10 @@ func runAction(c *cli.Context) error {
 		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
 		ToolVersion: toolVersion(), Logf: o.Logf,
 	})
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		o.Debugf("peak RSS of this process (without QEMU): %d KiB", ru.Maxrss)
+	}
 	if res != nil {
 		ext := map[string]string{"markdown": "md", "table": "txt", "junit": "xml"}[format]
 		if ext == "" {
