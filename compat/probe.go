@@ -139,6 +139,10 @@ type HelperSet struct {
 	Supported   []string          `json:"supported,omitempty"`
 	Unsupported []string          `json:"unsupported,omitempty"`
 	Unknown     map[string]string `json:"unknown,omitempty"` // helper -> raw error
+	// Invalid lists the unsupported helpers the kernel does not know at
+	// all ("invalid func": the ID is beyond its __BPF_FUNC_MAX_ID), which
+	// makes them unsupported for every program type, probed or not.
+	Invalid []string `json:"invalid,omitempty"`
 }
 
 // Probe probes the running kernel. Probes that cannot decide give Unknown
@@ -386,12 +390,16 @@ func (p *prober) finishHelpers() {
 				hs.Supported = append(hs.Supported, name)
 			case Unsupported:
 				hs.Unsupported = append(hs.Unsupported, name)
+				if strings.HasPrefix(r.Detail, "invalid func") {
+					hs.Invalid = append(hs.Invalid, name)
+				}
 			default:
 				hs.Unknown[name] = strings.TrimSpace(r.Errno + " " + r.Detail)
 			}
 		}
 		sort.Strings(hs.Supported)
 		sort.Strings(hs.Unsupported)
+		sort.Strings(hs.Invalid)
 		p.rep.Helpers[pt.name] = hs
 	}
 }

@@ -101,7 +101,17 @@ func (p *prober) probeTracingAttach() {
 	}
 	p.setAttach("fentry", p.needsProg("tracing", tracing(ebpf.AttachTraceFEntry, "bpf_fentry_test1")))
 	p.setAttach("fexit", p.needsProg("tracing", tracing(ebpf.AttachTraceFExit, "bpf_fentry_test1")))
-	p.setAttach("fmod_ret", p.needsProg("tracing", tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")))
+	// fmod_ret needs an error-injectable function (CONFIG_FUNCTION_ERROR_INJECTION)
+	// or a security_* hook.
+	fmodRet := tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")
+	if fmodRet.State != Supported {
+		if r := tracing(ebpf.AttachModifyReturn, "security_file_mprotect"); r.State == Supported || fmodRet.State != Unknown {
+			fmodRet = r
+		} else {
+			fmodRet.Detail += "; " + r.Detail
+		}
+	}
+	p.setAttach("fmod_ret", p.needsProg("tracing", fmodRet))
 	p.setAttach("tp_btf", p.needsProg("tracing", tracing(ebpf.AttachTraceRawTp, "sched_process_exec")))
 	p.setAttach("iter", p.needsProg("tracing", btfAttachResult(ebpf.Tracing, ebpf.AttachTraceIter, "task",
 		func(prog *ebpf.Program) (link.Link, error) { return link.AttachIter(link.IterOptions{Program: prog}) })))
@@ -133,22 +143,28 @@ func (p *prober) probeSleepable() {
 		return
 	}
 	var last Result
+	var errs []string
 	for _, t := range []struct {
 		pt     ebpf.ProgramType
 		at     ebpf.AttachType
 		target string
 	}{
+		// Sleepable LSM hooks and error-injectable functions.
 		{ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect"},
+		{ebpf.LSM, ebpf.AttachLSMMac, "bprm_committed_creds"},
+		{ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_modify_return_test"},
 		{ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_fentry_test1"},
 	} {
 		prog, err := loadBTFProg(t.pt, t.at, t.target, probeFlagSleepable)
 		if err == nil {
 			prog.Close()
-			p.set(p.rep.Misc, "sleepable", supported("sleepable "+t.pt.String()+" program loaded"))
+			p.set(p.rep.Misc, "sleepable", supported("sleepable "+t.pt.String()+" program on "+t.target+" loaded"))
 			return
 		}
 		last = resultOf(err)
+		errs = append(errs, err.Error())
 	}
+	last.Detail = strings.Join(errs, "; ")
 	if p.progState("tracing").State == Unsupported && p.progState("lsm").State == Unsupported {
 		last = unsupported("no tracing, lsm or syscall programs: " + last.Detail)
 	} else if last.State == Unsupported {

@@ -105,6 +105,9 @@ func (r *ProbeReport) helperResult(name string) Result {
 }
 
 func (r *ProbeReport) helperFor(helper, prog string) Result {
+	if by := r.helperInvalid(helper); by != "" {
+		return unsupported(helper + " is unknown to this kernel (invalid func for " + by + ")")
+	}
 	hs, ok := r.Helpers[prog]
 	if !ok {
 		return Result{State: Unknown, Detail: "helpers of " + prog + " not in this report"}
@@ -129,4 +132,17 @@ func (r *ProbeReport) helperFor(helper, prog string) Result {
 		return Result{State: Unknown, Detail: e}
 	}
 	return Result{State: Unknown, Detail: helper + " not probed for " + prog}
+}
+
+// helperInvalid returns a program type for which the kernel answered
+// "invalid func" for helper, or "".
+func (r *ProbeReport) helperInvalid(helper string) string {
+	for _, pt := range progTypes {
+		for _, h := range r.Helpers[pt.name].Invalid {
+			if h == helper {
+				return pt.name
+			}
+		}
+	}
+	return ""
 }

@@ -140,7 +140,7 @@ func sampleReport() *ProbeReport {
 		MapFlags:      map[string]Result{"mmapable": sup},
 		Helpers: map[string]HelperSet{
 			"kprobe":  {Probed: true, Supported: []string{"bpf_ringbuf_output", "bpf_probe_read_kernel"}, Unsupported: []string{"bpf_loop"}, Unknown: map[string]string{"bpf_copy_from_user": "EINVAL helper call might sleep"}},
-			"xdp":     {Probed: true, Supported: []string{"bpf_xdp_adjust_head"}, Unsupported: []string{"bpf_loop", "bpf_copy_from_user"}},
+			"xdp":     {Probed: true, Supported: []string{"bpf_xdp_adjust_head"}, Unsupported: []string{"bpf_loop", "bpf_copy_from_user", "bpf_cgrp_storage_get"}, Invalid: []string{"bpf_cgrp_storage_get"}},
 			"lsm":     {Reason: "no reliable helper probe for lsm programs"},
 			"syscall": {Reason: "program type syscall is unsupported"},
 		},

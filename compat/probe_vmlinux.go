@@ -39,6 +39,7 @@ func vmlinuxWanted() map[string]bool {
 	w := map[string]bool{}
 	for _, n := range []string{
 		"bpf_init", "bpf_fentry_test1", "bpf_modify_return_test", "bpf_lsm_file_mprotect",
+		"bpf_lsm_bprm_committed_creds", "security_file_mprotect",
 		"bpf_iter_task", "bpf_rcu_read_lock", "bpf_rcu_read_unlock", "btf_trace_sched_process_exec",
 	} {
 		w[n] = true

@@ -29,7 +29,8 @@ func init() {
 			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
 			&cli.BoolFlag{Name: "attach-all", Usage: "also attach uprobe and perf tracepoint programs for real (slower: their teardown waits for RCU grace periods)"},
 			&cli.StringSliceFlag{Name: "kfunc", Usage: "also record kfunc `NAME` from vmlinux BTF (repeatable)"},
-			&cli.IntFlag{Name: "workers", Usage: "probes run at once (0: one per CPU)"},
+			&cli.IntFlag{Name: "workers", Usage: "helper-matrix probes run at once (0: two per CPU)"},
+			&cli.StringFlag{Name: "from", Usage: "render a saved report `FILE` (probe --format json output) instead of probing"},
 		),
 		Action: runProbe,
 	})
@@ -48,19 +49,19 @@ func runProbe(c *cli.Context) error {
 			return cliutil.Usagef("bad symbol name %q", n)
 		}
 	}
-	if os.Geteuid() != 0 {
-		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
-	}
-	rep, err := compat.Probe(context.Background(), compat.ProbeOptions{
-		Workers:      c.Int("workers"),
-		SkipHelpers:  c.Bool("skip-helpers"),
-		Ksyms:        c.StringSlice("ksym"),
-		KsymsCatalog: c.Bool("catalog-ksyms"),
-		AttachAll:    c.Bool("attach-all"),
-		Kfuncs:       c.StringSlice("kfunc"),
-	})
-	if err != nil {
-		return cliutil.Infra(err)
+	var rep *compat.ProbeReport
+	if from := c.String("from"); from != "" {
+		r, err := compat.LoadProbeReport(from)
+		if err != nil {
+			return cliutil.Usage(err)
+		}
+		rep = r
+	} else {
+		r, err := probeHost(c, o)
+		if err != nil {
+			return err
+		}
+		rep = r
 	}
 	return o.Emit(func(w io.Writer) error {
 		switch o.Format {
@@ -73,6 +74,24 @@ func runProbe(c *cli.Context) error {
 		}
 		return writeProbeTable(w, rep, o.Verbose)
 	})
+}
+
+func probeHost(c *cli.Context, o *cliutil.Options) (*compat.ProbeReport, error) {
+	if os.Geteuid() != 0 {
+		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
+	}
+	rep, err := compat.Probe(context.Background(), compat.ProbeOptions{
+		Workers:      c.Int("workers"),
+		SkipHelpers:  c.Bool("skip-helpers"),
+		Ksyms:        c.StringSlice("ksym"),
+		KsymsCatalog: c.Bool("catalog-ksyms"),
+		AttachAll:    c.Bool("attach-all"),
+		Kfuncs:       c.StringSlice("kfunc"),
+	})
+	if err != nil {
+		return nil, cliutil.Infra(err)
+	}
+	return rep, nil
 }
 
 // probeSection is one result section of a report, in display order.
