@@ -39,7 +39,7 @@ static __always_inline void enqueue(struct task_struct *p)
 
 	if (!tid)
 		return;
-	if (target_tgid && BPF_CORE_READ(p, tgid) != target_tgid)
+	if (target_tgid && (__u32)BPF_CORE_READ(p, tgid) != target_tgid)
 		return;
 	ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);

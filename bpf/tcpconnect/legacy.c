@@ -71,10 +71,9 @@ static __always_inline void count(__u32 which)
 }
 
 SEC("kprobe/tcp_v4_connect")
-int handle_connect_entry(struct pt_regs *ctx)
+int BPF_KPROBE(handle_connect_entry, struct sock *sk)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 sk = PT_REGS_PARM1(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), skp = (__u64)sk;
 	struct config *cfg;
 	__u32 zero = 0;
 
@@ -83,12 +82,12 @@ int handle_connect_entry(struct pt_regs *ctx)
 		return 0;
 	if ((cfg->flags & FILTER_PID) && (__u32)(id >> 32) != cfg->target_pid)
 		return 0;
-	bpf_map_update_elem(&sockets, &id, &sk, BPF_ANY);
+	bpf_map_update_elem(&sockets, &id, &skp, BPF_ANY);
 	return 0;
 }
 
 SEC("kretprobe/tcp_v4_connect")
-int handle_connect_return(struct pt_regs *ctx)
+int BPF_KRETPROBE(handle_connect_return, int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sock_common_head skc = {};
@@ -112,7 +111,7 @@ int handle_connect_return(struct pt_regs *ctx)
 	e.daddr = skc.skc_daddr;
 	e.sport = skc.skc_num;
 	e.dport = skc.skc_dport;
-	e.ret = (int)PT_REGS_RC(ctx);
+	e.ret = ret;
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 
 	count(COUNTER_SEEN);

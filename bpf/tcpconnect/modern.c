@@ -34,12 +34,9 @@ struct {
 } events SEC(".maps");
 #endif
 
-/* int tcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len) */
 SEC("fexit/tcp_v4_connect")
-int handle_connect_exit(__u64 *ctx)
+int BPF_PROG(handle_connect_exit, struct sock *sk, void *uaddr, int addr_len, int ret)
 {
-	struct sock *sk = BTF_ARG(ctx, 0, struct sock *);
-	int ret = (int)ctx[3];
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct event e = {};
 
