@@ -88,7 +88,7 @@ func init() {
 				Logf: o.Logf,
 			})
 			if err != nil {
-				if errors.Is(err, suite.ErrNoProgram) {
+				if errors.Is(err, guest.ErrInput) {
 					return cliutil.Usage(err)
 				}
 				return cliutil.Infra(err)

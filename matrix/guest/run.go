@@ -64,8 +64,9 @@ type Output struct {
 	Logs   map[string][]byte    `json:"logs,omitempty"`
 }
 
-// ErrSelection marks a run whose static selection disagrees with the loads.
-var ErrSelection = errors.New("selection error")
+// ErrInput marks unusable input (a BTF file that cannot be read, a
+// program the manifest lacks): nothing was loaded.
+var ErrInput = errors.New("invalid guest-run input")
 
 // Run does the whole in-kernel job. The error is for a context
 // cancellation or unusable input; program failures are results.
@@ -102,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	case o.BTF != "":
 		spec, err := btf.LoadSpec(o.BTF)
 		if err != nil {
-			return nil, fmt.Errorf("--btf %s: %w", o.BTF, err)
+			return nil, fmt.Errorf("%w: --btf %s: %w", ErrInput, o.BTF, err)
 		}
 		kernelTypes = spec
 		kr.BTFSource = "file:" + o.BTF
@@ -136,7 +137,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 
 	programs, err := o.Suite.Select(o.Programs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	selections, err := selectAll(o.Suite, o.Programs, target, kv)
 	if err != nil {
