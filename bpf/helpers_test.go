@@ -42,6 +42,16 @@ func requireRoot(t *testing.T) {
 
 var memlockOnce sync.Once
 
+// removeMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
+// memory to.
+func removeMemlock(t *testing.T) {
+	memlockOnce.Do(func() {
+		if err := rlimit.RemoveMemlock(); err != nil {
+			t.Logf("remove memlock rlimit: %v", err)
+		}
+	})
+}
+
 // kernelVersion is the running kernel's upstream version.
 func kernelVersion(t *testing.T) kversion.Version {
 	t.Helper()
@@ -97,11 +107,7 @@ func loadVariant(t *testing.T, in intent, setup func(*ebpf.CollectionSpec)) (*eb
 func loadVariantWith(t *testing.T, in intent, setup func(*ebpf.CollectionSpec), opts ebpf.CollectionOptions) (*ebpf.CollectionSpec, *ebpf.Collection) {
 	t.Helper()
 	requireRoot(t)
-	memlockOnce.Do(func() {
-		if err := rlimit.RemoveMemlock(); err != nil {
-			t.Logf("remove memlock rlimit: %v", err)
-		}
-	})
+	removeMemlock(t)
 	spec, err := LoadObjectSpec(in.object)
 	if err != nil {
 		t.Fatal(err)
