@@ -25,7 +25,7 @@ const ProbeSchemaVersion = 1
 // ProbeOptions tune Probe.
 type ProbeOptions struct {
 	// Workers bounds the number of helper-matrix probes run at the same
-	// time; 0 means two per CPU (at least 4).
+	// time; 0 means one per CPU (at least 2).
 	Workers int
 	// SkipHelpers skips the per-program-type helper matrix, by far the
 	// largest part of the probe. helper:* then answers Unknown.
@@ -158,12 +158,11 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	r := p.rep
 	r.ProbedAt = start.UTC()
 
-	// Probe loads spend most of their time in the kernel, where
-	// allocations and the verifier contend on locks: twice as many workers
-	// as CPUs keeps every CPU busy.
+	// Probe loads spend their time in the kernel, where concurrent loads
+	// contend on allocator locks: more workers than CPUs buys nothing.
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = max(2*runtime.NumCPU(), 4)
+		workers = max(runtime.NumCPU(), 2)
 	}
 
 	// Phase 1: what the helper matrix depends on (the program types and

@@ -33,17 +33,38 @@ ms() { awk -v ns="$1" 'BEGIN {printf "%.1f", ns/1e6}'; }
 "$RETROBPF" probe --format json >"$tmp/warm.json"
 "$BPFTOOL" feature probe kernel >/dev/null
 
+# CPU time (user+sys) comes from GNU time when installed: it shows how
+# much of the wall time is kernel work both tools must do.
+cpu() {
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%U %S' -o "$tmp/cpu" "$@" >"$tmp/out" && awk '{printf "%.0f", ($1+$2)*1000}' "$tmp/cpu"
+	else
+		"$@" >"$tmp/out" && printf '?'
+	fi
+}
+
 r_times=() b_times=()
-printf '%-4s %14s %14s\n' run "retrobpf (ms)" "bpftool (ms)"
+printf '%-4s %14s %10s %14s %10s\n' run "retrobpf (ms)" "cpu (ms)" "bpftool (ms)" "cpu (ms)"
 for i in $(seq 1 "$RUNS"); do
 	t0=$(now_ns)
-	"$RETROBPF" probe --format json >"$tmp/probe.json"
+	rc=$(cpu "$RETROBPF" probe --format json --output "$tmp/probe.json")
 	t1=$(now_ns)
-	"$BPFTOOL" feature probe kernel >"$tmp/bpftool.txt"
+	bc=$(cpu "$BPFTOOL" feature probe kernel)
 	t2=$(now_ns)
 	r_times+=($((t1 - t0)))
 	b_times+=($((t2 - t1)))
-	printf '%-4s %14s %14s\n' "$i" "$(ms $((t1 - t0)))" "$(ms $((t2 - t1)))"
+	printf '%-4s %14s %10s %14s %10s\n' "$i" "$(ms $((t1 - t0)))" "$rc" "$(ms $((t2 - t1)))" "$bc"
+done
+"$BPFTOOL" feature probe kernel >"$tmp/bpftool.txt"
+
+# The helper matrix (one program load per program type and helper) is
+# nearly all of bpftool's time; this shows what the rest of retrobpf's
+# probe costs on top of it.
+s_times=()
+for i in $(seq 1 "$RUNS"); do
+	t0=$(now_ns)
+	"$RETROBPF" probe --skip-helpers --format json >/dev/null
+	s_times+=($(($(now_ns) - t0)))
 done
 
 rm=$(median "${r_times[@]}")
@@ -53,5 +74,6 @@ bhelpers=$(grep -c '^	- ' "$tmp/bpftool.txt" || true)
 echo
 printf 'median   %14s %14s\n' "$(ms "$rm")" "$(ms "$bm")"
 awk -v r="$rm" -v b="$bm" 'BEGIN {printf "median ratio retrobpf/bpftool = %.2f (%s)\n", r/b, (r < b) ? "retrobpf faster" : "retrobpf SLOWER"}'
+echo "retrobpf probe --skip-helpers: median $(ms "$(median "${s_times[@]}")") ms"
 echo "work: retrobpf lists $helpers helper results (plus attach, BTF, test-run, stats probes); bpftool lists $bhelpers available helpers"
 echo "host: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,7 +29,7 @@ func init() {
 			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
 			&cli.BoolFlag{Name: "attach-all", Usage: "also attach uprobe and perf tracepoint programs for real (slower: their teardown waits for RCU grace periods)"},
 			&cli.StringSliceFlag{Name: "kfunc", Usage: "also record kfunc `NAME` from vmlinux BTF (repeatable)"},
-			&cli.IntFlag{Name: "workers", Usage: "helper-matrix probes run at once (0: two per CPU)"},
+			&cli.IntFlag{Name: "workers", Usage: "helper-matrix probes run at once (0: one per CPU)"},
 			&cli.StringFlag{Name: "from", Usage: "render a saved report `FILE` (probe --format json output) instead of probing"},
 		),
 		Action: runProbe,
