@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -213,7 +214,7 @@ func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
 	case unix.EACCES:
 		return Result{State: Supported, Detail: "verifier accepted the call (then rejected arguments or r9)"}
 	case unix.EINVAL:
-		tag := []byte(fmt.Sprintf("#%d", fn))
+		tag := strconv.AppendInt([]byte{'#'}, int64(fn), 10)
 		if bytes.Contains(last, []byte("invalid func")) && bytes.Contains(last, tag) {
 			return Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
 		}
