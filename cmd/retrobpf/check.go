@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/urfave/cli/v2"
 
+	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/internal/kversion"
@@ -162,6 +163,24 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 			return nil, cliutil.Infra(err)
 		}
 		spec.target, spec.version = rep, checkProbedVersion(rep)
+		// On the host, kernel types for CO-RE come from the loader's own
+		// search order (--btf, $RETROBPF_BTF, sysfs, the BTF cache), so
+		// check answers btf:core exactly as a load on this node would.
+		_, src, err := btfhub.KernelTypes(context.Background(), btfhub.LoaderOptions{BTFFile: c.String("btf")})
+		switch {
+		case err == nil && src.Kind != btfhub.SourceSysfs:
+			spec.target = compat.WithExternalBTF(spec.target)
+			o.Logf("retrobpf: kernel types for CO-RE: %s", src)
+		case err == nil:
+			o.Debugf("retrobpf: kernel types for CO-RE: %s", src)
+		case errors.Is(err, btfhub.ErrNoKernelBTF):
+			o.Debugf("retrobpf: %v", err)
+		case c.String("btf") != "":
+			return nil, cliutil.Usagef("--btf: %v", err)
+		default:
+			o.Logf("retrobpf: warning: kernel types: %v", err)
+		}
+		return spec, nil
 	}
 	if f := c.String("btf"); f != "" {
 		if spec.target == nil {
