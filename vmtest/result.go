@@ -31,8 +31,12 @@ type Result struct {
 
 	BootToReady time.Duration `json:"boot_to_ready_ns"` // QEMU start to the agent's Ready frame (host clock)
 	GuestReady  time.Duration `json:"guest_ready_ns"`   // kernel start to Ready, by the guest's /proc/uptime
-	Total       time.Duration `json:"total_ns"`
-	Accel       Accel         `json:"accel"` // the accelerator actually used
+	// ReadyCPU is the CPU time (user+system) QEMU had used when the Ready
+	// frame arrived: under TCG the work of booting, and unlike the clocks
+	// above nearly independent of other load on the host.
+	ReadyCPU time.Duration `json:"ready_cpu_ns"`
+	Total    time.Duration `json:"total_ns"`
+	Accel    Accel         `json:"accel"` // the accelerator actually used
 }
 
 // StepResult is one step's outcome.

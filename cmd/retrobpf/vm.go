@@ -174,7 +174,7 @@ func (s *vmSetup) runAll(plan vmtest.Plan) ([]*vmtest.Result, error) {
 		return nil, cliutil.Infra(fmt.Errorf("kernel %s: %w", s.kernels[i].Ref, err))
 	}
 	for i, r := range results {
-		s.o.Debugf("kernel %s (%s): %s, accel %s, boot to agent %s, total %s\n", s.kernels[i].Ref, r.Release, r.Outcome, r.Accel, r.BootToReady.Round(time.Millisecond), r.Total.Round(time.Millisecond))
+		s.o.Debugf("kernel %s (%s): %s, accel %s, boot to agent %s (guest clock %s, QEMU CPU %s), total %s", s.kernels[i].Ref, r.Release, r.Outcome, r.Accel, r.BootToReady.Round(time.Millisecond), r.GuestReady, r.ReadyCPU, r.Total.Round(time.Millisecond))
 	}
 	return results, nil
 }

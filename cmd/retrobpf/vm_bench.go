@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/vmtest"
+	"github.com/retrobpf/retrobpf/vmtest/initramfs"
 )
 
 // maxAgentOverhead is the budget of the agent over a bare init.
@@ -34,50 +36,104 @@ func vmBenchBoot(c *cli.Context) error {
 		return err
 	}
 	defer s.stop()
-	tw := tabwriter.NewWriter(s.o.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\trelease\taccel\truns\tbare init\tagent ready\toverhead\tguest: bare\tguest: agent\tguest overhead\tverdict\t")
-	pass := true
+	agentBin := s.machine.Agent
+	if agentBin == "" {
+		if agentBin, err = os.Executable(); err != nil {
+			return cliutil.Infra(err)
+		}
+	}
+	agentImage, err := initramfs.Stripped(agentBin)
+	if err != nil {
+		return cliutil.Infra(err)
+	}
+	load0 := loadAverage()
+	// Three boots per run, interleaved so load changes hit all alike: the
+	// bare init; the bare init with the (stripped) agent binary as a plain
+	// file (what unpacking the bigger initramfs costs); the agent.
+	const nConf = 3
+	confName := [nConf]string{"bare", "bare+agent file", "agent"}
+	type row struct {
+		ref, release string
+		accel        vmtest.Accel
+		wall, cpu    [nConf][]time.Duration
+	}
+	var rows []row
 	for _, k := range s.kernels {
-		var hb, ha, gb, ga []time.Duration
-		var accel vmtest.Accel
-		var release string
+		r := row{ref: k.Ref}
 		for i := 0; i < runs; i++ {
-			for _, agent := range []string{bare, s.machine.Agent} {
+			for c := 0; c < nConf; c++ {
 				m := s.machine
-				m.Kernel, m.Agent = k, agent
-				r, err := vmtest.Run(s.ctx, m, vmtest.Plan{})
+				m.Kernel, m.Agent = k, bare
+				var plan vmtest.Plan
+				switch c {
+				case 1:
+					plan.Files = []vmtest.File{{Path: "/padding", Data: agentImage}}
+				case 2:
+					m.Agent = agentBin
+				}
+				res, err := vmtest.Run(s.ctx, m, plan)
 				if err != nil {
 					return cliutil.Usage(err)
 				}
-				if r.Outcome != vmtest.OutcomeOK {
-					return vmFailure(k, r)
+				if res.Outcome != vmtest.OutcomeOK {
+					return vmFailure(k, res)
 				}
-				accel = r.Accel
-				if agent == bare {
-					hb, gb = append(hb, r.BootToReady), append(gb, r.GuestReady)
-				} else {
-					ha, ga = append(ha, r.BootToReady), append(ga, r.GuestReady)
-					release = r.Release
+				r.accel = res.Accel
+				r.wall[c] = append(r.wall[c], res.BootToReady)
+				r.cpu[c] = append(r.cpu[c], res.ReadyCPU)
+				if c == 2 {
+					r.release = res.Release
 				}
-				s.o.Debugf("%s run %d %s: ready after %s (guest %s)", k.Ref, i, map[bool]string{true: "bare", false: "agent"}[agent == bare], r.BootToReady, r.GuestReady)
+				s.o.Debugf("%s run %d %s: ready after %s (guest clock %s, QEMU CPU %s)", k.Ref, i, confName[c], res.BootToReady, res.GuestReady, res.ReadyCPU)
 			}
 		}
-		over := median(ha) - median(hb)
+		rows = append(rows, r)
+	}
+	// On an overloaded host the clocks measure the queue for a CPU more
+	// than the boot; QEMU's own CPU time does not, so it decides then.
+	load := max(load0, loadAverage())
+	byCPU := load > float64(runtime.NumCPU())
+	tw := tabwriter.NewWriter(s.o.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\trelease\taccel\truns\tbare init\tagent ready\toverhead\tCPU: bare\tCPU: +unpack\tCPU: agent\toverhead\tverdict\t")
+	pass := true
+	for _, r := range rows {
+		wb, wa := median(r.wall[0]), median(r.wall[2])
+		cb, cu, ca := median(r.cpu[0]), median(r.cpu[1]), median(r.cpu[2])
+		over := wa - wb
+		if byCPU {
+			over = ca - cb
+		}
 		verdict := "PASS"
 		if over >= maxAgentOverhead {
 			verdict, pass = "FAIL", false
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%+.3fs\t%s\t%s\t%+.3fs\t%s\t\n", k.Ref, release, accel, runs,
-			secs(median(hb)), secs(median(ha)), over.Seconds(), secs(median(gb)), secs(median(ga)), (median(ga) - median(gb)).Seconds(), verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%+.3fs\t%s\t%+.3fs\t%s\t%+.3fs\t%s\t\n", r.ref, r.release, r.accel, runs,
+			secs(wb), secs(wa), (wa - wb).Seconds(), secs(cb), (cu - cb).Seconds(), secs(ca), (ca - cb).Seconds(), verdict)
 	}
 	tw.Flush()
-	fmt.Fprintf(s.o.Stdout, "agent overhead budget: < %s over a bare init (median boot-to-ready, host clock)\n", maxAgentOverhead)
+	basis := "host clock, QEMU start to the Ready frame"
+	if byCPU {
+		basis = fmt.Sprintf("QEMU CPU time to the Ready frame: the host was overloaded (load average %.1f on %d CPUs), so its clocks are not trusted", load, runtime.NumCPU())
+	}
+	fmt.Fprintf(s.o.Stdout, "medians of %d runs; +unpack = bare init with the agent binary as a plain file (the cost of the bigger initramfs)\n", runs)
+	fmt.Fprintf(s.o.Stdout, "budget: the agent adds < %s over a bare init (%s)\n", maxAgentOverhead, basis)
 	if !pass {
 		fmt.Fprintln(s.o.Stdout, "FAIL")
 		return cliutil.Failed(fmt.Errorf("agent overhead over budget"))
 	}
 	fmt.Fprintln(s.o.Stdout, "PASS")
 	return nil
+}
+
+// loadAverage is the 1-minute load average, or 0.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
 }
 
 func median(d []time.Duration) time.Duration {

@@ -9,6 +9,18 @@ import (
 	"os"
 )
 
+// Stripped returns the contents of the ELF executable at path as the
+// initramfs holds it (see stripped).
+func Stripped(path string) ([]byte, error) {
+	r, n, err := stripped(path)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
+
 // stripped returns the agent as the guest needs it: only the bytes its
 // loadable segments cover, with the section header table dropped. Debug
 // information and symbol tables (a third of a Go binary) are never mapped
