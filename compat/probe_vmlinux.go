@@ -84,6 +84,11 @@ func vmlinux() (*vmlinuxIndex, error) {
 	vmlinuxOnce.Do(func() {
 		data, err := os.ReadFile(vmlinuxBTF)
 		if errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat("/sys/kernel"); serr != nil {
+				// sysfs is not mounted: that says nothing about the kernel.
+				vmlinuxErr = fmt.Errorf("%s: %w (is sysfs mounted?)", vmlinuxBTF, err)
+				return
+			}
 			vmlinuxErr = fmt.Errorf("%s: %w", vmlinuxBTF, ebpf.ErrNotSupported)
 			return
 		}
