@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 export CGO_ENABLED=0
-[ -x bin/retrobpf ] || go build -trimpath -o bin/retrobpf ./cmd/retrobpf
+go build -trimpath -o bin/retrobpf ./cmd/retrobpf
 # The baseline init: the Go runtime, two hand-encoded frames, power-off.
 go build -trimpath -ldflags=-s -o "$tmp/bareinit" ./vmtest/testdata/bareinit
 
