@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +39,12 @@ func agent(t *testing.T) string {
 			return
 		}
 		agentPath = filepath.Join(dir, "retrobpf")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", agentPath, "./cmd/retrobpf")
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			agentErr = err
+			return
+		}
+		cmd := exec.Command(goBin, "build", "-trimpath", "-o", agentPath, "./cmd/retrobpf")
 		cmd.Dir = ".."
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
