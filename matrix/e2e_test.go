@@ -13,6 +13,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/matrix/verifier"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -308,3 +309,47 @@ func TestE2EInterrupt(t *testing.T) {
 }
 
 func kversionOf(s string) kversion.Version { return kversion.MustParse(s) }
+
+// TestE2EHugeLogs: rejections with logs far beyond the first buffer on a
+// pre-6.4 kernel (no log_true_size): a million processed instructions
+// (kept as the stats log, not collected as a ~70 MB branch log that would
+// exhaust the VM's memory) and a jump-sequence overflow whose log is
+// hidden by EFAULT and recovered whole.
+func TestE2EHugeLogs(t *testing.T) {
+	o := e2e(t, "testdata/biglog.yaml", "5.10")
+	o.VerifierOnly = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := res.Kernel("5.10")
+	if k == nil || k.Outcome != reports.OutcomeOK {
+		t.Fatalf("%+v", res.Kernels)
+	}
+	huge := findVariant(k, "biglog", "huge")
+	if huge == nil || huge.Programs[0].Triage == nil || huge.Programs[0].Triage.Class != reports.TriageTooComplex {
+		t.Fatalf("huge: %+v", huge)
+	}
+	if st := huge.Programs[0].Verifier; st.InsnsProcessed == nil || *st.InsnsProcessed < 1_000_000 || !strings.Contains(st.LogExcerpt, "branch log was not taken") {
+		t.Errorf("huge: %+v", st)
+	}
+	branchy := findVariant(k, "biglog", "branchy")
+	if branchy == nil || branchy.Programs[0].Triage == nil || branchy.Programs[0].Triage.Class != reports.TriageTooComplex {
+		t.Fatalf("branchy: %+v", branchy)
+	}
+	st := branchy.Programs[0].Verifier
+	if st.LogLines < 100_000 || st.LogArtifact == "" {
+		t.Fatalf("branchy log: %d lines, artifact %q", st.LogLines, st.LogArtifact)
+	}
+	gz, err := os.ReadFile(filepath.Join(o.OutputDir, st.LogArtifact))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := verifier.Decompress(gz)
+	if err != nil || len(lines) != st.LogLines {
+		t.Fatalf("artifact: %d lines (%v), report says %d", len(lines), err, st.LogLines)
+	}
+	if len(st.LogExcerpt) > 4096 {
+		t.Errorf("excerpt of %d bytes is not bounded", len(st.LogExcerpt))
+	}
+}

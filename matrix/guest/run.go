@@ -76,6 +76,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		logf = func(string, ...any) {}
 	}
 	_ = rlimit.RemoveMemlock()
+	limitMemory()
 	if !o.VerifierOnly {
 		if err := loopbackUp(); err != nil {
 			logf("%v (connect triggers and XDP on lo will fail)", err)

@@ -53,7 +53,19 @@ type Options struct {
 	// LogSizeStart is the first log buffer size (0: DefaultLogSizeStart;
 	// before 5.2 always the 16 MiB cap).
 	LogSizeStart uint32
+	// BranchLogMaxInsns bounds the branch-log reload of a rejected
+	// program: when the stats log says the verifier processed more
+	// instructions than this, the instruction log (about 60 bytes per
+	// instruction, plus copies while it grows) is not taken and the stats
+	// log, which holds the decisive message, is kept. 0 means
+	// DefaultBranchLogMaxInsns; negative means no bound.
+	BranchLogMaxInsns int64
 }
+
+// DefaultBranchLogMaxInsns keeps the branch log below roughly 15 MB: a
+// million-instruction log needs several hundred MB of memory to collect,
+// which a small VM does not have.
+const DefaultBranchLogMaxInsns = 250_000
 
 // Figures describe one load of one program.
 type Figures struct {
@@ -128,7 +140,13 @@ func Load(spec *ebpf.CollectionSpec, prog string, opts Options) (*Loaded, error)
 
 	res := &Loaded{}
 	coll, logLines, dur, err := loadOne(spec, prog, opts.KernelTypes, level, size, false)
-	if err != nil && !old && level&ebpf.LogLevelBranch == 0 {
+	maxInsns := opts.BranchLogMaxInsns
+	if maxInsns == 0 {
+		maxInsns = DefaultBranchLogMaxInsns
+	}
+	if st := ParseStats(logLines); err != nil && !old && maxInsns > 0 && st.Insns != nil && *st.Insns > maxInsns {
+		res.Figures.LogNote = fmt.Sprintf("the verifier processed %d instructions: the branch log was not taken (collecting it needs about 200 bytes of memory per instruction); this is the stats log", *st.Insns)
+	} else if err != nil && !old && level&ebpf.LogLevelBranch == 0 {
 		// Rejected with the stats-only log: reload with the branch log,
 		// which carries the instructions, states and source lines.
 		level = ebpf.LogLevelBranch | ebpf.LogLevelStats

@@ -139,3 +139,22 @@ func TestLoadEFAULTRecoversLog(t *testing.T) {
 		t.Fatal("no insns parsed from the recovered log")
 	}
 }
+
+// A rejection after a million processed instructions keeps the stats log
+// (with the decisive message) instead of a branch log of ~1.25M lines.
+func TestLoadTooLargeKeepsStatsLog(t *testing.T) {
+	requireBPF(t)
+	if !RunningKernel().AtLeast(v5_2) {
+		t.Skip("needs BPF_LOG_STATS (5.2+)")
+	}
+	l := load(t, "big.o", "too_large", Options{})
+	if l.Figures.Verdict != Rejected || !strings.Contains(l.Figures.LogNote, "branch log was not taken") {
+		t.Fatalf("verdict %s note %q", l.Figures.Verdict, l.Figures.LogNote)
+	}
+	if len(l.Figures.Log) > 100 || !strings.Contains(strings.Join(l.Figures.Log, "\n"), "BPF program is too large") {
+		t.Fatalf("log of %d lines:\n%s", len(l.Figures.Log), Excerpt(l.Figures.Log, 10, 2000))
+	}
+	if l.Figures.Stats.Insns == nil || *l.Figures.Stats.Insns < 1_000_000 {
+		t.Fatalf("insns %v", l.Figures.Stats.Insns)
+	}
+}
