@@ -33,7 +33,7 @@ func init() {
 			&cli.StringFlag{Name: "accel", Usage: "tcg or kvm: how the VM runs (marks emulated figures)"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load only: no attach, no overhead"},
 			&cli.BoolFlag{Name: "no-probe", Usage: "select from the catalog by kernel version instead of probing"},
-			&cli.IntFlag{Name: "samples", Usage: "overhead sample pairs (≥ 6, default 10)"},
+			&cli.IntFlag{Name: "samples", Value: 10, Usage: "interleaved with/without overhead sample pairs (at least 6)"},
 			&cli.StringSliceFlag{Name: "program", Usage: "run only this `PROGRAM` of the manifest (repeatable)"},
 			&cli.BoolFlag{Name: "probe-only", Usage: "only probe the kernel (recording what the manifest needs) and write the probe report"},
 			&cli.StringFlag{Name: "probe-report", Usage: "select with this saved probe report `FILE` instead of probing (probes if it is missing)"},
@@ -46,6 +46,9 @@ func init() {
 			}
 			if err := o.CheckFormat("json"); err != nil {
 				return err
+			}
+			if c.Int("samples") < 6 {
+				return cliutil.Usagef("--samples %d: at least 6 are needed for a 95%% confidence interval", c.Int("samples"))
 			}
 			s, err := suite.Load(c.String("manifest"))
 			if err != nil {

@@ -35,14 +35,14 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 		Flags: commandFlags(
 			&cli.StringFlag{Name: "manifest", Value: "bpf/suite.yaml", Usage: "manifest `FILE`"},
 			&cli.StringFlag{Name: "kernels", Value: "5.10,6.1,6.12", Usage: "comma-separated kernel `REFS` (aliases, deb:, oci:, file:), or @FILE with one per line"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs at once (default: one per CPU)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs at once", DefaultText: "one per CPU"},
 			&cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for kernels without /sys/kernel/btf/vmlinux"},
 			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Value: "results", Usage: "results `DIR`"},
 			&cli.BoolFlag{Name: "resume", Usage: "skip kernels already finished in --output-dir"},
 			&cli.StringFlag{Name: "shard", Usage: "run share `I/N` of the kernels (see `matrix plan`)"},
 			&cli.StringFlag{Name: "accel", Value: "auto", Usage: "auto, kvm or tcg"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load and verify only: no attach, no overhead"},
-			&cli.IntFlag{Name: "samples", Usage: "overhead sample pairs per variant (≥ 6, default 10)"},
+			&cli.IntFlag{Name: "samples", Value: 10, Usage: "interleaved with/without overhead sample pairs per variant (at least 6)"},
 			&cli.IntFlag{Name: "memory", Value: 1024, Usage: "guest memory in `MiB`"},
 			&cli.StringFlag{Name: "agent", Usage: "static retrobpf `BINARY` for the guest (default: this one)"},
 			&cli.StringFlag{Name: "report-format", Value: "markdown", Usage: "format of DIR/report.* (" + strings.Join(reports.Formats, ", ") + ")"},
@@ -53,6 +53,12 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 
 func runAction(c *cli.Context) error {
 	o := options(c)
+	if err := o.CheckFormat(reports.Formats...); err != nil {
+		return err
+	}
+	if c.Int("samples") < 6 {
+		return cliutil.Usagef("--samples %d: at least 6 are needed for a 95%% confidence interval", c.Int("samples"))
+	}
 	s, err := suite.Load(c.String("manifest"))
 	if err != nil {
 		return cliutil.Usage(err)
@@ -113,8 +119,10 @@ func runAction(c *cli.Context) error {
 		} else {
 			o.Logf("results: %s, report: %s", filepath.Join(dir, "results.json"), report)
 		}
-		if !o.Quiet && err == nil {
-			_ = reports.Render(o.Stdout, res, "table")
+		if err == nil {
+			if eerr := o.Emit(func(w io.Writer) error { return reports.Render(w, res, o.Format) }); eerr != nil {
+				return eerr
+			}
 		}
 	}
 	if err != nil {
