@@ -204,6 +204,9 @@ func TestBadInput(t *testing.T) {
 		"relative guest path": {Files: []File{{Path: "rel", Data: []byte("x")}}},
 		"missing source":      {Files: []File{{Path: "/x", Source: "/no/such/file"}}},
 		"empty step":          {Steps: []Step{{Name: "nothing"}}},
+		"replaces /init":      {Files: []File{{Path: "/init", Data: []byte("x")}}},
+		"replaces a base dir": {Files: []File{{Path: "/tmp/", Data: []byte("x")}}},
+		"same path twice":     {Files: []File{{Path: "/a", Data: []byte("x")}, {Path: "/b/../a", Data: []byte("y")}}},
 	} {
 		if _, err := Run(context.Background(), m, p); !errorsIs(err, ErrInput) {
 			t.Errorf("%s: err = %v, want ErrInput", name, err)

@@ -84,10 +84,19 @@ func checkInput(m Machine, p Plan) error {
 	if _, err := ParseAccel(string(m.Accel)); err != nil {
 		return fmt.Errorf("%w: %v", ErrInput, err)
 	}
+	seen := map[string]bool{}
 	for _, f := range p.Files {
 		if !filepath.IsAbs(f.Path) || filepath.Clean(f.Path) == "/" {
 			return fmt.Errorf("guest file %q: not an absolute path: %w", f.Path, ErrInput)
 		}
+		clean := filepath.Clean(f.Path)
+		if reservedPaths[clean] {
+			return fmt.Errorf("guest file %s: the path is the agent's own: %w", f.Path, ErrInput)
+		}
+		if seen[clean] {
+			return fmt.Errorf("guest file %s given twice: %w", f.Path, ErrInput)
+		}
+		seen[clean] = true
 		if f.Data == nil {
 			if _, err := os.Stat(f.Source); err != nil {
 				return fmt.Errorf("file %s: %w: %v", f.Source, ErrInput, err)
@@ -100,6 +109,14 @@ func checkInput(m Machine, p Plan) error {
 		}
 	}
 	return nil
+}
+
+// reservedPaths are the initramfs entries a plan file must not replace:
+// the agent, its /init link, the plan and the directories of the base.
+var reservedPaths = map[string]bool{
+	"/init": true, "/plan.json": true, "/bin": true, "/bin/retrobpf": true, "/dev": true,
+	"/proc": true, "/sys": true, "/tmp": true, "/run": true, "/etc": true, "/root": true,
+	"/sbin": true, "/usr": true, "/usr/bin": true, "/var": true, "/mnt": true,
 }
 
 func buildImage(m Machine, p Plan, dir string) (string, error) {
@@ -253,12 +270,15 @@ func (q *qemu) run(ctx context.Context, res *Result) {
 				res.ReadyCPU = processCPU(cmd.Process.Pid)
 				res.Release = r.Release
 				res.GuestReady = time.Duration(r.Uptime * float64(time.Second))
+				deadline.Reset(q.m.RunTimeout)
+			case proto.TypeSetup:
+				var r proto.Setup
+				json.Unmarshal(ev.frame.Payload, &r)
 				for _, m := range r.Mounts {
 					if m.Error != "" {
 						res.MissingFS = append(res.MissingFS, m.FSType+": "+m.Error)
 					}
 				}
-				deadline.Reset(q.m.RunTimeout)
 			case proto.TypeResult:
 				var r proto.StepResult
 				if err := json.Unmarshal(ev.frame.Payload, &r); err != nil {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -47,9 +45,12 @@ func Main() {
 	}
 	out = proto.NewWriter(port)
 
+	// /proc is not mounted yet: the uptime comes from the clock the kernel
+	// also uses for /proc/uptime.
+	sendJSON(out, proto.TypeReady, proto.Ready{Release: release(), Uptime: uptime()})
 	mounts := mountAll()
 	raiseLimits()
-	sendJSON(out, proto.TypeReady, proto.Ready{Release: release(), Uptime: uptime(), Mounts: mounts})
+	sendJSON(out, proto.TypeSetup, proto.Setup{Mounts: mounts})
 
 	plan, err := readPlan(proto.PlanPath)
 	if err != nil {
@@ -105,12 +106,11 @@ func release() string {
 }
 
 func uptime() float64 {
-	b, err := os.ReadFile("/proc/uptime")
-	if err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		return 0
 	}
-	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
-	return f
+	return float64(ts.Nano()) / 1e9
 }
 
 // powerOff drains the result port, syncs and powers off. If the power-off

@@ -23,6 +23,7 @@ const (
 	TypeResult Type = 3 // StepResult: one step finished
 	TypeDone   Type = 4 // Done: every step ran; the agent powers off next
 	TypeFatal  Type = 5 // Fatal: the agent itself failed (a recovered panic, an unreadable plan)
+	TypeSetup  Type = 6 // Setup: what the agent mounted, sent after Ready
 )
 
 func (t Type) String() string {
@@ -37,6 +38,8 @@ func (t Type) String() string {
 		return "done"
 	case TypeFatal:
 		return "fatal"
+	case TypeSetup:
+		return "setup"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

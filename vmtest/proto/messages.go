@@ -22,11 +22,15 @@ type Step struct {
 	StopOnFailure bool `json:"stop_on_failure,omitempty"`
 }
 
-// Ready is the agent's first frame.
+// Ready is the agent's first frame, sent the moment it runs (boot timing).
 type Ready struct {
-	Release string  `json:"release"`          // uname -r
-	Uptime  float64 `json:"uptime"`           // seconds since the kernel started (/proc/uptime)
-	Mounts  []Mount `json:"mounts,omitempty"` // what was mounted, and what the kernel lacked
+	Release string  `json:"release"` // uname -r
+	Uptime  float64 `json:"uptime"`  // seconds since the kernel started (/proc/uptime)
+}
+
+// Setup follows Ready once the agent has mounted the pseudo filesystems.
+type Setup struct {
+	Mounts []Mount `json:"mounts,omitempty"` // what was mounted, and what the kernel lacked
 }
 
 // Mount records one filesystem the agent tried to mount.
