@@ -54,6 +54,7 @@ const (
 	guestSuiteDir = "/suite"
 	guestProbe    = "/tmp/retrobpf-probe.json"
 	guestBTF      = "/suite/.btf/vmlinux.btf"
+	guestLoopKO   = "/suite/.modules/loop.ko"
 )
 
 // guestOutput is where program i's guest-run step writes its results.
@@ -186,7 +187,14 @@ func planFiles(o Options) ([]vmtest.File, error) {
 // runKernel boots one kernel and runs guest-run in it.
 func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, logf func(string, ...any)) *reports.KernelResult {
 	kr := &reports.KernelResult{Ref: ref, Outcome: reports.OutcomeInfraError, Accel: reports.AccelTCG}
-	k, err := o.Cache.Resolve(ctx, ref, o.Resolve)
+	needBlock := !o.VerifierOnly && hasTrigger(o.Suite, "fsync")
+	ropts := o.Resolve
+	ropts.Modules = ropts.Modules || needBlock // loop.ko, for a block device
+	k, err := o.Cache.Resolve(ctx, ref, ropts)
+	if err != nil && ropts.Modules && !o.Resolve.Modules {
+		logf("%s: kernel modules unavailable (%v): fsync triggers get no block device", ref, err)
+		k, err = o.Cache.Resolve(ctx, ref, o.Resolve)
+	}
 	if err != nil {
 		kr.Error = fmt.Sprintf("kernel %s: %v", ref, err)
 		return kr
@@ -205,6 +213,15 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 	if btfFile != "" {
 		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
 		base = append(base, "--btf", guestBTF)
+	}
+	if needBlock {
+		base = append(base, "--block-device")
+		if ko, err := loopModule(k.Modules); err == nil {
+			plan.Files = append(plan.Files, vmtest.File{Path: guestLoopKO, Data: ko})
+			base = append(base, "--loop-module", guestLoopKO)
+		} else {
+			logf("%s: %v: fsync triggers get a block device only if loop is built in", ref, err)
+		}
 	}
 	// One probe step, then one step per program: each finished program's
 	// results come back at once, so a kernel that dies later keeps them.

@@ -37,6 +37,8 @@ func init() {
 			&cli.StringSliceFlag{Name: "program", Usage: "run only this `PROGRAM` of the manifest (repeatable)"},
 			&cli.BoolFlag{Name: "probe-only", Usage: "only probe the kernel (recording what the manifest needs) and write the probe report"},
 			&cli.StringFlag{Name: "probe-report", Usage: "select with this saved probe report `FILE` instead of probing (probes if it is missing)"},
+			&cli.BoolFlag{Name: "block-device", Usage: "give fsync triggers without a path a loop block device (VMs have no disk)"},
+			&cli.StringFlag{Name: "loop-module", Usage: "loop.ko `FILE` to load when the kernel has no loop driver"},
 			&cli.StringFlag{Name: "fault", Usage: "fault injection for hostile tests: \"panic\" crashes the kernel (sysrq c) before doing anything (needs RETROBPF_ALLOW_CRASH=1)"},
 		),
 		Action: func(c *cli.Context) error {
@@ -88,6 +90,7 @@ func init() {
 				VerifierOnly: c.Bool("verifier-only"), NoProbe: c.Bool("no-probe"),
 				Samples: c.Int("samples"), Accel: reports.Accel(c.String("accel")),
 				Programs: c.StringSlice("program"), Target: target,
+				BlockDevice: c.Bool("block-device"), LoopModule: c.String("loop-module"),
 				Logf: o.Logf,
 			})
 			if err != nil {

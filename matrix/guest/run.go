@@ -44,6 +44,11 @@ type Options struct {
 	// Target, when set, answers selection instead of a new probe (a probe
 	// report saved by an earlier step).
 	Target compat.Target
+	// BlockDevice gives fsync triggers without a path a loop block device
+	// to write to (a VM has no disk); LoopModule is a loop.ko to load when
+	// the kernel has no loop driver.
+	BlockDevice bool
+	LoopModule  string
 	// Programs limits the run to these programs of the suite (all if
 	// empty), so the host can run one VM step per program and keep every
 	// finished program if the kernel dies later.
@@ -438,6 +443,15 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suit
 	l.Close()
 
 	spec2 := overhead.TriggerSpec{Kind: p.Trigger.Kind, Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
+	if spec2.Kind == overhead.KindFsync && spec2.Path == "" && o.BlockDevice {
+		dev, cleanup, err := loopDevice(tmp, o.LoopModule)
+		if err != nil {
+			o.logf("no block device for the fsync trigger (%v): writing to tmpfs, block-layer programs will not run", err)
+		} else {
+			defer cleanup()
+			spec2.Path = dev
+		}
+	}
 	var trig overhead.Trigger
 	if needAttach {
 		trig, err = overhead.NewTrigger(spec2, tmp)
@@ -601,4 +615,10 @@ func firstLine(s string) string {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
 }
