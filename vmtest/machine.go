@@ -35,8 +35,9 @@ type Machine struct {
 	Kernel *kernels.Kernel
 	Accel  Accel // default AccelAuto
 
-	MemoryMB int // default 512
-	CPUs     int // default 1
+	MemoryMB int    // default 512
+	CPUs     int    // default 1
+	CPU      string // QEMU -cpu model; default DefaultCPUKVM or DefaultCPUTCG
 
 	// BootTimeout bounds the time from QEMU's start to the agent's Ready
 	// frame, RunTimeout the time from Ready to the agent's Done frame.
@@ -65,6 +66,9 @@ type Machine struct {
 
 // Defaults for Machine.
 const (
+	DefaultCPUKVM = "host"
+	DefaultCPUTCG = "max"
+
 	DefaultMemoryMB    = 512
 	DefaultBootTimeout = 20 * time.Second
 	DefaultRunTimeout  = 10 * time.Minute
@@ -91,6 +95,12 @@ func (m Machine) withDefaults(accel Accel) Machine {
 	}
 	if m.RunTimeout <= 0 {
 		m.RunTimeout = DefaultRunTimeout * scale
+	}
+	if m.CPU == "" {
+		m.CPU = DefaultCPUTCG
+		if accel == AccelKVM {
+			m.CPU = DefaultCPUKVM
+		}
 	}
 	if m.QEMU == "" {
 		m.QEMU = "qemu-system-x86_64"

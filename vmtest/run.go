@@ -176,10 +176,11 @@ const Cmdline = "console=ttyS0 panic=-1 oops=panic quiet rdinit=/init no_timer_c
 func (q *qemu) args() []string {
 	a := []string{"-nodefaults", "-nographic", "-no-reboot"}
 	if q.accel == AccelKVM {
-		a = append(a, "-accel", "kvm", "-cpu", "host")
+		a = append(a, "-accel", "kvm")
 	} else {
-		a = append(a, "-accel", "tcg", "-cpu", "max")
+		a = append(a, "-accel", "tcg")
 	}
+	a = append(a, "-cpu", q.m.CPU)
 	cmdline := Cmdline
 	if q.m.Cmdline != "" {
 		cmdline += " " + q.m.Cmdline
