@@ -21,5 +21,5 @@ go build -trimpath -o bin/retrobpf ./cmd/retrobpf
 go build -trimpath -ldflags=-s -o "$tmp/bareinit" ./vmtest/testdata/bareinit
 
 echo "bench-boot: kernels $KERNELS, $RUNS runs each, accel $ACCEL, agent $(du -h bin/retrobpf | cut -f1) (stripped in the initramfs), bare init $(du -h "$tmp/bareinit" | cut -f1)"
-echo "host clock: QEMU start to the first frame on the result port; guest clock: /proc/uptime at that moment"
+echo "host clock: QEMU start to the Ready frame on the result port; CPU: QEMU's user+system time at that moment"
 exec bin/retrobpf vm bench-boot --kernel "$KERNELS" --runs "$RUNS" --accel "$ACCEL" --bare-init "$tmp/bareinit"
