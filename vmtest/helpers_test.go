@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +39,8 @@ func goBuild(t testing.TB, pkg string) string {
 	if p, ok := buildDone[pkg]; ok {
 		return p
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, pkg)
+		out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = moduleRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -23,9 +22,8 @@ func cmdVMSetup(ts *testscript.TestScript, neg bool, args []string) {
 	// Built into the script's $WORK (removed with it); the test process's
 	// Go build cache makes this a link step.
 	dir := ts.Getenv("WORK")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
-		cmd := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(dir, out), pkg)
+		for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, out), pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			ts.Fatalf("go build %s: %v\n%s", pkg, err, b)

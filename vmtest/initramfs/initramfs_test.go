@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -104,7 +103,7 @@ func staticBinary(t *testing.T) string {
 	src := filepath.Join(dir, "main.go")
 	os.WriteFile(src, []byte("package main\nimport \"os\"\nfunc main() { os.Stdout.WriteString(\"static ok \" + os.Args[1] + \"\\n\") }\n"), 0o644)
 	out := filepath.Join(dir, "prog")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, src)
+	cmd := exec.Command("go", "build", "-o", out, src)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
