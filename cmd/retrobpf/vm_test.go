@@ -22,7 +22,7 @@ func cmdVMSetup(ts *testscript.TestScript, neg bool, args []string) {
 	// Built into the script's $WORK (removed with it); the test process's
 	// Go build cache makes this a link step.
 	dir := ts.Getenv("WORK")
-		for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
+	for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
 		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, out), pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
