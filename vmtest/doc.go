@@ -7,6 +7,12 @@
 // console.log. No disk, network, 9p or virtio device is used, so stock
 // distribution kernels whose virtio drivers are modules boot as they are.
 //
+// The agent sends a Ready frame as soon as it runs: Result.BootToReady
+// (host clock), GuestReady (guest clock) and ReadyCPU (QEMU's CPU time)
+// time the boot, and the boot deadline ends there; the run deadline covers
+// the steps. Default deadlines are scaled by TCGSlowdown under TCG.
+// scripts/bench-boot.sh compares the boot against a bare init.
+//
 // Every run ends in one Outcome: ok, failed (a step failed), kernel-panic,
 // oops, timeout (boot deadline until the agent's Ready frame, then a run
 // deadline) or infra-error (QEMU missing or crashed, agent never reported),
