@@ -233,9 +233,11 @@ func TestRunAllParallel(t *testing.T) {
 }
 
 func TestDetectAccel(t *testing.T) {
-	if _, err := os.Stat("/dev/kvm"); err != nil {
-		t.Skip("no /dev/kvm: auto means TCG without a probe")
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("/dev/kvm unusable (%v): auto means TCG without a probe", err)
 	}
+	f.Close()
 	m := tcgMachine(t, "6.1")
 	first := DetectAccel(context.Background(), m)
 	cached, _ := filepath.Glob(filepath.Join(m.CacheDir, "accel-*.json"))
