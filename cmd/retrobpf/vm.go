@@ -271,7 +271,7 @@ func vmExec(c *cli.Context) error {
 
 func vmProbe(c *cli.Context) error {
 	o := options(c)
-	if err := o.CheckFormat("table", "json", "markdown"); err != nil {
+	if err := o.CheckFormat("table", "json", "markdown", "nfd"); err != nil {
 		return err
 	}
 	s, err := newVMSetup(c)
