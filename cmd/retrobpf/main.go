@@ -79,7 +79,7 @@ func run(args []string) int {
 }
 
 func main() {
-	if os.Getpid() == 1 { // started by the kernel as the VM's init: be the guest agent
+	if agent.IsGuest() { // started by the kernel as a vmtest VM's init: be the guest agent
 		agent.Main()
 	}
 	os.Exit(run(os.Args))
