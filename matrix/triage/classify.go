@@ -109,6 +109,7 @@ var (
 	reMemCtx       = regexp.MustCompile(`invalid bpf_context access|modified ctx ptr`)
 	reTooLargeOld  = regexp.MustCompile(`limit 131072|Processed 13107[23] insn`)
 	reCamelSplit   = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+	reNotReadOK    = regexp.MustCompile(`^R\d+ !read_ok`)
 	reSourceAt     = regexp.MustCompile(`^;\s?(.*?)(?: @ ([^:@]*):(\d+))?$`)
 	reInsnIndex    = regexp.MustCompile(`^(\d+): \(`)
 	reMissingField = regexp.MustCompile(`no BTF found|load kernel spec|kernel BTF|btf: not supported|find target in kernel|vmlinux`)
@@ -229,6 +230,8 @@ func classifyErr(in Input) reports.Triage {
 				t.Message = strings.TrimSpace(in.Log[i])
 				if h, ok := otherHints[t.Message]; ok {
 					t.Hint = h
+				} else if reNotReadOK.MatchString(t.Message) {
+					t.Hint = "a register is read before it was written (often a missing return value or an uninitialised variable the compiler kept in a register): initialise it on every path"
 				}
 				break
 			}

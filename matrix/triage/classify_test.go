@@ -213,6 +213,10 @@ verification time 118 usec
 stack depth 0
 processed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`,
 			class: reports.TriageOther, hint: "5.13"},
+		{name: "uninitialised register is not a memory access", kernel: "6.1", err: unix.EACCES, log: `
+5: (bf) r1 = r0
+R0 !read_ok`,
+			class: reports.TriageOther, hint: "initialise"},
 		{name: "unknown message", kernel: "6.12", err: unix.EINVAL, log: `
 5: (85) call bpf_foo#999
 something the verifier never said before`,
