@@ -36,7 +36,7 @@ var rules = []rule{
 		"release what was acquired on every path: bpf_ringbuf_submit/bpf_ringbuf_discard after bpf_ringbuf_reserve, bpf_sk_release after a socket lookup, the matching release kfunc after an acquire"},
 	{reports.TriageLoop, regexp.MustCompile(`back-edge from insn|infinite loop detected|loop detected at insn|unbounded loop`),
 		"bound the loop with a constant the verifier can prove (5.3+), use bpf_loop (5.17+) or bpf_for (6.4+), or unroll it (#pragma unroll) for kernels before 5.3"},
-	{reports.TriageTooComplex, regexp.MustCompile(`BPF program is too large|The sequence of \d+ jumps is too complex|too many states|program too large|exceeds the maximum`),
+	{reports.TriageTooComplex, regexp.MustCompile(`BPF program is too large|The sequence of \d+ jumps is too complex|program too large`),
 		"reduce the verifier's work: split the program with tail calls or global (__noinline) functions (5.6+), tighten loop bounds, cut branching; kernels before 5.2 allow 4096 instructions / 131072 processed"},
 	{reports.TriageStack, regexp.MustCompile(`combined stack size of \d+ calls|stack (?:size|limit) .*[Tt]oo large|invalid (?:write to )?stack off=-\d+|tail_calls are not allowed when call stack|stack depth \d+ exceeds`),
 		"the 512-byte BPF stack is exceeded: move large buffers into a per-CPU array map used as scratch space, or rebalance inlined functions"},
