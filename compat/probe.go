@@ -183,14 +183,14 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		return nil, err
 	}
 
-	// Phase 2: the helper matrix (thousands of verifier runs) goes through
-	// the bounded pool. The other probes mostly wait on the kernel (RCU
-	// grace periods, perf event teardown): each runs in its own goroutine
-	// alongside, so their waits overlap the matrix.
-	var cpu []func()
+	// Phase 2: the helper matrix (thousands of verifier runs) runs on one
+	// locked OS thread per worker. The other probes mostly wait on the
+	// kernel (RCU grace periods, perf event teardown): each runs in its
+	// own goroutine, started first so that their waits overlap the matrix.
+	var jobs []helperJob
 	if !opts.SkipHelpers {
 		for _, pt := range progTypes {
-			cpu = append(cpu, p.helperTasks(pt)...)
+			jobs = append(jobs, p.helperJobs(pt)...)
 		}
 	} else {
 		for _, pt := range progTypes {
@@ -205,7 +205,7 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 			traced(t)()
 		}()
 	}
-	err = runTasks(ctx, workers, cpu)
+	err = p.runHelperMatrix(ctx, workers, jobs)
 	tracef("helper matrix done")
 	waiting.Wait()
 	tracef("other probes done")

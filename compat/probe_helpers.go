@@ -2,11 +2,14 @@ package compat
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -16,17 +19,36 @@ import (
 )
 
 // The helper matrix is ~30 program types × ~200 helpers: thousands of
-// BPF_PROG_LOADs. cilium/ebpf's HaveProgramHelper costs several times a
-// bare load (program marshalling, a large log buffer, log parsing), which
-// makes the whole probe slower than bpftool. helperProber issues the same
-// probe as cilium/ebpf and libbpf (a helper call, GPL, log level 1) as a
-// raw bpf() call and classifies it the same way.
+// BPF_PROG_LOADs, nearly all of the probe's time, and nearly all of that is
+// kernel time (allocating and freeing the program and the verifier state).
+// cilium/ebpf's HaveProgramHelper costs several times a bare load (program
+// marshalling, a large log buffer, log parsing), so helperProber issues
+// the same probe as cilium/ebpf and libbpf (a helper call, GPL) as a raw
+// bpf() call on a pre-marshalled instruction buffer whose call immediate
+// is patched in place, and classifies it the same way. What retrobpf does
+// that bpftool does not, to be faster than it:
+//   - the verifier log is asked for at BPF_LOG_STATS (5.2+): error
+//     messages without the per-instruction dump and state prints that log
+//     level 1 formats on every load;
+//   - the loads run on one OS thread per CPU (bpftool uses one);
+//   - a helper ID the reference program type found "invalid func" (beyond
+//     the kernel's __BPF_FUNC_MAX_ID) is not loaded again for other types.
 
-// helperChunk is how many helpers one task probes.
-const helperChunk = 64
+// helperChunk is how many helpers one job probes: small enough that the
+// workers finish together, large enough that scheduling costs nothing.
+const helperChunk = 32
 
-// helperTasks returns the tasks probing all helpers for one program type.
-func (p *prober) helperTasks(pt progType) []func() {
+// helperJob probes one chunk of helpers for one program type.
+type helperJob struct {
+	pt  progType
+	c   int               // chunk index into helpers
+	res map[string]Result // the program type's results (under prober.mu)
+	ref *helperReference
+}
+
+// helperJobs returns the jobs probing all helpers for one program type,
+// or none (with the reason recorded) when they cannot be probed.
+func (p *prober) helperJobs(pt progType) []helperJob {
 	var st Result
 	if !noHelperProbe(pt.typ) {
 		st = p.progState(pt.name)
@@ -39,11 +61,13 @@ func (p *prober) helperTasks(pt progType) []func() {
 	}
 	res := make(map[string]Result, len(helpers))
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.helperResults[pt.name] = res
 	// The first program type probed is the reference: an "invalid func"
 	// answer there means the helper ID is beyond this kernel's
 	// __BPF_FUNC_MAX_ID, which the verifier checks before anything
 	// specific to the program type, so the other types skip that ID.
+	// Its jobs come first, so other types rarely wait for them.
 	ref := p.helperRef
 	if ref == nil {
 		ref = &helperReference{name: pt.name}
@@ -53,48 +77,84 @@ func (p *prober) helperTasks(pt progType) []func() {
 		}
 		p.helperRef = ref
 	}
-	p.mu.Unlock()
-	kver := p.kernelCode()
-	var tasks []func()
+	var jobs []helperJob
 	for i, c := 0, 0; i < len(helpers); i, c = i+helperChunk, c+1 {
-		chunk := helpers[i:min(i+helperChunk, len(helpers))]
-		tasks = append(tasks, func() {
-			isRef := ref.name == pt.name
-			if !isRef {
-				<-ref.done[c]
-			}
-			hp := newHelperProber(pt, kver)
-			local := make([]Result, len(chunk))
-			for i, h := range chunk {
-				if !isRef && ref.invalid[c][h.name] {
-					local[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
-					continue
-				}
-				local[i] = hp.probe(h)
-			}
-			runtime.KeepAlive(hp)
-			p.mu.Lock()
-			for i, h := range chunk {
-				res[h.name] = local[i]
-				if isRef && local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
-					ref.invalid[c][h.name] = true
-				}
-			}
-			p.mu.Unlock()
-			if isRef {
-				close(ref.done[c])
-			}
-		})
+		jobs = append(jobs, helperJob{pt: pt, c: c, res: res, ref: ref})
 	}
-	return tasks
+	return jobs
 }
 
 // helperReference is the first program type of the helper matrix; see
-// helperTasks.
+// helperJobs.
 type helperReference struct {
 	name    string
 	done    []chan struct{}   // per chunk, closed when invalid[c] is complete
 	invalid []map[string]bool // per chunk: helpers answered "invalid func"
+}
+
+// runHelperMatrix runs jobs on workers OS threads, each with its own
+// helperProber, in the order of jobs.
+func (p *prober) runHelperMatrix(ctx context.Context, workers int, jobs []helperJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	kver := p.kernelCode()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The goroutine keeps its thread for the whole matrix: no
+			// hand-offs between threads after each (short) syscall.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			hp := newHelperProber(kver)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					break
+				}
+				traced(func() { p.runHelperJob(hp, jobs[i]) })()
+			}
+			runtime.KeepAlive(hp)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	return nil
+}
+
+// runHelperJob probes one chunk and records the results.
+func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
+	ref := j.ref
+	isRef := ref.name == j.pt.name
+	if !isRef {
+		<-ref.done[j.c]
+	}
+	chunk := helpers[j.c*helperChunk : min((j.c+1)*helperChunk, len(helpers))]
+	var local [helperChunk]Result
+	hp.setProgType(j.pt)
+	for i, h := range chunk {
+		if !isRef && ref.invalid[j.c][h.name] {
+			local[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
+			continue
+		}
+		local[i] = hp.probe(h)
+	}
+	p.mu.Lock()
+	for i, h := range chunk {
+		j.res[h.name] = local[i]
+		if isRef && local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
+			ref.invalid[j.c][h.name] = true
+		}
+	}
+	p.mu.Unlock()
+	if isRef {
+		close(ref.done[j.c])
+	}
 }
 
 // noHelperProbe: program types whose helpers cannot be probed with a
@@ -147,7 +207,7 @@ type progLoadAttr struct {
 // probeFlagSleepable is BPF_F_SLEEPABLE.
 const probeFlagSleepable = 1 << 4
 
-// helperProber probes helpers for one program type, reusing its buffers.
+// helperProber probes helpers, reusing its buffers; one per worker thread.
 type helperProber struct {
 	attr    progLoadAttr
 	insns   [3]uint64
@@ -155,19 +215,51 @@ type helperProber struct {
 	log     [4096]byte
 }
 
-func newHelperProber(pt progType, kernVersion uint32) *helperProber {
+// logLevelStats is BPF_LOG_STATS (5.2): the verifier's messages, which are
+// all the classification needs, and its statistics, without the
+// instruction dump and register states of level 1.
+const logLevelStats = 4
+
+// helperLogLevel is the verifier log level of helper probes on a kernel
+// with this LINUX_VERSION_CODE. Before 5.2 the kernel reads any level
+// above 1 as "log everything" (BPF_LOG_STATS did not exist), so they get
+// level 1; so does an unknown version.
+func helperLogLevel(kernVersion uint32) uint32 {
+	if kernVersion >= 5<<16|2<<8 {
+		return logLevelStats
+	}
+	return 1
+}
+
+func newHelperProber(kernVersion uint32) *helperProber {
 	hp := &helperProber{license: [4]byte{'G', 'P', 'L', 0}}
+	// "call fn; r0 = r9; exit". Reading the never-written r9 makes the
+	// verifier reject every program whose call it accepted (EACCES), so
+	// no probe program is ever JIT-compiled and freed: the answer is
+	// decided at the call either way. probe patches the call immediate.
+	hp.insns = [3]uint64{
+		0x85,         // call imm
+		0xbf | 9<<12, // mov64 r0, r9
+		0x95,         // exit
+	}
 	hp.attr = progLoadAttr{
-		progType:    uint32(pt.typ),
 		insnCnt:     uint32(len(hp.insns)),
 		insns:       uint64(uintptr(unsafe.Pointer(&hp.insns[0]))),
 		license:     uint64(uintptr(unsafe.Pointer(&hp.license[0]))),
-		logLevel:    1,
+		logLevel:    helperLogLevel(kernVersion),
 		logSize:     uint32(len(hp.log)),
 		logBuf:      uint64(uintptr(unsafe.Pointer(&hp.log[0]))),
 		kernVersion: kernVersion, // kprobes before 5.0 check it
 	}
-	// The same expected attach types and flags cilium/ebpf's probe uses.
+	return hp
+}
+
+// setProgType makes the following probes load programs of type pt, with
+// the same expected attach types and flags cilium/ebpf's probe uses.
+func (hp *helperProber) setProgType(pt progType) {
+	hp.attr.progType = uint32(pt.typ)
+	hp.attr.expectedAttachType = 0
+	hp.attr.progFlags = 0
 	switch pt.typ {
 	case ebpf.CGroupSockAddr:
 		hp.attr.expectedAttachType = uint32(ebpf.AttachCGroupInet4Connect)
@@ -180,19 +272,26 @@ func newHelperProber(pt progType, kernVersion uint32) *helperProber {
 	case ebpf.Syscall:
 		hp.attr.progFlags = probeFlagSleepable
 	}
-	return hp
 }
 
-// probe loads "call fn; r0 = r9; exit". Reading the never-written r9
-// makes the verifier reject every program whose call it accepted (EACCES),
-// so no probe program is ever JIT-compiled and freed: the answer is decided
-// at the call either way.
+// probe loads the probe program calling h.
 func (hp *helperProber) probe(h helper) Result {
 	hp.insns[0] = 0x85 | uint64(uint32(h.fn))<<32 // call imm
-	hp.insns[1] = 0xbf | 9<<12                    // mov64 r0, r9
-	hp.insns[2] = 0x95                            // exit
-	hp.log[0] = 0
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&hp.attr)), unsafe.Sizeof(hp.attr))
+	var fd uintptr
+	var errno unix.Errno
+	for try := 0; try < 5; try++ {
+		hp.log[0] = 0
+		// A raw syscall: a probe load of three instructions takes
+		// microseconds, so handing the P to the scheduler around each
+		// one (unix.Syscall) costs more than it could gain; it cost
+		// ~10% of the matrix's CPU time.
+		fd, _, errno = unix.RawSyscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&hp.attr)), unsafe.Sizeof(hp.attr))
+		// A signal (such as the Go runtime's preemption signal) makes
+		// the verifier give up with EAGAIN; libbpf retries too.
+		if errno != unix.EAGAIN && errno != unix.EINTR {
+			break
+		}
+	}
 	if errno == 0 {
 		unix.Close(int(fd))
 		return Result{State: Supported}
@@ -204,17 +303,18 @@ func (hp *helperProber) probe(h helper) Result {
 // EACCES after a successful program-type probe means the verifier accepted
 // the call and rejected the (unset) arguments; EINVAL with "invalid func",
 // "unknown func" or "program of this type cannot use helper" means
-// unsupported; everything else is Unknown with the last log line.
+// unsupported; everything else is Unknown with the verifier's reason.
 func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
+	if errno == unix.EACCES {
+		return Result{State: Supported, Detail: "verifier accepted the call (then rejected arguments or r9)"}
+	}
 	if i := bytes.IndexByte(log, 0); i >= 0 {
 		log = log[:i]
 	}
-	last := lastLines(log, 5)
-	switch errno {
-	case unix.EACCES:
-		return Result{State: Supported, Detail: "verifier accepted the call (then rejected arguments or r9)"}
-	case unix.EINVAL:
-		tag := strconv.AppendInt([]byte{'#'}, int64(fn), 10)
+	if errno == unix.EINVAL {
+		last := lastLines(log, 5)
+		var buf [16]byte
+		tag := strconv.AppendInt(append(buf[:0], '#'), int64(fn), 10)
 		if bytes.Contains(last, []byte("invalid func")) && bytes.Contains(last, tag) {
 			return Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
 		}
@@ -226,17 +326,43 @@ func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
 	return Result{State: Unknown, Errno: errnoName(errno), Detail: verifierReason(log)}
 }
 
-// verifierReason is the last verifier log line that is not the
-// "processed N insns" statistics line.
+// verifierReason is the last verifier log line that is not one of its
+// statistics lines.
 func verifierReason(log []byte) string {
 	lines := bytes.Split(bytes.TrimSpace(log), []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := bytes.TrimSpace(lines[i])
-		if len(l) > 0 && !bytes.HasPrefix(l, []byte("processed ")) {
+		if len(l) > 0 && !isVerifierStats(l) {
 			return string(l)
 		}
 	}
 	return ""
+}
+
+// isVerifierStats reports whether l is one of the statistics lines the
+// verifier ends its log with: "processed N insns ..." (every level),
+// "verification time N usec" and "stack depth N[+N...]" (BPF_LOG_STATS).
+func isVerifierStats(l []byte) bool {
+	if bytes.HasPrefix(l, []byte("processed ")) {
+		return true
+	}
+	if rest, ok := bytes.CutPrefix(l, []byte("verification time ")); ok {
+		n, ok := bytes.CutSuffix(rest, []byte(" usec"))
+		return ok && allDigits(n)
+	}
+	if rest, ok := bytes.CutPrefix(l, []byte("stack depth ")); ok {
+		return allDigits(bytes.ReplaceAll(rest, []byte("+"), nil))
+	}
+	return false
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // lastLines returns the last n lines of log.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 func TestResultOf(t *testing.T) {
@@ -59,6 +61,12 @@ func TestClassifyHelperLoad(t *testing.T) {
 		{"might sleep", 44, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", stats), Unknown},
 		{"permission", 44, unix.EPERM, nil, Unknown},
 		{"no runner", 173, enotsupp, log("func bpf_get_func_ip#173 not supported for program type 31", stats), Unknown},
+		// BPF_LOG_STATS (log level 4): the message, then three stats lines.
+		{"stats: wrong program type", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", "verification time 5 usec", "stack depth 0", stats), Unsupported},
+		{"stats: unknown to kernel", 212, unix.EINVAL, log("invalid func unknown#212", "verification time 3 usec", "stack depth 0", stats), Unsupported},
+		{"stats: might sleep", 148, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", "verification time 3 usec", "stack depth 0", stats), Unknown},
+		{"stats: args rejected", 1, unix.EACCES, log("R1 type=ctx expected=map_ptr", "verification time 3 usec", "stack depth 0", stats), Supported},
+		{"stats: tag of another helper", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#4", "verification time 3 usec", "stack depth 0", stats), Unknown},
 	} {
 		r := classifyHelperLoad(tc.errno, tc.log, tc.fn)
 		if r.State != tc.state {
@@ -77,8 +85,32 @@ func TestLastLines(t *testing.T) {
 			t.Errorf("lastLines(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if got := verifierReason([]byte("x\nreal reason\nprocessed 3 insns\n")); got != "real reason" {
-		t.Errorf("verifierReason = %q", got)
+	for in, want := range map[string]string{
+		"x\nreal reason\nprocessed 3 insns\n":                                                  "real reason",
+		"helper call might sleep\nverification time 12 usec\nstack depth 0\nprocessed 1 insns": "helper call might sleep",
+		"real reason\nverification time 12 usec\nstack depth 0+8+16\nprocessed 9 insns\n":      "real reason",
+		// Lines that only look like statistics are reasons.
+		"stack depth 512 exceeds limit\nprocessed 3 insns": "stack depth 512 exceeds limit",
+		"verification time out\n":                          "verification time out",
+		"":                                                 "",
+	} {
+		if got := verifierReason([]byte(in)); got != want {
+			t.Errorf("verifierReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHelperLogLevel(t *testing.T) {
+	for code, want := range map[uint32]uint32{
+		0:                                   1, // version unknown
+		kversion.MustParse("4.19.0").Code(): 1,
+		kversion.MustParse("5.1.21").Code(): 1,
+		kversion.MustParse("5.2.0").Code():  logLevelStats,
+		kversion.MustParse("6.18.4").Code(): logLevelStats,
+	} {
+		if got := helperLogLevel(code); got != want {
+			t.Errorf("helperLogLevel(%#x) = %d, want %d", code, got, want)
+		}
 	}
 }
 

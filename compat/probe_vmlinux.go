@@ -82,7 +82,7 @@ var (
 // process. Without the file the error wraps ebpf.ErrNotSupported.
 func vmlinux() (*vmlinuxIndex, error) {
 	vmlinuxOnce.Do(func() {
-		data, err := os.ReadFile(vmlinuxBTF)
+		data, err := readVmlinuxBTF()
 		if errors.Is(err, os.ErrNotExist) {
 			if _, serr := os.Stat("/sys/kernel"); serr != nil {
 				// sysfs is not mounted: that says nothing about the kernel.
@@ -102,6 +102,23 @@ func vmlinux() (*vmlinuxIndex, error) {
 		}
 	})
 	return vmlinuxIdx, vmlinuxErr
+}
+
+// readVmlinuxBTF maps vmlinux BTF read-only (sysfs allows it since 6.16)
+// or else reads it: mapping skips copying and zeroing megabytes. The
+// mapping is never unmapped, like the index that points into it.
+func readVmlinuxBTF() ([]byte, error) {
+	f, err := os.Open(vmlinuxBTF)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && st.Size() < 1<<31 {
+		if data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
+			return data, nil
+		}
+	}
+	return os.ReadFile(vmlinuxBTF)
 }
 
 // BTF kinds (include/uapi/linux/btf.h).
@@ -149,13 +166,35 @@ func indexBTF(data []byte, want map[string]bool) (*vmlinuxIndex, error) {
 			return ""
 		}
 		s := strs[off:]
-		for i := 0; i < len(s); i++ {
-			if s[i] == 0 {
-				return s[:i]
-			}
+		if i := strings.IndexByte(s, 0); i >= 0 {
+			return s[:i]
 		}
 		return s
 	}
+	// Most of the walk is FUNC names (tens of thousands): a bloom filter
+	// of the wanted names' length, first and last byte rules out nearly
+	// all of them before a map lookup.
+	var bloom [64]uint64
+	key := func(n string) uint32 {
+		if n == "" {
+			return 0
+		}
+		return (uint32(len(n))*131 + uint32(n[0])*31 + uint32(n[len(n)-1])) % 4096
+	}
+	for n := range want {
+		k := key(n)
+		bloom[k/64] |= 1 << (k % 64)
+	}
+	wanted := func(off uint32) (string, bool) {
+		n := name(off)
+		if k := key(n); bloom[k/64]&(1<<(k%64)) == 0 {
+			return "", false
+		}
+		return n, want[n]
+	}
+	// The string section is deduplicated, so every bpf_kfunc tag names the
+	// same offset; others are compared as strings.
+	kfuncTag := ^uint32(0)
 
 	idx := &vmlinuxIndex{
 		data:        data,
@@ -191,16 +230,19 @@ func indexBTF(data []byte, want map[string]bool) (*vmlinuxIndex, error) {
 		}
 		switch kind {
 		case btfKindFunc:
-			if n := name(nameOff); want[n] {
+			if n, ok := wanted(nameOff); ok {
 				idx.funcs[strings.Clone(n)] = id
 			}
 		case btfKindTypedef:
-			if n := name(nameOff); want[n] {
+			if n, ok := wanted(nameOff); ok {
 				idx.typedefs[strings.Clone(n)] = id
 			}
 		case btfKindDeclTag:
-			if name(nameOff) == "bpf_kfunc" && int32(bo.Uint32(types[body:])) == -1 {
-				idx.kfuncTagged[sizeType] = true
+			if nameOff == kfuncTag || name(nameOff) == "bpf_kfunc" {
+				kfuncTag = nameOff
+				if int32(bo.Uint32(types[body:])) == -1 {
+					idx.kfuncTagged[sizeType] = true
+				}
 			}
 		case btfKindEnum:
 			if name(nameOff) == "bpf_attach_type" {

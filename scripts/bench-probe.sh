@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# bench-probe: wall time of the full `retrobpf probe --format json` against
-# `bpftool feature probe kernel` on this host, run alternately RUNS times,
-# with each run, the medians and the median ratio. Needs root (both tools
+# bench-probe: the full `retrobpf probe --format json` against
+# `bpftool feature probe kernel` on this host, run RUNS times each
+# (alternating which goes first), printing each run's wall time and CPU
+# time (user+sys of the process, from the shell's child rusage, 1 ms
+# resolution), the medians and the median ratios. Needs root (both tools
 # probe by loading programs). Figures come from this script, never from
 # unit tests.
 #
-#   RUNS=5 bash scripts/bench-probe.sh
-#   RETROBPF_PROBE_TRACE=1 bin/retrobpf probe --format json >/dev/null   # per-task timings
+#   RUNS=11 bash scripts/bench-probe.sh
+#   RETROBPF=/tmp/old-retrobpf SKIP_BUILD=1 bash scripts/bench-probe.sh   # another build
+#   RETROBPF_PROBE_TRACE=1 bin/retrobpf probe --format json >/dev/null     # per-task timings
+#
+# CPU time counts the probing process only: both tools make the kernel
+# free every rejected probe program from a kworker, which neither pays for
+# in its own rusage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-11}
 RETROBPF=${RETROBPF:-bin/retrobpf}
 BPFTOOL=${BPFTOOL:-$(command -v bpftool || true)}
 
 die() { echo "bench-probe: $*" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || die "needs root: both probes load BPF programs"
 [ -n "$BPFTOOL" ] || die "bpftool not installed (make deps)"
+[ -n "${EPOCHREALTIME:-}" ] || die "needs bash >= 5 (EPOCHREALTIME)"
 if [ -z "${SKIP_BUILD:-}" ]; then
 	make -s build >/dev/null || die "make build failed"
 fi
@@ -25,55 +33,62 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-now_ns() { date +%s%N; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-ms() { awk -v ns="$1" 'BEGIN {printf "%.1f", ns/1e6}'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# children_cpu FILE: user+sys (ms) of every child this shell has waited
+# for, from the `times` builtin saved in FILE.
+children_cpu() {
+	awk 'NR==2 {
+		n = split($0, f, " ")
+		for (i = 1; i <= n; i++) { split(f[i], p, /[ms]/); t += p[1]*60 + p[2] }
+		printf "%.0f", t*1000
+	}' "$1"
+}
+
+# measure CMD...: runs CMD (stdout to $tmp/out) without forking anything
+# else in between, and sets WALL_MS and CPU_MS.
+measure() {
+	times >"$tmp/t0"
+	local t0=$EPOCHREALTIME
+	"$@" >"$tmp/out"
+	local t1=$EPOCHREALTIME
+	times >"$tmp/t1"
+	WALL_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b-a)*1000}')
+	CPU_MS=$(($(children_cpu "$tmp/t1") - $(children_cpu "$tmp/t0")))
+}
 
 # One untimed run of each warms the page cache and the BTF file.
 "$RETROBPF" probe --format json >"$tmp/warm.json"
 "$BPFTOOL" feature probe kernel >/dev/null
 
-# CPU time (user+sys) comes from GNU time when installed: it shows how
-# much of the wall time is kernel work both tools must do.
-cpu() {
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%U %S' -o "$tmp/cpu" "$@" >"$tmp/out" && awk '{printf "%.0f", ($1+$2)*1000}' "$tmp/cpu"
-	else
-		"$@" >"$tmp/out" && printf '?'
-	fi
-}
+run_retrobpf() { measure "$RETROBPF" probe --format json --output "$tmp/probe.json"; r_wall+=("$WALL_MS") r_cpu+=("$CPU_MS"); }
+run_bpftool() { measure "$BPFTOOL" feature probe kernel; b_wall+=("$WALL_MS") b_cpu+=("$CPU_MS"); }
 
-r_times=() b_times=()
-printf '%-4s %14s %10s %14s %10s\n' run "retrobpf (ms)" "cpu (ms)" "bpftool (ms)" "cpu (ms)"
+r_wall=() r_cpu=() b_wall=() b_cpu=()
+printf '%-4s %15s %15s %15s %15s\n' run "retrobpf wall" "retrobpf cpu" "bpftool wall" "bpftool cpu"
 for i in $(seq 1 "$RUNS"); do
-	t0=$(now_ns)
-	rc=$(cpu "$RETROBPF" probe --format json --output "$tmp/probe.json")
-	t1=$(now_ns)
-	bc=$(cpu "$BPFTOOL" feature probe kernel)
-	t2=$(now_ns)
-	r_times+=($((t1 - t0)))
-	b_times+=($((t2 - t1)))
-	printf '%-4s %14s %10s %14s %10s\n' "$i" "$(ms $((t1 - t0)))" "$rc" "$(ms $((t2 - t1)))" "$bc"
+	if ((i % 2)); then run_retrobpf; run_bpftool; else run_bpftool; run_retrobpf; fi
+	printf '%-4s %12s ms %12s ms %12s ms %12s ms\n' "$i" "${r_wall[-1]}" "${r_cpu[-1]}" "${b_wall[-1]}" "${b_cpu[-1]}"
 done
 "$BPFTOOL" feature probe kernel >"$tmp/bpftool.txt"
 
 # The helper matrix (one program load per program type and helper) is
 # nearly all of bpftool's time; this shows what the rest of retrobpf's
 # probe costs on top of it.
-s_times=()
+s_wall=() s_cpu=()
 for i in $(seq 1 "$RUNS"); do
-	t0=$(now_ns)
-	"$RETROBPF" probe --skip-helpers --format json >/dev/null
-	s_times+=($(($(now_ns) - t0)))
+	measure "$RETROBPF" probe --skip-helpers --format json
+	s_wall+=("$WALL_MS") s_cpu+=("$CPU_MS")
 done
 
-rm=$(median "${r_times[@]}")
-bm=$(median "${b_times[@]}")
+rw=$(median "${r_wall[@]}") rc=$(median "${r_cpu[@]}")
+bw=$(median "${b_wall[@]}") bc=$(median "${b_cpu[@]}")
 helpers=$(grep -c '"bpf_' "$tmp/probe.json" || true)
 bhelpers=$(grep -c '^	- ' "$tmp/bpftool.txt" || true)
 echo
-printf 'median   %14s %14s\n' "$(ms "$rm")" "$(ms "$bm")"
-awk -v r="$rm" -v b="$bm" 'BEGIN {printf "median ratio retrobpf/bpftool = %.2f (%s)\n", r/b, (r < b) ? "retrobpf faster" : "retrobpf SLOWER"}'
-echo "retrobpf probe --skip-helpers: median $(ms "$(median "${s_times[@]}")") ms"
+printf '%-4s %12s ms %12s ms %12s ms %12s ms\n' median "$rw" "$rc" "$bw" "$bc"
+awk -v r="$rw" -v b="$bw" 'BEGIN {printf "median wall ratio retrobpf/bpftool = %.2f (%s)\n", r/b, (r < b) ? "retrobpf faster" : "retrobpf SLOWER"}'
+awk -v r="$rc" -v b="$bc" 'BEGIN {printf "median cpu  ratio retrobpf/bpftool = %.2f\n", (b > 0) ? r/b : 0}'
+echo "retrobpf probe --skip-helpers: median wall $(median "${s_wall[@]}") ms, cpu $(median "${s_cpu[@]}") ms"
 echo "work: retrobpf lists $helpers helper results (plus attach, BTF, test-run, stats probes); bpftool lists $bhelpers available helpers"
 echo "host: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
