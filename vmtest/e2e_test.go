@@ -100,6 +100,22 @@ func TestPanickingInit(t *testing.T) {
 	}
 }
 
+// TestSilentAgent boots an init that says Ready and powers off without a
+// report: the host must call that an infrastructure error, not success.
+func TestSilentAgent(t *testing.T) {
+	t.Parallel()
+	m := tcgMachine(t, "6.12")
+	m.Agent = goBuild(t, "./vmtest/testdata/guestprog")
+	m.Cmdline = "guestprog=silent"
+	res, err := Run(context.Background(), m, Plan{Steps: []Step{{Name: "never", Args: []string{"/x"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeInfraError || !strings.Contains(res.Reason, "without the agent's final report") || res.Release != "silent" {
+		t.Fatalf("outcome %s (%s), release %q; want infra-error after Ready\n%s", res.Outcome, res.Reason, res.Release, res.ConsoleTail)
+	}
+}
+
 func TestCrashStep(t *testing.T) {
 	t.Parallel()
 	m := tcgMachine(t, "5.10")

@@ -8,6 +8,7 @@
 //	panic     exit at once: as init, the kernel panics ("Attempted to kill init")
 //	hang      sleep forever
 //	crash     write "c" to /proc/sysrq-trigger: a kernel crash on demand
+//	silent    as init: send Ready on the result port, then power off without a report
 //	bytes N   write N pseudo-random bytes (math/rand/v2 PCG seeded 1, 2) to stdout
 package main
 
@@ -19,6 +20,9 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/vmtest/proto"
 )
 
 func main() {
@@ -53,6 +57,14 @@ func main() {
 	case "bytes":
 		n, _ := strconv.Atoi(arg)
 		os.Stdout.Write(Noise(n))
+	case "silent":
+		f, err := os.OpenFile("/dev/ttyS1", os.O_WRONLY|unix.O_NOCTTY, 0)
+		if err == nil {
+			proto.NewWriter(f).WriteFrame(proto.TypeReady, []byte(`{"release":"silent"}`))
+			unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1)
+		}
+		unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+		select {}
 	case "crash":
 		if err := os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0); err != nil {
 			fmt.Fprintln(os.Stderr, err)
