@@ -116,6 +116,24 @@ func TestSilentAgent(t *testing.T) {
 	}
 }
 
+// TestAgentPanic makes the real agent panic after Ready: the panic must be
+// reported and the VM powered off, never a kernel panic (PID 1 exiting).
+func TestAgentPanic(t *testing.T) {
+	t.Parallel()
+	m := tcgMachine(t, "5.10")
+	m.Cmdline = "RETROBPF_AGENT_TEST_PANIC=1"
+	res, err := Run(context.Background(), m, Plan{Steps: []Step{{Name: "never", Args: []string{"/x"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeInfraError || !strings.Contains(res.Reason, "agent failed: deliberate panic") {
+		t.Fatalf("outcome %s (%s), want infra-error: agent failed\n%s", res.Outcome, res.Reason, res.ConsoleTail)
+	}
+	if !strings.Contains(res.ConsoleTail, "reboot: Power down") {
+		t.Errorf("the VM did not power off:\n%s", res.ConsoleTail)
+	}
+}
+
 func TestCrashStep(t *testing.T) {
 	t.Parallel()
 	m := tcgMachine(t, "5.10")

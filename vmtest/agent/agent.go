@@ -16,6 +16,12 @@ import (
 // connects it to QEMU's second serial port; the first is the console.
 const ResultPort = "/dev/ttyS1"
 
+// testPanicEnv, set on the kernel command line (the kernel hands it to
+// init's environment), makes the agent panic after Ready: the tests prove
+// with it that a panic is reported and ends in a power-off, not in a
+// kernel panic.
+const testPanicEnv = "RETROBPF_AGENT_TEST_PANIC"
+
 // Path is the PATH steps run with.
 const Path = "/bin:/sbin:/usr/bin:/usr/sbin:/"
 
@@ -51,6 +57,9 @@ func Main() {
 	mounts := mountAll()
 	raiseLimits()
 	sendJSON(out, proto.TypeSetup, proto.Setup{Mounts: mounts})
+	if os.Getenv(testPanicEnv) != "" {
+		panic("deliberate panic (" + testPanicEnv + ")")
+	}
 
 	plan, err := readPlan(proto.PlanPath)
 	if err != nil {
