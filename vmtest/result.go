@@ -30,7 +30,7 @@ type Result struct {
 	ConsoleLog  string   `json:"console_log,omitempty"`         // path of the full console log; "" unless Machine.WorkDir was set
 
 	BootToReady time.Duration `json:"boot_to_ready_ns"` // QEMU start to the agent's Ready frame (host clock)
-	GuestReady  time.Duration `json:"guest_ready_ns"`   // kernel start to Ready, by the guest's /proc/uptime
+	GuestReady  time.Duration `json:"guest_ready_ns"`   // kernel start to Ready, by the guest's CLOCK_BOOTTIME (as /proc/uptime)
 	// ReadyCPU is the CPU time (user+system) QEMU had used when the Ready
 	// frame arrived: under TCG the work of booting, and unlike the clocks
 	// above nearly independent of other load on the host.
