@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -30,7 +31,8 @@ import (
 //   - the verifier log is asked for at BPF_LOG_STATS (5.2+): error
 //     messages without the per-instruction dump and state prints that log
 //     level 1 formats on every load;
-//   - the loads run on one OS thread per CPU (bpftool uses one);
+//   - the loads are raw syscalls, run by one worker per CPU (bpftool
+//     uses one thread);
 //   - a helper ID the reference program type found "invalid func" (beyond
 //     the kernel's __BPF_FUNC_MAX_ID) is not loaded again for other types.
 
@@ -92,8 +94,9 @@ type helperReference struct {
 	invalid []map[string]bool // per chunk: helpers answered "invalid func"
 }
 
-// runHelperMatrix runs jobs on workers OS threads, each with its own
-// helperProber, in the order of jobs.
+// runHelperMatrix runs jobs on workers goroutines, each with its own
+// helperProber, in the order of jobs. (Locking each worker to its OS
+// thread measured no faster, and makes every yield a thread hand-off.)
 func (p *prober) runHelperMatrix(ctx context.Context, workers int, jobs []helperJob) error {
 	if len(jobs) == 0 {
 		return nil
@@ -105,10 +108,6 @@ func (p *prober) runHelperMatrix(ctx context.Context, workers int, jobs []helper
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// The goroutine keeps its thread for the whole matrix: no
-			// hand-offs between threads after each (short) syscall.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			hp := newHelperProber(kver)
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
@@ -143,6 +142,7 @@ func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 			continue
 		}
 		local[i] = hp.probe(h)
+		hp.maybeYield()
 	}
 	p.mu.Lock()
 	for i, h := range chunk {
@@ -207,12 +207,31 @@ type progLoadAttr struct {
 // probeFlagSleepable is BPF_F_SLEEPABLE.
 const probeFlagSleepable = 1 << 4
 
-// helperProber probes helpers, reusing its buffers; one per worker thread.
+// helperProber probes helpers, reusing its buffers; one per worker.
 type helperProber struct {
 	attr    progLoadAttr
 	insns   [3]uint64
 	license [4]byte
 	log     [4096]byte
+	// yielded is when the worker last let the Go scheduler run.
+	yielded time.Time
+}
+
+// yieldEvery bounds how long a worker issues raw syscalls without
+// yielding. The Go runtime cannot see a goroutine in a raw syscall as
+// blocked, so after 10ms it asks for preemption with a signal, which can
+// only land in the kernel: the verifier then gives up with EAGAIN, and
+// keeps doing so while the signals repeat (seen on TCG guests, where a
+// load takes far longer). Yielding well before that keeps the signals
+// away and lets the other probes' goroutines run.
+const yieldEvery = time.Millisecond
+
+// maybeYield yields to the scheduler when yieldEvery has passed.
+func (hp *helperProber) maybeYield() {
+	if now := time.Now(); now.Sub(hp.yielded) >= yieldEvery {
+		runtime.Gosched()
+		hp.yielded = now
+	}
 }
 
 // logLevelStats is BPF_LOG_STATS (5.2): the verifier's messages, which are
@@ -279,18 +298,20 @@ func (hp *helperProber) probe(h helper) Result {
 	hp.insns[0] = 0x85 | uint64(uint32(h.fn))<<32 // call imm
 	var fd uintptr
 	var errno unix.Errno
-	for try := 0; try < 5; try++ {
+	for try := 1; ; try++ {
 		hp.log[0] = 0
 		// A raw syscall: a probe load of three instructions takes
-		// microseconds, so handing the P to the scheduler around each
-		// one (unix.Syscall) costs more than it could gain; it cost
-		// ~10% of the matrix's CPU time.
+		// microseconds, so telling the scheduler about each one
+		// (unix.Syscall) costs more than it could gain: ~10% of the
+		// matrix's CPU time. maybeYield keeps the scheduler served.
 		fd, _, errno = unix.RawSyscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&hp.attr)), unsafe.Sizeof(hp.attr))
-		// A signal (such as the Go runtime's preemption signal) makes
-		// the verifier give up with EAGAIN; libbpf retries too.
-		if errno != unix.EAGAIN && errno != unix.EINTR {
+		// A pending signal (such as the Go runtime's preemption request)
+		// makes the verifier give up with EAGAIN; libbpf retries too.
+		if (errno != unix.EAGAIN && errno != unix.EINTR) || try == 5 {
 			break
 		}
+		runtime.Gosched()
+		hp.yielded = time.Now()
 	}
 	if errno == 0 {
 		unix.Close(int(fd))
