@@ -227,8 +227,9 @@ func TestE2EHostile(t *testing.T) {
 	}
 	for _, k := range []*reports.KernelResult{k61, k510} {
 		for prog, want := range map[[2]string]reports.TriageClass{
-			{"xdpcount", "looping"}: reports.TriageLoop,
-			{"xdpcount", "oob"}:     reports.TriageInvalidMemoryAccess,
+			{"xdpcount", "looping"}:    reports.TriageLoop,
+			{"xdpcount", "oob"}:        reports.TriageInvalidMemoryAccess,
+			{"xdpcount", "stale-core"}: reports.TriageCORERelocation,
 		} {
 			v := findVariant(k, prog[0], prog[1])
 			if v == nil || len(v.Programs) == 0 || v.Programs[0].Triage == nil || v.Programs[0].Triage.Class != want {
@@ -240,6 +241,12 @@ func TestE2EHostile(t *testing.T) {
 			} else if _, err := os.Stat(filepath.Join(o.OutputDir, v.Programs[0].Verifier.LogArtifact)); err != nil {
 				t.Errorf("%s: log artifact: %v", k.Ref, err)
 			}
+		}
+	}
+	// In a real kernel too, the CO-RE rejection names the missing field.
+	for _, k := range []*reports.KernelResult{k61, k510} {
+		if v := findVariant(k, "xdpcount", "stale-core"); v != nil && v.Programs[0].Triage != nil && !strings.Contains(v.Programs[0].Triage.Message, "task_struct.retrobpf_no_such_field") {
+			t.Errorf("%s: stale-core message %q does not name the field", k.Ref, v.Programs[0].Triage.Message)
 		}
 	}
 	// 5.10 has ring buffers (5.8): the leak is an unreleased reference.

@@ -155,7 +155,7 @@ func TestPlanFilesRefusesEscapingObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, err := planFiles(Options{Suite: s2})
-	if err != nil || files[0].Path != "/suite/suite.yaml" || len(files) != 5 {
+	if err != nil || files[0].Path != "/suite/suite.yaml" || len(files) != 6 {
 		t.Fatalf("%d files: %v", len(files), err)
 	}
 }

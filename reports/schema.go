@@ -111,7 +111,8 @@ type KernelResult struct {
 	BootSeconds *float64 `json:"boot_seconds,omitempty"`
 	WallSeconds *float64 `json:"wall_seconds,omitempty"`
 	// BTFSource says where kernel BTF came from: "vmlinux"
-	// (/sys/kernel/btf/vmlinux), "file:PATH" (--btf), "btfhub:…", or "none".
+	// (/sys/kernel/btf/vmlinux), "file:PATH" (--btf), "env:PATH"
+	// ($RETROBPF_BTF), "btfhub:PATH" (the BTF cache), or "none".
 	BTFSource string `json:"btf_source,omitempty"`
 	// Selection is, per program, the variant static selection picked for
 	// this kernel and why the better ones were rejected.

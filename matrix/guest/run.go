@@ -104,26 +104,17 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	}
 	out := &Output{Logs: map[string][]byte{}}
 
-	var kernelTypes *btf.Spec
-	switch {
-	case o.BTF != "":
-		spec, err := btf.LoadSpec(o.BTF)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --btf %s: %w", ErrInput, o.BTF, err)
-		}
-		kernelTypes = spec
-		kr.BTFSource = "file:" + o.BTF
-	case fileExists("/sys/kernel/btf/vmlinux"):
-		kr.BTFSource = "vmlinux"
-	default:
-		kr.BTFSource = "none"
+	kernelTypes, btfSource, err := kernelTypesFor(ctx, o.BTF)
+	if err != nil {
+		return nil, err
 	}
+	kr.BTFSource = btfSource
 
 	target := o.Target
 	if target == nil {
 		target = targetFor(ctx, o, kv, logf)
 	}
-	if o.BTF != "" {
+	if kernelTypes != nil {
 		target = compat.WithExternalBTF(target)
 	}
 
@@ -193,6 +184,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 					in.Spec = spec.Programs[pr.Name]
 				}
 				t := triage.Classify(in)
+				if t.Class == reports.TriageCORERelocation && spec != nil {
+					t.Message = withCOREMismatch(t.Message, spec, pr.Name, kernelTypes)
+				}
 				pr.Triage = &t
 			}
 			results[i].Selected = results[i].Variant == sel.Variant

@@ -46,7 +46,7 @@ func TestRunHost(t *testing.T) {
 	if kr.Outcome != reports.OutcomeOK || len(kr.SelectionErrors) > 0 {
 		t.Fatalf("outcome %s: %v", kr.Outcome, kr.SelectionErrors)
 	}
-	if len(kr.Variants) != 6 || len(kr.Selection) != 3 {
+	if len(kr.Variants) != 7 || len(kr.Selection) != 3 {
 		t.Fatalf("%d variants, %d selections", len(kr.Variants), len(kr.Selection))
 	}
 	for _, sel := range kr.Selection {
@@ -63,6 +63,11 @@ func TestRunHost(t *testing.T) {
 	}
 	if loop.Programs[0].Verifier.LogArtifact == "" || out.Logs[loop.Programs[0].Verifier.LogArtifact] == nil {
 		t.Error("rejected program has no log artifact")
+	}
+	// A CO-RE rejection names the type and field that did not match (btfhub).
+	core := variant(t, kr, "xdpcount", "stale-core").Programs[0].Triage
+	if core == nil || core.Class != reports.TriageCORERelocation || !strings.Contains(core.Message, "task_struct.retrobpf_no_such_field") {
+		t.Errorf("stale-core triage %+v: want class %s naming task_struct.retrobpf_no_such_field", core, reports.TriageCORERelocation)
 	}
 	if c := variant(t, kr, "tccount", "leaky").Programs[0].Triage.Class; c != reports.TriageUnreleasedReference {
 		t.Errorf("leaky: class %s", c)

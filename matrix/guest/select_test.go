@@ -25,7 +25,7 @@ func TestSelectAll(t *testing.T) {
 		t.Fatalf("%d selections", len(sels))
 	}
 	x := sels[0]
-	if x.Program != "xdpcount" || x.Variant != "good" || len(x.Rejected) != 2 || x.Rejected[0].Feature != "kernel" || !strings.Contains(x.Rejected[0].Reason, ">=99.0") {
+	if x.Program != "xdpcount" || x.Variant != "good" || len(x.Rejected) != 3 || x.Rejected[0].Feature != "kernel" || !strings.Contains(x.Rejected[0].Reason, ">=99.0") {
 		t.Fatalf("%+v", x)
 	}
 	only, err := selectAll(s, []string{"tccount"}, compat.VersionTarget(kv), kv)
