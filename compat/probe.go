@@ -285,8 +285,9 @@ type prober struct {
 	configDone   chan struct{} // the kernel config is read
 	// helperRef is the reference program type of the helper matrix.
 	helperRef *helperReference
-	// helper results per program type, merged by finishHelpers.
-	helperResults map[string]map[string]Result
+	// helper results per program type, indexed like helpers, merged by
+	// finishHelpers.
+	helperResults map[string][]Result
 }
 
 func newProber(opts ProbeOptions) *prober {
@@ -310,7 +311,7 @@ func newProber(opts ProbeOptions) *prober {
 			Ksyms:         map[string]Result{},
 			Kfuncs:        map[string]Result{},
 		},
-		helperResults: map[string]map[string]Result{},
+		helperResults: map[string][]Result{},
 		phase1Done:    make(chan struct{}),
 		btfProgsDone:  make(chan struct{}),
 		configDone:    make(chan struct{}),
@@ -382,8 +383,15 @@ func (p *prober) finishHelpers() {
 		if !ok {
 			continue
 		}
-		hs := HelperSet{Probed: true, Supported: []string{}, Unsupported: []string{}, Unknown: map[string]string{}}
-		for name, r := range res {
+		var nSupported int
+		for _, r := range res {
+			if r.State == Supported {
+				nSupported++
+			}
+		}
+		hs := HelperSet{Probed: true, Supported: make([]string, 0, nSupported), Unsupported: make([]string, 0, len(res)-nSupported), Unknown: map[string]string{}}
+		for i, r := range res {
+			name := helpers[i].name
 			switch r.State {
 			case Supported:
 				hs.Supported = append(hs.Supported, name)

@@ -44,7 +44,7 @@ const helperChunk = 32
 type helperJob struct {
 	pt  progType
 	c   int               // chunk index into helpers
-	res map[string]Result // the program type's results (under prober.mu)
+	res []Result // the program type's results, indexed like helpers
 	ref *helperReference
 }
 
@@ -61,7 +61,7 @@ func (p *prober) helperJobs(pt progType) []helperJob {
 		p.mu.Unlock()
 		return nil
 	}
-	res := make(map[string]Result, len(helpers))
+	res := make([]Result, len(helpers))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.helperResults[pt.name] = res
@@ -134,7 +134,9 @@ func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 		<-ref.done[j.c]
 	}
 	chunk := helpers[j.c*helperChunk : min((j.c+1)*helperChunk, len(helpers))]
-	var local [helperChunk]Result
+	// Each job owns its chunk of res: no lock needed. finishHelpers reads
+	// it after runHelperMatrix's WaitGroup.
+	local := j.res[j.c*helperChunk : j.c*helperChunk+len(chunk)]
 	hp.setProgType(j.pt)
 	for i, h := range chunk {
 		if !isRef && ref.invalid[j.c][h.name] {
@@ -144,15 +146,12 @@ func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 		local[i] = hp.probe(h)
 		hp.maybeYield()
 	}
-	p.mu.Lock()
-	for i, h := range chunk {
-		j.res[h.name] = local[i]
-		if isRef && local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
-			ref.invalid[j.c][h.name] = true
-		}
-	}
-	p.mu.Unlock()
 	if isRef {
+		for i, h := range chunk {
+			if local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
+				ref.invalid[j.c][h.name] = true
+			}
+		}
 		close(ref.done[j.c])
 	}
 }

@@ -1,12 +1,10 @@
 package compat
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -179,7 +177,7 @@ var kernelConfigOptions = []string{
 // then /proc/config.gz).
 func (p *prober) probeKernelConfig() {
 	defer close(p.configDone)
-	src, cfg, err := readKernelConfig("")
+	src, cfg, err := readKernelConfig("", kernelConfigWanted)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := &p.rep.SystemConfig
@@ -198,8 +196,18 @@ func (p *prober) probeKernelConfig() {
 	}
 }
 
-// readKernelConfig returns the path read and its options.
-func readKernelConfig(release string) (string, map[string]string, error) {
+// kernelConfigWanted is kernelConfigOptions as a set.
+var kernelConfigWanted = func() map[string]bool {
+	m := make(map[string]bool, len(kernelConfigOptions))
+	for _, o := range kernelConfigOptions {
+		m[o] = true
+	}
+	return m
+}()
+
+// readKernelConfig returns the path read and its options in keep (all
+// when keep is nil).
+func readKernelConfig(release string, keep map[string]bool) (string, map[string]string, error) {
 	if release == "" {
 		var u unix.Utsname
 		if err := unix.Uname(&u); err == nil {
@@ -209,7 +217,7 @@ func readKernelConfig(release string) (string, map[string]string, error) {
 	var errs []string
 	boot := "/boot/config-" + release
 	if data, err := os.ReadFile(boot); err == nil {
-		return boot, parseKernelConfig(data), nil
+		return boot, parseKernelConfig(data, keep), nil
 	} else {
 		errs = append(errs, err.Error())
 	}
@@ -223,26 +231,33 @@ func readKernelConfig(release string) (string, map[string]string, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("/proc/config.gz: %w", err)
 	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
+	var data bytes.Buffer
+	data.Grow(256 << 10) // a distribution kernel's config, uncompressed
+	if _, err := data.ReadFrom(zr); err != nil {
 		return "", nil, fmt.Errorf("/proc/config.gz: %w", err)
 	}
-	return "/proc/config.gz", parseKernelConfig(data), nil
+	return "/proc/config.gz", parseKernelConfig(data.Bytes(), keep), nil
 }
 
 // parseKernelConfig keeps the CONFIG_X=value lines ("# ... is not set"
-// lines mean unset and are simply absent).
-func parseKernelConfig(data []byte) map[string]string {
+// lines mean unset and are simply absent) whose option is in keep, or all
+// of them when keep is nil. Only kept lines allocate.
+func parseKernelConfig(data []byte, keep map[string]bool) map[string]string {
 	cfg := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "CONFIG_") {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if !bytes.HasPrefix(line, []byte("CONFIG_")) {
 			continue
 		}
-		k, v, ok := strings.Cut(line, "=")
-		if ok {
-			cfg[k] = strings.Trim(v, `"`)
+		k, v, ok := bytes.Cut(line, []byte("="))
+		if ok && (keep == nil || keep[string(k)]) {
+			cfg[string(k)] = string(bytes.Trim(v, `"`))
 		}
 	}
 	return cfg

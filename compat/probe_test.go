@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +116,7 @@ func TestHelperLogLevel(t *testing.T) {
 }
 
 func TestParseKernelConfig(t *testing.T) {
-	cfg := parseKernelConfig([]byte("#\n# CONFIG_KPROBES is not set\nCONFIG_BPF=y\nCONFIG_NET_CLS_BPF=m\nCONFIG_HZ=250\nCONFIG_LSM=\"landlock,bpf\"\n"))
+	cfg := parseKernelConfig([]byte("#\n# CONFIG_KPROBES is not set\nCONFIG_BPF=y\nCONFIG_NET_CLS_BPF=m\nCONFIG_HZ=250\nCONFIG_LSM=\"landlock,bpf\"\n"), nil)
 	want := map[string]string{"CONFIG_BPF": "y", "CONFIG_NET_CLS_BPF": "m", "CONFIG_HZ": "250", "CONFIG_LSM": "landlock,bpf"}
 	if len(cfg) != len(want) {
 		t.Fatalf("got %v", cfg)
@@ -124,6 +125,10 @@ func TestParseKernelConfig(t *testing.T) {
 		if cfg[k] != v {
 			t.Errorf("%s = %q, want %q", k, cfg[k], v)
 		}
+	}
+	kept := parseKernelConfig([]byte("CONFIG_BPF=y\r\nCONFIG_HZ=250\nCONFIG_BPF_JIT=y"), map[string]bool{"CONFIG_BPF": true, "CONFIG_BPF_JIT": true, "CONFIG_KPROBES": true})
+	if !reflect.DeepEqual(kept, map[string]string{"CONFIG_BPF": "y", "CONFIG_BPF_JIT": "y"}) {
+		t.Errorf("kept only wanted options: got %v", kept)
 	}
 }
 
