@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // TCGNote is printed by every renderer when a kernel ran under TCG.
@@ -221,6 +222,11 @@ func overheadText(v *VariantResult) string {
 	}
 	o := v.Overhead
 	if o.PerEventNs == nil {
+		// Measured, but the added cost is lost in the trigger's own jitter
+		// (common under TCG): say so rather than print a meaningless figure.
+		if strings.HasPrefix(o.NotMeasurable[MetricPerEvent], WithinNoise) {
+			return WithinNoise
+		}
 		// No trigger figure (e.g. a test-run program): show what the
 		// kernel could measure of the program itself.
 		switch {

@@ -44,6 +44,7 @@ func TestOverheadText(t *testing.T) {
 		{&VariantResult{Attached: true}, "not measured"},
 		{&VariantResult{Attached: true, Overhead: &Overhead{NotMeasurable: map[string]string{MetricPerEvent: "x"}}}, NotMeasurable},
 		{&VariantResult{Attached: true, Overhead: &Overhead{TestRunNsPerOp: f64(42)}}, "test_run 42 ns/op"},
+		{&VariantResult{Attached: true, Overhead: &Overhead{RunTimeNsPerRun: f64(1500), NotMeasurable: map[string]string{MetricPerEvent: WithinNoise + ": added cost 3 ns/event"}}}, WithinNoise},
 		{&VariantResult{Attached: true, Overhead: &Overhead{RunTimeNsPerRun: f64(1500)}}, "run_time 1.50 µs/run"},
 		{&VariantResult{Attached: true, Overhead: &Overhead{PerEventNs: &Estimate{-20, -50, 10}}}, "-20 ns [-50 ns, 10 ns]"},
 		{&VariantResult{Attached: true, Overhead: &Overhead{PerEventNs: &Estimate{900, 800, 1000}, BaselineNs: &Estimate{Median: 3000}}}, "+900 ns [800 ns, 1.00 µs] (+30.0%)"},

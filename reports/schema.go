@@ -308,6 +308,11 @@ const (
 	MetricTestRun  = "test_run"  // BPF_PROG_TEST_RUN ns/op
 )
 
+// WithinNoise starts a NotMeasurable reason for a figure that was measured
+// but whose 95% interval includes 0: the cost is lost in the trigger's own
+// jitter (common under TCG). Renderers print it as such, never as 0.
+const WithinNoise = "within noise"
+
 // Overhead is what an attached variant costs at run time. Absent figures
 // are nil and NotMeasurable says why; they are never reported as 0.
 type Overhead struct {

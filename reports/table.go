@@ -62,7 +62,7 @@ func renderTable(w io.Writer, r *Results) error {
 			for _, k := range g.kernels {
 				vr := k.variant(p.name, v)
 				cell := overheadText(vr)
-				if vr != nil && vr.Overhead != nil {
+				if vr != nil && vr.Overhead != nil && !strings.HasPrefix(cell, "run_time ") {
 					cell += "; run_time " + runTimeText(vr.Overhead)
 				}
 				fmt.Fprintf(tw, "\t%s", cell)

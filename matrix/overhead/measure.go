@@ -95,7 +95,7 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*eb
 			// A cost whose interval reaches 0 is indistinguishable from
 			// none: say so with the figures instead of printing 0 or a
 			// negative cost.
-			o.NotMeasurable[reports.MetricPerEvent] = fmt.Sprintf("within noise: added cost %s ns/event, 95%% CI [%s, %s] includes 0 (baseline %s ns/event, %d samples)",
+			o.NotMeasurable[reports.MetricPerEvent] = fmt.Sprintf(reports.WithinNoise+": added cost %s ns/event, 95%% CI [%s, %s] includes 0 (baseline %s ns/event, %d samples)",
 				fmtNs(added.Median), fmtNs(added.CILow), fmtNs(added.CIHigh), fmtNs(base.Median), n)
 		}
 	}
