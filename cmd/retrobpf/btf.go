@@ -47,7 +47,7 @@ SHA256 of every fetched tarball.
 
 func kernelFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "probe", Usage: "`FILE`: a saved report of "retrobpf probe --format json" to take the kernel identity from"},
+		&cli.StringFlag{Name: "probe", Usage: "`FILE`: a saved report of 'retrobpf probe --format json' to take the kernel identity from"},
 		&cli.StringFlag{Name: "os-id", Usage: "os-release `ID` (e.g. debian)"},
 		&cli.StringFlag{Name: "os-version", Usage: "os-release `VERSION_ID` (e.g. 10)"},
 		&cli.StringFlag{Name: "arch", Usage: "`MACHINE` as uname -m prints it (x86_64, aarch64)"},
