@@ -7,6 +7,7 @@
  */
 #include "vmlinux.h"
 #include "bpf_helpers.h"
+#include "maps.h"
 #include "hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -30,26 +31,9 @@ struct config {
 	dev_t target_dev; /* kernel encoding: major << 20 | minor */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HIST_SLOTS);
-	__type(key, __u32);
-	__type(value, __u64);
-} hist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct rq_key);
-	__type(value, __u64);
-} start SEC(".maps");
+CONFIG_MAP(struct config);
+HIST_MAP(hist);
+INFLIGHT_MAP(start, struct rq_key, __u64 /* issue time, ns */);
 
 SEC("tracepoint/block/block_rq_issue")
 int handle_issue(struct block_rq_args *ctx)
@@ -57,15 +41,13 @@ int handle_issue(struct block_rq_args *ctx)
 	struct rq_key key = {};
 	struct config *cfg;
 	__u32 zero = 0;
-	__u64 ts;
 
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
 	if (!cfg || (cfg->filter_dev && ctx->dev != cfg->target_dev))
 		return 0;
 	key.dev = ctx->dev;
 	key.sector = ctx->sector;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &key, &ts, BPF_ANY);
+	stamp_start(&start, &key);
 	return 0;
 }
 
@@ -73,19 +55,11 @@ SEC("tracepoint/block/block_rq_complete")
 int handle_complete(struct block_rq_args *ctx)
 {
 	struct rq_key key = {};
-	__u64 *tsp, *count, delta;
-	__u32 slot;
+	__u64 delta;
 
 	key.dev = ctx->dev;
 	key.sector = ctx->sector;
-	tsp = bpf_map_lookup_elem(&start, &key);
-	if (!tsp)
-		return 0;
-	delta = (bpf_ktime_get_ns() - *tsp) / 1000;
-	bpf_map_delete_elem(&start, &key);
-	slot = hist_slot(log2_unrolled(delta));
-	count = bpf_map_lookup_elem(&hist, &slot);
-	if (count)
-		__sync_fetch_and_add(count, 1);
+	if (take_elapsed(&start, &key, &delta))
+		hist_map_add(&hist, delta / 1000);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
+#include "maps.h"
 #include "hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,21 +21,16 @@ __u64 hist[HIST_SLOTS] = {};
 __u64 samples = 0;
 __u64 bytes = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);   /* struct request * */
-	__type(value, __u64); /* issue time, ns */
-} start SEC(".maps");
+INFLIGHT_MAP(start, __u64 /* struct request * */, __u64 /* issue time, ns */);
 
 /* void blk_mq_start_request(struct request *rq) */
 SEC("fentry/blk_mq_start_request")
 int handle_start(__u64 *ctx)
 {
 	struct request *rq = BTF_ARG(ctx, 0, struct request *);
-	__u64 key = (__u64)rq, ts = bpf_ktime_get_ns();
+	__u64 key = (__u64)rq;
 
-	bpf_map_update_elem(&start, &key, &ts, BPF_ANY);
+	stamp_start(&start, &key);
 	__sync_fetch_and_add(&bytes, BPF_CORE_READ(rq, __data_len));
 	return 0;
 }
@@ -43,16 +39,9 @@ int handle_start(__u64 *ctx)
 SEC("tp_btf/block_rq_complete")
 int handle_complete(__u64 *ctx)
 {
-	__u64 key = ctx[0], *tsp, delta;
+	__u64 key = ctx[0], delta;
 
-	tsp = bpf_map_lookup_elem(&start, &key);
-	if (!tsp)
-		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &key);
-	if (delta < min_ns)
-		return 0;
-	__sync_fetch_and_add(&hist[hist_slot(log2_loop(delta / 1000))], 1);
-	__sync_fetch_and_add(&samples, 1);
+	if (take_elapsed(&start, &key, &delta) && delta >= min_ns)
+		hist_global_add(hist, &samples, delta / 1000);
 	return 0;
 }

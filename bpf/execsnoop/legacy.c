@@ -15,6 +15,7 @@
 #include "vmlinux.h"
 #include "bpf_helpers.h"
 #include "bpf_core_read.h"
+#include "legacy_output.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -36,42 +37,9 @@ struct config {
 	__u32 target_uid;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
+CONFIG_MAP(struct config);
 
-#define COUNTER_SEEN 0
-#define COUNTER_LOST 1
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} heap SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+SCRATCH_MAP(heap, struct event);
 
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(struct sched_process_exec_args *ctx)
@@ -105,8 +73,6 @@ int handle_exec(struct sched_process_exec_args *ctx)
 	loc = ctx->filename_loc & 0xFFFF;
 	bpf_probe_read_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
 
-	count(COUNTER_SEEN);
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-		count(COUNTER_LOST);
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
+#include "modern_output.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -21,30 +22,7 @@ const volatile __u32 target_ppid = 0; /* 0: any parent */
 const volatile __u32 target_uid = 0;
 const volatile bool filter_uid = false;
 
-/* Counters, read from user space. */
-__u64 events_seen = 0;
-__u64 events_lost = 0;
-
-#ifdef USE_PERFBUF
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-#else
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-#endif
-
-/* The event is larger than a comfortable stack frame: build it here. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} heap SEC(".maps");
+SCRATCH_MAP(heap, struct event);
 
 struct args_ctx {
 	struct event *e;
@@ -123,12 +101,6 @@ int handle_exec(__u64 *ctx)
 	}
 	e->argc = c.argc;
 
-	__sync_fetch_and_add(&events_seen, 1);
-#ifdef USE_PERFBUF
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-#else
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
-#endif
-		__sync_fetch_and_add(&events_lost, 1);
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }

@@ -14,72 +14,36 @@
 #include "vmlinux.h"
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
+#include "legacy_output.h"
+#include "kstash.h"
 #include "opensnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define FILTER_PID 1
-#define FILTER_FAILED 2
+#ifdef OPENAT2
+#define OPEN_FUNC "do_sys_openat2"
+#else
+#define OPEN_FUNC "do_sys_open"
+#endif
+
+#define FILTER_FAILED 2 /* and FILTER_PID (kstash.h) */
 
 struct config {
 	__u32 flags; /* FILTER_* */
 	__u32 target_pid;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-#define COUNTER_SEEN 0
-#define COUNTER_LOST 1
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+CONFIG_MAP(struct config);
 
 struct args {
 	__u64 filename; /* user pointer */
 	__u64 flags;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct args);
-} start SEC(".maps");
+STASH_MAP(start, struct args);
+SCRATCH_MAP(heap, struct event);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} heap SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
-
-#ifdef OPENAT2
-SEC("kprobe/do_sys_openat2")
-#else
-SEC("kprobe/do_sys_open")
-#endif
+SEC("kprobe/" OPEN_FUNC)
 int handle_open_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -88,9 +52,7 @@ int handle_open_entry(struct pt_regs *ctx)
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
-	if (!cfg)
-		return 0;
-	if ((cfg->flags & FILTER_PID) && (__u32)(id >> 32) != cfg->target_pid)
+	if (!cfg || !STASH_WANTED(cfg, id))
 		return 0;
 	a.filename = PT_REGS_PARM2(ctx);
 #ifdef OPENAT2
@@ -103,11 +65,7 @@ int handle_open_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-#ifdef OPENAT2
-SEC("kretprobe/do_sys_openat2")
-#else
-SEC("kretprobe/do_sys_open")
-#endif
+SEC("kretprobe/" OPEN_FUNC)
 int handle_open_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -132,9 +90,7 @@ int handle_open_return(struct pt_regs *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_str(e->path, sizeof(e->path), (void *)a->filename);
 
-	count(COUNTER_SEEN);
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-		count(COUNTER_LOST);
+	emit_event(ctx, e, sizeof(*e));
 out:
 	bpf_map_delete_elem(&start, &id);
 	return 0;

@@ -11,6 +11,7 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
+#include "modern_output.h"
 #include "opensnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -18,28 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_pid = 0; /* tgid; 0: any */
 const volatile bool failed_only = false;
 
-__u64 events_seen = 0;
-__u64 events_lost = 0;
-
-#ifdef USE_PERFBUF
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-#else
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-#endif
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} heap SEC(".maps");
+SCRATCH_MAP(heap, struct event);
 
 /* long do_sys_openat2(int dfd, const char __user *filename, struct open_how *how) */
 SEC("fexit/do_sys_openat2")
@@ -65,12 +45,6 @@ int handle_openat2_exit(__u64 *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_user_str(e->path, sizeof(e->path), filename);
 
-	__sync_fetch_and_add(&events_seen, 1);
-#ifdef USE_PERFBUF
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-#else
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
-#endif
-		__sync_fetch_and_add(&events_lost, 1);
+	emit_event(ctx, e, sizeof(*e));
 	return 0;
 }

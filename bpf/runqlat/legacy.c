@@ -8,6 +8,7 @@
  */
 #include "vmlinux.h"
 #include "bpf_helpers.h"
+#include "maps.h"
 #include "hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -35,40 +36,21 @@ struct config {
 	__u32 target_pid; /* thread id; 0: every task */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HIST_SLOTS);
-	__type(key, __u32);
-	__type(value, __u64);
-} hist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+CONFIG_MAP(struct config);
+HIST_MAP(hist);
+INFLIGHT_MAP(start, __u32 /* tid */, __u64 /* enqueue time, ns */);
 
 static __always_inline void enqueue(__u32 tid)
 {
 	struct config *cfg;
 	__u32 zero = 0;
-	__u64 ts;
 
 	if (!tid)
 		return;
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
 	if (!cfg || (cfg->target_pid && tid != cfg->target_pid))
 		return;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp_start(&start, &tid);
 }
 
 SEC("tracepoint/sched/sched_wakeup")
@@ -88,20 +70,13 @@ int handle_wakeup_new(struct sched_wakeup_args *ctx)
 SEC("tracepoint/sched/sched_switch")
 int handle_switch(struct sched_switch_args *ctx)
 {
-	__u32 tid = ctx->next_pid, slot;
-	__u64 *tsp, *count, delta;
+	__u32 tid = ctx->next_pid;
+	__u64 delta;
 
 	if (ctx->prev_state == TASK_RUNNING)
 		enqueue(ctx->prev_pid);
 
-	tsp = bpf_map_lookup_elem(&start, &tid);
-	if (!tsp)
-		return 0;
-	delta = (bpf_ktime_get_ns() - *tsp) / 1000;
-	bpf_map_delete_elem(&start, &tid);
-	slot = hist_slot(log2_unrolled(delta));
-	count = bpf_map_lookup_elem(&hist, &slot);
-	if (count)
-		__sync_fetch_and_add(count, 1);
+	if (take_elapsed(&start, &tid, &delta))
+		hist_map_add(&hist, delta / 1000);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
+#include "maps.h"
 #include "hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -25,24 +26,17 @@ const volatile __u32 target_tgid = 0; /* 0: every task */
 __u64 hist[HIST_SLOTS] = {};
 __u64 samples = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);   /* tid */
-	__type(value, __u64); /* enqueue time, ns */
-} start SEC(".maps");
+INFLIGHT_MAP(start, __u32 /* tid */, __u64 /* enqueue time, ns */);
 
 static __always_inline void enqueue(struct task_struct *p)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
-	__u64 ts;
 
 	if (!tid)
 		return;
 	if (target_tgid && (__u32)BPF_CORE_READ(p, tgid) != target_tgid)
 		return;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp_start(&start, &tid);
 }
 
 static __always_inline long task_state(struct task_struct *p)
@@ -72,19 +66,14 @@ int handle_switch(__u64 *ctx)
 {
 	struct task_struct *prev = BTF_ARG(ctx, 1, struct task_struct *);
 	struct task_struct *next = BTF_ARG(ctx, 2, struct task_struct *);
-	__u64 *tsp, delta;
+	__u64 delta;
 	__u32 tid;
 
 	if (task_state(prev) == TASK_RUNNING)
 		enqueue(prev);
 
 	tid = BPF_CORE_READ(next, pid);
-	tsp = bpf_map_lookup_elem(&start, &tid);
-	if (!tsp)
-		return 0;
-	delta = (bpf_ktime_get_ns() - *tsp) / 1000;
-	bpf_map_delete_elem(&start, &tid);
-	__sync_fetch_and_add(&hist[hist_slot(log2_loop(delta))], 1);
-	__sync_fetch_and_add(&samples, 1);
+	if (take_elapsed(&start, &tid, &delta))
+		hist_global_add(hist, &samples, delta / 1000);
 	return 0;
 }

@@ -24,68 +24,28 @@ char LICENSE[] SEC("license") = "GPL";
 #define C_NON_IPV4 4
 #define C_MAX 5
 
-#ifdef USE_MAPS
-struct config {
-	__u16 blocked_port; /* host order; 0: none */
-	__u16 mark_port;    /* host order; 0: none */
-	__u8 dscp;          /* 0..63 */
-	__u8 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void add(__u32 which, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		*v += n;
-}
-#else
-const volatile __u16 blocked_port = 0;
-const volatile __u16 mark_port = 0;
-const volatile __u8 dscp = 0;
-
-__u64 counters[C_MAX] = {};
-
-#define add(which, n) __sync_fetch_and_add(&counters[which], (n))
-#endif
+/* Settings: ports in host order, 0 for none; dscp 0..63. */
+#define NETCFG_COUNTERS C_MAX
+#define NETCFG_FIELDS(FIELD, PAD) \
+	FIELD(__u16, blocked_port) \
+	FIELD(__u16, mark_port) \
+	FIELD(__u8, dscp) \
+	PAD(__u8, pad[3])
+#include "netcfg.h"
 
 SEC("tc")
 int tc_classify(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	__u16 port_block, port_mark, old_word, new_word;
+	__u16 old_word, new_word;
+	struct config cfg;
 	__u8 class, tos;
 	struct pkt p;
 
-#ifdef USE_MAPS
-	__u32 zero = 0;
-	struct config *cfg = bpf_map_lookup_elem(&config_map, &zero);
-
-	if (!cfg)
+	if (!netcfg_load(&cfg))
 		return TC_ACT_OK;
-	port_block = cfg->blocked_port;
-	port_mark = cfg->mark_port;
-	class = cfg->dscp & 0x3f;
-#else
-	port_block = blocked_port;
-	port_mark = mark_port;
-	class = dscp & 0x3f;
-#endif
+	class = cfg.dscp & 0x3f;
 
 	add(C_PACKETS, 1);
 	add(C_BYTES, skb->len);
@@ -93,11 +53,11 @@ int tc_classify(struct __sk_buff *skb)
 		add(C_NON_IPV4, 1);
 		return TC_ACT_OK;
 	}
-	if (port_block && p.dport == port_block) {
+	if (cfg.blocked_port && p.dport == cfg.blocked_port) {
 		add(C_SHOT, 1);
 		return TC_ACT_SHOT;
 	}
-	if (!port_mark || p.dport != port_mark)
+	if (!cfg.mark_port || p.dport != cfg.mark_port)
 		return TC_ACT_OK;
 
 	/* The checksum covers 16-bit words: replace the (version/ihl, tos) one. */

@@ -10,6 +10,8 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_endian.h"
+#include "legacy_output.h"
+#include "kstash.h"
 #include "tcpconnect.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -23,8 +25,7 @@ struct sock_common_head {
 	__u16 skc_num;
 };
 
-#define FILTER_PID 1
-#define FILTER_PORT 2
+#define FILTER_PORT 2 /* and FILTER_PID (kstash.h) */
 
 struct config {
 	__u32 flags; /* FILTER_* */
@@ -33,42 +34,9 @@ struct config {
 	__u16 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
+CONFIG_MAP(struct config);
 
-#define COUNTER_SEEN 0
-#define COUNTER_LOST 1
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);   /* pid_tgid */
-	__type(value, __u64); /* struct sock * */
-} sockets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+STASH_MAP(sockets, __u64 /* struct sock * */);
 
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(handle_connect_entry, struct sock *sk)
@@ -78,9 +46,7 @@ int BPF_KPROBE(handle_connect_entry, struct sock *sk)
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
-	if (!cfg)
-		return 0;
-	if ((cfg->flags & FILTER_PID) && (__u32)(id >> 32) != cfg->target_pid)
+	if (!cfg || !STASH_WANTED(cfg, id))
 		return 0;
 	bpf_map_update_elem(&sockets, &id, &skp, BPF_ANY);
 	return 0;
@@ -114,9 +80,7 @@ int BPF_KRETPROBE(handle_connect_return, int ret)
 	e.ret = ret;
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 
-	count(COUNTER_SEEN);
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e)))
-		count(COUNTER_LOST);
+	emit_event(ctx, &e, sizeof(e));
 out:
 	bpf_map_delete_elem(&sockets, &id);
 	return 0;

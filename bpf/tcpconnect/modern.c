@@ -11,28 +11,14 @@
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
 #include "bpf_endian.h"
+#define EVENTS_RINGBUF_BYTES (64 * 1024)
+#include "modern_output.h"
 #include "tcpconnect.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_pid = 0;  /* tgid; 0: any */
 const volatile __u16 target_port = 0; /* destination, host order; 0: any */
-
-__u64 events_seen = 0;
-__u64 events_lost = 0;
-
-#ifdef USE_PERFBUF
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} events SEC(".maps");
-#else
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} events SEC(".maps");
-#endif
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(handle_connect_exit, struct sock *sk, void *uaddr, int addr_len, int ret)
@@ -53,12 +39,6 @@ int BPF_PROG(handle_connect_exit, struct sock *sk, void *uaddr, int addr_len, in
 	e.ret = ret;
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 
-	__sync_fetch_and_add(&events_seen, 1);
-#ifdef USE_PERFBUF
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e)))
-#else
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
-#endif
-		__sync_fetch_and_add(&events_lost, 1);
+	emit_event(ctx, &e, sizeof(e));
 	return 0;
 }

@@ -20,63 +20,25 @@ char LICENSE[] SEC("license") = "GPL";
 #define C_NON_IPV4 4
 #define C_MAX 5
 
-#ifdef USE_MAPS
-struct config {
-	__u32 blocked_saddr; /* network order; 0: none */
-	__u16 blocked_port;  /* host order; 0: none */
-	__u16 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void add(__u32 which, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		*v += n; /* per-CPU slot: no atomics needed */
-}
-#else
-const volatile __u32 blocked_saddr = 0;
-const volatile __u16 blocked_port = 0;
-
-__u64 counters[C_MAX] = {};
-
-#define add(which, n) __sync_fetch_and_add(&counters[which], (n))
-#endif
+/* Settings: blocked_saddr in network order, blocked_port in host order;
+ * 0 blocks nothing. */
+#define NETCFG_COUNTERS C_MAX
+#define NETCFG_FIELDS(FIELD, PAD) \
+	FIELD(__u32, blocked_saddr) \
+	FIELD(__u16, blocked_port) \
+	PAD(__u16, pad)
+#include "netcfg.h"
 
 SEC("xdp")
 int xdp_filter(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 saddr_block, port_block;
+	struct config cfg;
 	struct pkt p;
 
-#ifdef USE_MAPS
-	__u32 zero = 0;
-	struct config *cfg = bpf_map_lookup_elem(&config_map, &zero);
-
-	if (!cfg)
+	if (!netcfg_load(&cfg))
 		return XDP_ABORTED;
-	saddr_block = cfg->blocked_saddr;
-	port_block = cfg->blocked_port;
-#else
-	saddr_block = blocked_saddr;
-	port_block = blocked_port;
-#endif
 
 	add(C_PACKETS, 1);
 	add(C_BYTES, data_end - data);
@@ -87,8 +49,8 @@ int xdp_filter(struct xdp_md *ctx)
 		add(C_PASSED, 1);
 		return XDP_PASS;
 	}
-	if ((saddr_block && p.iph->saddr == saddr_block) ||
-	    (port_block && p.dport == port_block)) {
+	if ((cfg.blocked_saddr && p.iph->saddr == cfg.blocked_saddr) ||
+	    (cfg.blocked_port && p.dport == cfg.blocked_port)) {
 		add(C_DROPPED, 1);
 		return XDP_DROP;
 	}
