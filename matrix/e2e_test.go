@@ -15,6 +15,7 @@ import (
 	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/matrix/verifier"
 	"github.com/retrobpf/retrobpf/reports"
+	"github.com/retrobpf/retrobpf/reports/reportstest"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
@@ -114,6 +115,10 @@ func TestE2EBundledSuite(t *testing.T) {
 			t.Fatalf("per-kernel file of %s: %v", ref, err)
 		}
 	}
+	// Every output format renders the real results and reads back valid:
+	// JSON against its schema, JUnit and SARIF parsed, CSV, markdown, and the
+	// HTML grid opened in headless Chromium.
+	reportstest.CheckAll(t, res)
 	for i := range res.Kernels {
 		k := &res.Kernels[i]
 		if k.Outcome != reports.OutcomeOK || !k.Emulated || k.BootSeconds == nil {
