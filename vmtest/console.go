@@ -35,3 +35,27 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// crashContext is how many lines before the first oops/panic line the
+// console excerpt keeps: the guest's last words explain most crashes.
+const crashContext = 10
+
+// consoleTail is the console excerpt kept in a Result: the last n lines,
+// unless the kernel crashed and its backtrace would push the lines that led
+// to the crash out of those n; then the excerpt starts a few lines before
+// the first oops or panic line.
+func consoleTail(console string, n int) string {
+	s := strings.TrimRight(strings.ReplaceAll(console, "\r", ""), "\n")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if !oopsRE.MatchString(l) && !panicRE.MatchString(l) {
+			continue
+		}
+		start := max(i-crashContext, 0)
+		if len(lines)-start <= n {
+			break
+		}
+		return strings.Join(lines[start:start+n], "\n")
+	}
+	return lastLines(s, n)
+}

@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +52,28 @@ func TestLastLines(t *testing.T) {
 	}
 	if got := lastLines(strings.Repeat("x\n", 3), 10); got != "x\nx\nx" {
 		t.Errorf("lastLines = %q", got)
+	}
+}
+
+func TestConsoleTailKeepsCrashContext(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&b, "[ 1.%02d] boot line %d\n", i, i)
+	}
+	b.WriteString("guestprog: exiting as init\n")
+	b.WriteString("[ 3.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n")
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&b, "[ 3.1]  ? frame_%d+0x10/0x20\n", i)
+	}
+	tail := consoleTail(b.String(), 40)
+	if !strings.Contains(tail, "guestprog: exiting as init") || !strings.Contains(tail, "Kernel panic") {
+		t.Fatalf("crash context lost:\n%s", tail)
+	}
+	if n := strings.Count(tail, "\n") + 1; n != 40 {
+		t.Fatalf("%d lines, want 40", n)
+	}
+	// Without a crash it is the plain tail.
+	if got := consoleTail("a\nb\nc\n", 2); got != "b\nc" {
+		t.Fatalf("plain tail %q", got)
 	}
 }

@@ -317,7 +317,7 @@ func (q *qemu) run(ctx context.Context, res *Result) {
 			Stderr: r.Stderr, Files: r.Files, Duration: r.Duration, TimedOut: r.TimedOut, Error: r.Error})
 	}
 	console, _ := readTail(q.console, 256<<10)
-	res.ConsoleTail = lastLines(console, 40)
+	res.ConsoleTail = consoleTail(console, 40)
 	outcome, reason := classify(console)
 	switch {
 	case outcome != "":
