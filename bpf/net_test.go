@@ -8,15 +8,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// Counter indexes shared by xdpfilter.c and tcclass.c.
-const (
-	cPackets = 0
-	cBytes   = 1
-	cPassed  = 2 // xdpfilter; tcclass: shot
-	cDropped = 3 // xdpfilter; tcclass: marked
-	cNonIPv4 = 4
-)
-
 type netCase struct {
 	name   string
 	pkt    []byte

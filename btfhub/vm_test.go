@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +48,7 @@ func TestVMExternalBTF(t *testing.T) {
 	k := kernelstest.Get(t, "5.10")
 	root, _ := filepath.Abs("..")
 	agent := filepath.Join(t.TempDir(), "retrobpf")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", agent, "./cmd/retrobpf")
+	build := exec.Command("go", "build", "-trimpath", "-o", agent, "./cmd/retrobpf")
 	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build agent: %v\n%s", err, out)
