@@ -34,10 +34,9 @@ deps-bpf:
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/retrobpf
 
-# test runs every test: unit, testscript, host BPF loads (root) and the
+# test runs lint (gofmt, vet, staticcheck), then every test: unit, testscript, host BPF loads (root) and the
 # QEMU kernel matrix (5.10, 6.1, 6.12), plus a short fuzz pass.
-test: deps build
-	$(GO) vet ./...
+test: deps build lint
 	$(GO) test -timeout 40m -count=1 ./... 2>&1 | tee /tmp/retrobpf-test.log
 	$(MAKE) fuzz
 
