@@ -43,7 +43,7 @@ const helperChunk = 32
 // helperJob probes one chunk of helpers for one program type.
 type helperJob struct {
 	pt  progType
-	c   int               // chunk index into helpers
+	c   int      // chunk index into helpers
 	res []Result // the program type's results, indexed like helpers
 	ref *helperReference
 }
