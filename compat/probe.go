@@ -390,8 +390,8 @@ func (p *prober) finishHelpers() {
 			}
 		}
 		hs := HelperSet{Probed: true, Supported: make([]string, 0, nSupported), Unsupported: make([]string, 0, len(res)-nSupported), Unknown: map[string]string{}}
-		for i, r := range res {
-			name := helpers[i].name
+		for _, i := range helpersByName() {
+			r, name := res[i], helpers[i].name
 			switch r.State {
 			case Supported:
 				hs.Supported = append(hs.Supported, name)
@@ -404,9 +404,17 @@ func (p *prober) finishHelpers() {
 				hs.Unknown[name] = strings.TrimSpace(r.Errno + " " + r.Detail)
 			}
 		}
-		sort.Strings(hs.Supported)
-		sort.Strings(hs.Unsupported)
-		sort.Strings(hs.Invalid)
 		p.rep.Helpers[pt.name] = hs
 	}
 }
+
+// helpersByName lists the indices of helpers in name order, so the
+// report's helper lists come out sorted without sorting each of them.
+var helpersByName = sync.OnceValue(func() []int {
+	idx := make([]int, len(helpers))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return helpers[idx[a]].name < helpers[idx[b]].name })
+	return idx
+})

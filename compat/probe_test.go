@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -314,5 +315,42 @@ func TestProbeSchemaDocumentsEverySection(t *testing.T) {
 		if _, ok := m[s]; !ok {
 			t.Errorf("section %s missing from the JSON", s)
 		}
+	}
+}
+
+// TestFinishHelpers: the helper lists come out sorted by name, invalid
+// helpers are also unsupported, unknown ones keep their errno and reason.
+func TestFinishHelpers(t *testing.T) {
+	p := newProber(ProbeOptions{})
+	res := make([]Result, len(helpers))
+	for i := range res {
+		switch i % 4 {
+		case 0:
+			res[i] = Result{State: Supported, Detail: "verifier accepted the call"}
+		case 1:
+			res[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
+		case 2:
+			res[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
+		case 3:
+			res[i] = Result{State: Unknown, Errno: "EINVAL", Detail: "helper call might sleep in a non-sleepable prog"}
+		}
+	}
+	p.helperResults["kprobe"] = res
+	p.finishHelpers()
+	hs := p.rep.Helpers["kprobe"]
+	if !hs.Probed {
+		t.Fatal("kprobe helpers not marked probed")
+	}
+	for name, list := range map[string][]string{"supported": hs.Supported, "unsupported": hs.Unsupported, "invalid": hs.Invalid} {
+		if !sort.StringsAreSorted(list) {
+			t.Errorf("%s helpers not sorted: %v", name, list)
+		}
+	}
+	count := func(r int) int { return (len(helpers) - r + 3) / 4 } // i%4 == r
+	if len(hs.Supported) != count(0) || len(hs.Unsupported) != count(1)+count(2) || len(hs.Invalid) != count(2) || len(hs.Unknown) != count(3) {
+		t.Errorf("counts: %d supported, %d unsupported, %d invalid, %d unknown", len(hs.Supported), len(hs.Unsupported), len(hs.Invalid), len(hs.Unknown))
+	}
+	if got := hs.Unknown[helpers[3].name]; got != "EINVAL helper call might sleep in a non-sleepable prog" {
+		t.Errorf("unknown %s = %q", helpers[3].name, got)
 	}
 }
