@@ -6,13 +6,7 @@ import (
 )
 
 // mapType is one BPF map type as the catalog knows it.
-type mapType struct {
-	typ   ebpf.MapType
-	name  string // bpftool/libbpf name
-	since string
-	desc  string
-	hint  string
-}
+type mapType = kernelEnum[ebpf.MapType]
 
 // mapTypes lists every Linux map type cilium/ebpf knows. Versions: first
 // mainline release (cilium/ebpf features/map.go labels, bcc).
@@ -53,43 +47,19 @@ var mapTypes = []mapType{
 }
 
 func mapFeatures() []Feature {
-	out := make([]Feature, 0, len(mapTypes))
-	for _, m := range mapTypes {
-		hint := m.hint
-		if hint == "" {
-			hint = "map type " + m.name + " needs Linux " + m.since + "; ship a variant without it"
-		}
-		out = append(out, Feature{
-			ID:          FeatureID("map:" + m.name),
-			Kind:        KindMap,
-			Description: m.desc,
-			Since:       v(m.since),
-			Probe:       "create a small map of this type (cilium/ebpf features.HaveMapType)",
-			Hint:        hint,
+	return enumFeatures(mapTypes, "map", KindMap,
+		"create a small map of this type (cilium/ebpf features.HaveMapType)",
+		func(m mapType) string {
+			return "map type " + m.name + " needs Linux " + m.since + "; ship a variant without it"
 		})
-	}
-	return out
 }
 
 // MapTypeFeature returns the catalog ID of a map type ("map:ringbuf"), or ""
 // if the catalog does not know mt.
-func MapTypeFeature(mt ebpf.MapType) FeatureID {
-	for _, m := range mapTypes {
-		if m.typ == mt {
-			return FeatureID("map:" + m.name)
-		}
-	}
-	return ""
-}
+func MapTypeFeature(mt ebpf.MapType) FeatureID { return enumFeature(mapTypes, "map", mt) }
 
 // mapFlag is one map creation flag with its own feature ID.
-type mapFlag struct {
-	flag  features.MapFlags
-	name  string
-	since string
-	desc  string
-	hint  string
-}
+type mapFlag = kernelEnum[features.MapFlags]
 
 // mapFlags are the map flags the catalog tracks (those cilium/ebpf can probe
 // plus the BTF-dependent ones the probe creates itself).
@@ -102,16 +72,6 @@ var mapFlags = []mapFlag{
 }
 
 func mapFlagFeatures() []Feature {
-	out := make([]Feature, 0, len(mapFlags))
-	for _, f := range mapFlags {
-		out = append(out, Feature{
-			ID:          FeatureID("map-flag:" + f.name),
-			Kind:        KindMapFlag,
-			Description: f.desc,
-			Since:       v(f.since),
-			Probe:       "create an array/hash map with the flag (cilium/ebpf features.HaveMapFlag)",
-			Hint:        f.hint,
-		})
-	}
-	return out
+	return enumFeatures(mapFlags, "map-flag", KindMapFlag,
+		"create an array/hash map with the flag (cilium/ebpf features.HaveMapFlag)", nil)
 }

@@ -3,13 +3,7 @@ package compat
 import "github.com/cilium/ebpf"
 
 // progType is one BPF program type as the catalog knows it.
-type progType struct {
-	typ   ebpf.ProgramType
-	name  string // bpftool/libbpf name
-	since string
-	desc  string
-	hint  string
-}
+type progType = kernelEnum[ebpf.ProgramType]
 
 // progTypes lists every Linux program type cilium/ebpf knows.
 // Versions: first mainline release (cilium/ebpf features/prog.go labels,
@@ -50,34 +44,16 @@ var progTypes = []progType{
 }
 
 func progFeatures() []Feature {
-	out := make([]Feature, 0, len(progTypes))
-	for _, p := range progTypes {
-		hint := p.hint
-		if hint == "" {
-			hint = "program type " + p.name + " needs Linux " + p.since + "; ship a variant of another program type or skip this program on older kernels"
-		}
-		out = append(out, Feature{
-			ID:          FeatureID("prog:" + p.name),
-			Kind:        KindProg,
-			Description: p.desc,
-			Since:       v(p.since),
-			Probe:       "load a minimal program of this type (cilium/ebpf features.HaveProgramType)",
-			Hint:        hint,
+	return enumFeatures(progTypes, "prog", KindProg,
+		"load a minimal program of this type (cilium/ebpf features.HaveProgramType)",
+		func(p progType) string {
+			return "program type " + p.name + " needs Linux " + p.since + "; ship a variant of another program type or skip this program on older kernels"
 		})
-	}
-	return out
 }
 
 // ProgramTypeFeature returns the catalog ID of a program type
 // ("prog:sched_cls"), or "" if the catalog does not know pt.
-func ProgramTypeFeature(pt ebpf.ProgramType) FeatureID {
-	for _, p := range progTypes {
-		if p.typ == pt {
-			return FeatureID("prog:" + p.name)
-		}
-	}
-	return ""
-}
+func ProgramTypeFeature(pt ebpf.ProgramType) FeatureID { return enumFeature(progTypes, "prog", pt) }
 
 // progTypeByName returns the program type with bpftool name name.
 func progTypeByName(name string) (progType, bool) {

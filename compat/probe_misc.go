@@ -26,7 +26,7 @@ func (p *prober) otherTasks() []func() {
 	}
 	tasks = append(tasks, func() {
 		for _, f := range mapFlags {
-			p.set(p.rep.MapFlags, f.name, resultOf(p.feat.MapFlag(f.flag)))
+			p.set(p.rep.MapFlags, f.name, resultOf(p.feat.MapFlag(f.typ)))
 		}
 	})
 	tasks = append(tasks, p.probeInsn, p.probeProgFeatures, p.probeStats, p.probeTestRuns, p.probeRingbufReserve)
