@@ -353,6 +353,10 @@ func btfMinimizeCmd() *cli.Command {
 			"as against FULL.btf (target type IDs aside), else nothing is written and the exit code is 1.",
 		Flags: commandFlags(&cli.StringFlag{Name: "btf", Usage: "full kernel BTF `FILE` (raw or ELF; default /sys/kernel/btf/vmlinux)"}),
 		Action: func(c *cli.Context) error {
+			objects, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			o := options(c)
 			if err := o.CheckFormat("table", "json"); err != nil {
 				return err
@@ -362,7 +366,6 @@ func btfMinimizeCmd() *cli.Command {
 			if out == "" || out == "-" {
 				return cliutil.Usagef("minimize needs --output MIN.btf")
 			}
-			objects := c.Args().Slice()
 			if len(objects) == 0 {
 				return cliutil.Usagef("minimize needs at least one BPF object")
 			}
@@ -422,11 +425,14 @@ func btfVerifyCmd() *cli.Command {
 		UsageText: "retrobpf btf verify [--partial] FILE...",
 		Flags:     commandFlags(&cli.BoolFlag{Name: "partial", Usage: "only require that the file parses (minimized BTF lacks most kernel types)"}),
 		Action: func(c *cli.Context) error {
+			files, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			o := options(c)
 			if err := o.CheckFormat("table", "json"); err != nil {
 				return err
 			}
-			files := c.Args().Slice()
 			if len(files) == 0 {
 				return cliutil.Usagef("verify needs at least one BTF file")
 			}

@@ -34,11 +34,14 @@ func btfLoadCmd() *cli.Command {
 			&cli.BoolFlag{Name: "hide-kernel-btf", Hidden: true, Usage: "mount an empty tmpfs over /sys/kernel/btf in a private mount namespace first (simulates a kernel without BTF)"},
 		)...),
 		Action: func(c *cli.Context) error {
+			objects, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			o := options(c)
 			if err := o.CheckFormat("table", "json"); err != nil {
 				return err
 			}
-			objects := c.Args().Slice()
 			if len(objects) == 0 {
 				return cliutil.Usagef("load needs at least one BPF object")
 			}

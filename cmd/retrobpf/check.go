@@ -38,16 +38,20 @@ func init() {
 			"exit 2: an input is not a readable BPF object (the others are still reported).",
 		Flags: commandFlags(checkTargetFlags()...),
 		Action: func(c *cli.Context) error {
+			objects, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			o := options(c)
 			if err := o.CheckFormat("table", "json", "markdown"); err != nil {
 				return err
 			}
-			if c.NArg() == 0 {
+			if len(objects) == 0 {
 				return cliutil.Usagef("check: no object files given (usage: retrobpf check [--kernel V|--probe FILE|--host] OBJECT.o...)")
 			}
 			res := &checkResult{SchemaVersion: checkSchemaVersion, Objects: []checkObject{}}
 			var badInput []string // one line per unreadable input
-			for _, path := range c.Args().Slice() {
+			for _, path := range objects {
 				rep, err := compat.Analyze(path)
 				if err != nil {
 					msg := checkInputError(path, err)

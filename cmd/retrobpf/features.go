@@ -33,14 +33,18 @@ var featureKinds = []compat.Kind{
 }
 
 func runFeatures(c *cli.Context) error {
+	ids, err := positionalArgs(c)
+	if err != nil {
+		return err
+	}
 	o := options(c)
 	if err := o.CheckFormat("table", "json", "markdown"); err != nil {
 		return err
 	}
 	feats := compat.Catalog()
-	if c.Args().Len() > 0 {
+	if len(ids) > 0 {
 		feats = feats[:0:0]
-		for _, id := range c.Args().Slice() {
+		for _, id := range ids {
 			f, err := compat.Lookup(compat.FeatureID(id))
 			if err != nil {
 				return cliutil.Usage(err)

@@ -80,11 +80,14 @@ func openKernelCache(c *cli.Context) (*kernels.Cache, error) {
 }
 
 func kernelsResolve(c *cli.Context, pull bool) error {
+	refs, err := positionalArgs(c)
+	if err != nil {
+		return err
+	}
 	o := options(c)
 	if err := o.CheckFormat("table", "json"); err != nil {
 		return err
 	}
-	refs := c.Args().Slice()
 	if len(refs) == 0 {
 		return cliutil.Usagef("kernels %s: give at least one REF (e.g. 6.1)", c.Command.Name)
 	}
@@ -188,15 +191,19 @@ func kernelsList(c *cli.Context) error {
 }
 
 func kernelsRemove(c *cli.Context) error {
+	refs, err := positionalArgs(c)
+	if err != nil {
+		return err
+	}
 	o := options(c)
-	if c.Args().Len() == 0 {
+	if len(refs) == 0 {
 		return cliutil.Usagef("kernels rm: give at least one REF")
 	}
 	cache, err := openKernelCache(c)
 	if err != nil {
 		return err
 	}
-	for _, r := range c.Args().Slice() {
+	for _, r := range refs {
 		if err := cache.Remove(context.Background(), r); err != nil {
 			return kernelsError(err)
 		}

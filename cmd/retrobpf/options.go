@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -68,4 +69,52 @@ func setLocally(x *cli.Context, name string) bool {
 		}
 	}
 	return false
+}
+
+// positionalArgs returns the command's positional arguments, applying any
+// flags that follow them: urfave/cli stops parsing flags at the first
+// argument, but `retrobpf check a.o b.o --kernel 4.19 -o out.json` and
+// `report diff --baseline old.json new.json --fail-on verdict` are how
+// people write it. Arguments after "--" stay positional. Call it before
+// options(c), so trailing global flags count too. Not for `vm exec`, whose
+// arguments are the guest command's own.
+func positionalArgs(c *cli.Context) ([]string, error) {
+	var pos []string
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(pos, args[i+1:]...), nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		var flag cli.Flag
+		for _, f := range c.Command.Flags {
+			for _, n := range f.Names() {
+				if n == name {
+					flag = f
+				}
+			}
+		}
+		if flag == nil {
+			return nil, cliutil.Usagef("flag provided but not defined: %s", a)
+		}
+		if _, isBool := flag.(*cli.BoolFlag); isBool && !hasValue {
+			value, hasValue = "true", true
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, cliutil.Usagef("flag needs an argument: %s", a)
+			}
+			i++
+			value = args[i]
+		}
+		if err := c.Set(flag.Names()[0], value); err != nil {
+			return nil, cliutil.Usagef("invalid value %q for flag %s: %v", value, a, err)
+		}
+	}
+	return pos, nil
 }

@@ -65,51 +65,6 @@ func reportLoad(path string) (*reports.Results, error) {
 	return r, nil
 }
 
-// reportArgs returns the positional arguments, applying any flags that
-// follow them: urfave/cli stops at the first argument, but
-// `report diff --baseline old.json new.json --fail-on verdict` is how
-// people write it.
-func reportArgs(c *cli.Context) ([]string, error) {
-	var pos []string
-	args := c.Args().Slice()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(pos, args[i+1:]...), nil
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		var flag cli.Flag
-		for _, f := range c.Command.Flags {
-			for _, n := range f.Names() {
-				if n == name {
-					flag = f
-				}
-			}
-		}
-		if flag == nil {
-			return nil, cliutil.Usagef("flag provided but not defined: %s", a)
-		}
-		if _, isBool := flag.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, cliutil.Usagef("flag needs an argument: %s", a)
-			}
-			i++
-			value = args[i]
-		}
-		if err := c.Set(flag.Names()[0], value); err != nil {
-			return nil, cliutil.Usagef("invalid value %q for flag %s: %v", value, a, err)
-		}
-	}
-	return pos, nil
-}
-
 // reportInput takes --input or the single argument.
 func reportInput(c *cli.Context, args []string, what string) (string, error) {
 	in := c.String("input")
@@ -127,7 +82,7 @@ func reportInput(c *cli.Context, args []string, what string) (string, error) {
 }
 
 func reportRender(c *cli.Context) error {
-	args, err := reportArgs(c)
+	args, err := positionalArgs(c)
 	if err != nil {
 		return err
 	}
@@ -153,7 +108,7 @@ func reportRender(c *cli.Context) error {
 }
 
 func reportMerge(c *cli.Context) error {
-	args, err := reportArgs(c)
+	args, err := positionalArgs(c)
 	if err != nil {
 		return err
 	}
@@ -187,7 +142,7 @@ func reportMerge(c *cli.Context) error {
 }
 
 func reportDiff(c *cli.Context) error {
-	args, err := reportArgs(c)
+	args, err := positionalArgs(c)
 	if err != nil {
 		return err
 	}
