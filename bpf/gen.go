@@ -13,6 +13,7 @@ package bpf
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem opensnoop_perfbuf OpensnoopPerfbuf opensnoop/modern.c -- -I./include -Wall -Werror -g -O2 -mcpu=v3 -DUSE_PERFBUF
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem opensnoop_legacy_openat2 OpensnoopLegacyOpenat2 opensnoop/legacy.c -- -I./include -Wall -Werror -g -O2 -mcpu=v2 -DOPENAT2
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem opensnoop_legacy OpensnoopLegacy opensnoop/legacy.c -- -I./include -Wall -Werror -g -O2 -mcpu=v2
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem opensnoop_legacy_tp OpensnoopLegacyTp opensnoop/legacy_tp.c -- -I./include -Wall -Werror -g -O2 -mcpu=v2
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem tcpconnect_modern TcpconnectModern tcpconnect/modern.c -- -I./include -Wall -Werror -g -O2 -mcpu=v3
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem tcpconnect_perfbuf TcpconnectPerfbuf tcpconnect/modern.c -- -I./include -Wall -Werror -g -O2 -mcpu=v3 -DUSE_PERFBUF
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -output-stem tcpconnect_legacy TcpconnectLegacy tcpconnect/legacy.c -- -I./include -Wall -Werror -g -O2 -mcpu=v2

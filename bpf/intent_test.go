@@ -30,6 +30,7 @@ var intents = []intent{
 	{"opensnoop", "perfbuf", "opensnoop_perfbuf_bpfel.o", "fexit/do_sys_openat2", "5.6", false, true, "", ""},
 	{"opensnoop", "legacy-openat2", "opensnoop_legacy_openat2_bpfel.o", "kprobe+kretprobe/do_sys_openat2", "5.6", true, false,
 		"5.6", "per-kernel kprobe target: do_sys_openat2 exists from 5.6; the legacy variant covers older kernels"},
+	{"opensnoop", "legacy-tp", "opensnoop_legacy_tp_bpfel.o", "tracepoint/syscalls/sys_enter_openat,sys_exit_openat", "4.19", true, false, "", ""},
 	{"opensnoop", "legacy", "opensnoop_legacy_bpfel.o", "kprobe+kretprobe/do_sys_open", "4.19", true, false, "", ""},
 	{"runqlat", "modern", "runqlat_modern_bpfel.o", "tp_btf/sched_wakeup,sched_wakeup_new,sched_switch", "5.5", false, true, "", ""},
 	{"runqlat", "legacy", "runqlat_legacy_bpfel.o", "tracepoint/sched/sched_wakeup,sched_wakeup_new,sched_switch", "4.19", true, false, "", ""},

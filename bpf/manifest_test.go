@@ -137,10 +137,10 @@ func TestSelectionByVersion(t *testing.T) {
 		want   map[string]string
 	}{
 		{"4.19", compat.VersionTarget(kv("4.19")), map[string]string{
-			"execsnoop": "legacy-nobtf", "opensnoop": "legacy", "runqlat": "legacy", "tcpconnect": "legacy",
+			"execsnoop": "legacy-nobtf", "opensnoop": "legacy-tp", "runqlat": "legacy", "tcpconnect": "legacy",
 			"biolatency": "legacy", "xdpfilter": "maps", "tcclass": "maps"}},
 		{"4.19+btf", compat.WithExternalBTF(compat.VersionTarget(kv("4.19"))), map[string]string{
-			"execsnoop": "legacy", "opensnoop": "legacy", "runqlat": "legacy", "tcpconnect": "legacy",
+			"execsnoop": "legacy", "opensnoop": "legacy-tp", "runqlat": "legacy", "tcpconnect": "legacy",
 			"biolatency": "legacy", "xdpfilter": "maps", "tcclass": "maps"}},
 		{"5.10", compat.VersionTarget(kv("5.10")), map[string]string{
 			"execsnoop": "ringbuf", "opensnoop": "modern", "runqlat": "modern", "tcpconnect": "modern",

@@ -8,15 +8,17 @@
  *   legacy-openat2  -DOPENAT2  do_sys_openat2(dfd, filename, struct open_how *)
  *                              5.6+, sees open, openat and openat2
  *   legacy                     do_sys_open(dfd, filename, int flags, mode)
- *                              every kernel with kprobes (4.19 ... 6.x; on
- *                              5.6+ openat2(2) bypasses it)
+ *                              4.19 to 5.5 (from 5.6 a wrapper that
+ *                              compilers inline into the syscalls)
+ *
+ * legacy_tp.c is the same pairing on the openat syscall tracepoints.
  */
 #include "vmlinux.h"
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "legacy_output.h"
-#include "kstash.h"
 #include "opensnoop.h"
+#include "legacy.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,19 +28,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define OPEN_FUNC "do_sys_open"
 #endif
 
-#define FILTER_FAILED 2 /* and FILTER_PID (kstash.h) */
-
-struct config {
-	__u32 flags; /* FILTER_* */
-	__u32 target_pid;
-};
-
 CONFIG_MAP(struct config);
-
-struct args {
-	__u64 filename; /* user pointer */
-	__u64 flags;
-};
 
 STASH_MAP(start, struct args);
 SCRATCH_MAP(heap, struct event);
