@@ -28,10 +28,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define OPEN_FUNC "do_sys_open"
 #endif
 
-CONFIG_MAP(struct config);
-
-STASH_MAP(start, struct args);
-SCRATCH_MAP(heap, struct event);
 
 SEC("kprobe/" OPEN_FUNC)
 int handle_open_entry(struct pt_regs *ctx)
@@ -58,30 +54,5 @@ int handle_open_entry(struct pt_regs *ctx)
 SEC("kretprobe/" OPEN_FUNC)
 int handle_open_return(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct config *cfg;
-	struct event *e;
-	struct args *a;
-	__u32 zero = 0;
-	long ret;
-
-	a = bpf_map_lookup_elem(&start, &id);
-	if (!a)
-		return 0;
-	cfg = bpf_map_lookup_elem(&config_map, &zero);
-	e = bpf_map_lookup_elem(&heap, &zero);
-	ret = PT_REGS_RC(ctx);
-	if (!cfg || !e || ((cfg->flags & FILTER_FAILED) && ret >= 0))
-		goto out;
-	e->pid = id >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->ret = ret;
-	e->flags = a->flags;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_str(e->path, sizeof(e->path), (void *)a->filename);
-
-	emit_event(ctx, e, sizeof(*e));
-out:
-	bpf_map_delete_elem(&start, &id);
-	return 0;
+	return open_exit(ctx, PT_REGS_RC(ctx));
 }

@@ -41,10 +41,6 @@ struct sys_exit_openat_args {
 	__s64 ret;
 };
 
-CONFIG_MAP(struct config);
-
-STASH_MAP(start, struct args);
-SCRATCH_MAP(heap, struct event);
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int handle_openat_entry(struct sys_enter_openat_args *ctx)
@@ -66,30 +62,5 @@ int handle_openat_entry(struct sys_enter_openat_args *ctx)
 SEC("tracepoint/syscalls/sys_exit_openat")
 int handle_openat_exit(struct sys_exit_openat_args *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct config *cfg;
-	struct args *a;
-	struct event *e;
-	__u32 zero = 0;
-	long ret;
-
-	a = bpf_map_lookup_elem(&start, &id);
-	if (!a)
-		return 0;
-	cfg = bpf_map_lookup_elem(&config_map, &zero);
-	e = bpf_map_lookup_elem(&heap, &zero);
-	ret = ctx->ret;
-	if (!cfg || !e || ((cfg->flags & FILTER_FAILED) && ret >= 0))
-		goto out;
-	e->pid = id >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->ret = ret;
-	e->flags = a->flags;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_str(e->path, sizeof(e->path), (void *)a->filename);
-
-	emit_event(ctx, e, sizeof(*e));
-out:
-	bpf_map_delete_elem(&start, &id);
-	return 0;
+	return open_exit(ctx, ctx->ret);
 }
