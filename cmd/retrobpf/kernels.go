@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -64,6 +65,16 @@ func init() {
 
 // kernelsError maps a kernels error to an exit code: bad references,
 // files and packages are input errors (2), the rest infrastructure (3).
+// oneLinePerError formats a multierror as one line per error, the first
+// on the "retrobpf: " line itself.
+func oneLinePerError(errs []error) string {
+	lines := make([]string, len(errs))
+	for i, err := range errs {
+		lines[i] = err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
 func kernelsError(err error) error {
 	if err == nil {
 		return nil
@@ -91,11 +102,17 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 	if len(refs) == 0 {
 		return cliutil.Usagef("kernels %s: give at least one REF (e.g. 6.1)", c.Command.Name)
 	}
-	// Reject every bad reference before downloading anything.
+	// Reject bad references before downloading anything, naming all of
+	// them at once rather than one per attempt.
+	var bad *multierror.Error
 	for _, r := range refs {
 		if _, err := kernels.ParseRef(r); err != nil {
-			return kernelsError(err)
+			bad = multierror.Append(bad, err)
 		}
+	}
+	if bad != nil {
+		bad.ErrorFormat = oneLinePerError
+		return cliutil.Usage(bad)
 	}
 	if c.String("btf") != "" {
 		for _, r := range refs {
