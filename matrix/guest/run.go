@@ -260,7 +260,7 @@ func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
 			for _, r := range v.Requires {
-				add(r)
+				add(string(r))
 			}
 			if rep, err := compat.Analyze(s.ObjectPath(v)); err == nil {
 				for _, r := range rep.Requirements {
@@ -436,7 +436,7 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suit
 	vr.Attached = len(l.(multiCloser)) > 0 || !needAttach
 	l.Close()
 
-	spec2 := overhead.TriggerSpec{Kind: p.Trigger.Kind, Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
+	spec2 := overhead.TriggerSpec{Kind: string(p.Trigger.Kind), Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
 	if spec2.Kind == overhead.KindFsync && spec2.Path == "" && o.BlockDevice {
 		dev, cleanup, err := loopDevice(tmp, o.LoopModule)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/reports"
@@ -28,41 +27,16 @@ type Suite struct {
 	Manifest *compat.Manifest
 }
 
-// Program is one program with its variants in preference order.
-type Program struct {
-	Name        string
-	Description string
-	Trigger     Trigger
-	Variants    []Variant
-}
-
-// Trigger is the workload that fires a program.
-type Trigger struct {
-	Kind     string
-	Count    int
-	Path     string
-	Port     int
-	Duration time.Duration
-	Packet   string
-}
-
-// Variant is one object implementing a program.
-type Variant struct {
-	Name        string
-	Object      string // as written, relative to the manifest
-	Programs    []string
-	Requires    []string
-	Kernel      string // version constraint text, "" if none
-	Description string
-}
+// Program, Trigger and Variant are the manifest's own types: the matrix
+// runs exactly what compat parsed, validated and selects from.
+type (
+	Program = compat.ManifestProgram
+	Trigger = compat.Trigger
+	Variant = compat.Variant
+)
 
 // ObjectPath is the variant's object resolved against the manifest.
-func (s *Suite) ObjectPath(v Variant) string {
-	if filepath.IsAbs(v.Object) {
-		return v.Object
-	}
-	return filepath.Join(s.Dir, v.Object)
-}
+func (s *Suite) ObjectPath(v Variant) string { return v.ObjectPath }
 
 // Load reads a manifest with compat.LoadManifest (unknown keys, duplicate
 // names, unknown feature IDs, bad triggers and missing objects are errors
@@ -84,27 +58,12 @@ func Load(path string) (*Suite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
 	}
-	s := &Suite{Path: path, Dir: dir, SHA256: hex.EncodeToString(sum[:]), Raw: data, Manifest: m}
 	for _, mp := range m.Programs {
-		p := Program{Name: mp.Name, Description: mp.Description, Trigger: Trigger{
-			Kind: string(mp.Trigger.Kind), Count: mp.Trigger.Count, Path: mp.Trigger.Path,
-			Port: mp.Trigger.Port, Duration: mp.Trigger.Duration, Packet: mp.Trigger.Packet,
-		}}
 		if len(mp.Variants) == 0 {
 			return nil, fmt.Errorf("%w: %s:%d: program %s: no variants", ErrInvalid, path, mp.Line, mp.Name)
 		}
-		for _, mv := range mp.Variants {
-			v := Variant{Name: mv.Name, Object: mv.Object, Programs: mv.Programs, Description: mv.Description}
-			for _, r := range mv.Requires {
-				v.Requires = append(v.Requires, string(r))
-			}
-			if mv.Kernel != nil {
-				v.Kernel = mv.Kernel.Text
-			}
-			p.Variants = append(p.Variants, v)
-		}
-		s.Programs = append(s.Programs, p)
 	}
+	s := &Suite{Path: path, Dir: dir, SHA256: hex.EncodeToString(sum[:]), Raw: data, Manifest: m, Programs: m.Programs}
 	return s, nil
 }
 
@@ -112,7 +71,7 @@ func Load(path string) (*Suite, error) {
 func (s *Suite) Report() reports.Manifest {
 	m := reports.Manifest{Path: s.Path, SHA256: s.SHA256}
 	for _, p := range s.Programs {
-		mp := reports.ManifestProgram{Name: p.Name, Trigger: p.Trigger.Kind}
+		mp := reports.ManifestProgram{Name: p.Name, Trigger: string(p.Trigger.Kind)}
 		for _, v := range p.Variants {
 			mp.Variants = append(mp.Variants, v.Name)
 		}
