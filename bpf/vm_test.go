@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/vmtest"
@@ -101,7 +96,10 @@ func TestInKernels(t *testing.T) {
 	for _, alias := range vmKernels {
 		t.Run(alias, func(t *testing.T) {
 			k := kernelstest.GetWith(t, alias, kernels.ResolveOptions{Modules: true})
-			loopKO := loopModule(t, k.Modules)
+			loopKO, err := k.Module("loop")
+			if err != nil {
+				t.Fatal(err)
+			}
 			// One vCPU: TCG with several vCPUs races the kernel's live text
 			// patching (int3 oopses while kprobes/trampolines attach).
 			// no_timer_check: a loaded host can make the emulated timer look
@@ -168,48 +166,4 @@ func orNone(s string) string {
 		return "did not run"
 	}
 	return s
-}
-
-// loopModule returns the kernel's loop.ko from its modules tree,
-// decompressed (Debian ships .ko, .ko.xz or .ko.zst by release).
-func loopModule(t *testing.T, modules string) []byte {
-	t.Helper()
-	if modules == "" {
-		t.Fatal("kernel has no modules tree")
-	}
-	var path string
-	filepath.WalkDir(modules, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "loop.ko") {
-			path = p
-			return fs.SkipAll
-		}
-		return nil
-	})
-	if path == "" {
-		t.Fatalf("no loop.ko under %s", modules)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	switch filepath.Ext(path) {
-	case ".xz":
-		if r, err = xz.NewReader(f); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-	case ".zst":
-		zr, err := zstd.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return b
 }

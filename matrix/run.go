@@ -216,7 +216,7 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 	}
 	if needBlock {
 		base = append(base, "--block-device")
-		if ko, err := loopModule(k.Modules); err == nil {
+		if ko, err := k.Module("loop"); err == nil {
 			plan.Files = append(plan.Files, vmtest.File{Path: guestLoopKO, Data: ko})
 			base = append(base, "--loop-module", guestLoopKO)
 		} else {
