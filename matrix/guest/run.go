@@ -21,6 +21,7 @@ import (
 	"github.com/retrobpf/retrobpf/bpf"
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/internal/loopdev"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
 	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/matrix/triage"
@@ -438,7 +439,7 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suit
 
 	spec2 := overhead.TriggerSpec{Kind: string(p.Trigger.Kind), Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
 	if spec2.Kind == overhead.KindFsync && spec2.Path == "" && o.BlockDevice {
-		dev, cleanup, err := loopDevice(tmp, o.LoopModule)
+		dev, cleanup, err := loopdev.Attach(tmp, o.LoopModule)
 		if err != nil {
 			o.logf("no block device for the fsync trigger (%v): writing to tmpfs, block-layer programs will not run", err)
 		} else {

@@ -1,4 +1,8 @@
-package guest
+// Package loopdev attaches a loop block device inside a VM guest, which
+// has no disk: writes plus fsync to it are real block requests, so
+// programs on the block layer run. Used by the matrix's guest run and by
+// the bpf package's in-kernel tests.
+package loopdev
 
 import (
 	"errors"
@@ -10,20 +14,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// loopDevice attaches a loop block device to a 4 MiB file under dir and
+// ErrUnavailable means the system cannot provide a loop device (no
+// devtmpfs, no loop driver and no module to load): a reason to skip, not
+// a failure.
+var ErrUnavailable = errors.New("no loop device available")
+
+// Attach attaches a loop block device to a 4 MiB file under dir and
 // returns its path and a cleanup. A VM guest has no disk: without a block
 // device the fsync trigger never reaches the block layer and programs on
 // block tracepoints never run. Writes to the device plus fsync are real
 // block requests (loop is a blk-mq driver). module is a loop.ko to load
 // when the kernel has no loop driver yet ("" to not try).
-func loopDevice(dir, module string) (string, func(), error) {
+func Attach(dir, module string) (string, func(), error) {
 	dev := filepath.Join(dir, "dev")
 	if err := os.MkdirAll(dev, 0o755); err != nil {
 		return "", nil, err
 	}
 	// A private devtmpfs has the nodes the kernel creates, whatever /dev is.
 	if err := unix.Mount("devtmpfs", dev, "devtmpfs", 0, ""); err != nil {
-		return "", nil, fmt.Errorf("mount devtmpfs: %w", err)
+		return "", nil, fmt.Errorf("%w: mount devtmpfs: %w", ErrUnavailable, err)
 	}
 	cleanups := []func(){func() { unix.Unmount(dev, unix.MNT_DETACH) }}
 	cleanup := func() {
@@ -36,7 +45,7 @@ func loopDevice(dir, module string) (string, func(), error) {
 	ctlPath := filepath.Join(dev, "loop-control")
 	if _, err := os.Stat(ctlPath); err != nil {
 		if module == "" {
-			return fail(errors.New("the kernel has no loop driver and no loop.ko was shipped"))
+			return fail(fmt.Errorf("%w: the kernel has no loop driver and no loop.ko was shipped", ErrUnavailable))
 		}
 		b, err := os.ReadFile(module)
 		if err != nil {
