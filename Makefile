@@ -9,22 +9,31 @@ APT_PACKAGES := qemu-system-x86 clang llvm bpftool dwarves
 GOFLAGS_BUILD := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test demo bench lint bpf deps deps-bpf fuzz \
+.PHONY: all build test demo bench lint bpf deps deps-test deps-bpf fuzz \
         bench-probe bench-boot bench-btf bench-matrix clean
 
 all: build
 
-# deps installs the Debian packages the VM tests and benchmarks need.
-deps:
+# apt_install installs the Debian packages named after each "command:package"
+# pair whose command is missing.
+define apt_install
 	@missing=""; \
-	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
-	command -v bpftool >/dev/null || missing="$$missing bpftool"; \
-	command -v pahole >/dev/null || missing="$$missing dwarves"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	for pair in $(1); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+endef
+
+# deps installs the Debian packages running retrobpf's VMs and benchmarks needs.
+deps:
+	$(call apt_install,qemu-system-x86_64:qemu-system-x86 bpftool:bpftool pahole:dwarves)
+
+# deps-test adds what only the tests need: Chromium renders the HTML report.
+deps-test: deps
+	$(call apt_install,chromium:chromium)
 
 # deps-bpf installs the compiler for regenerating the BPF objects.
 deps-bpf:
@@ -36,7 +45,7 @@ build:
 
 # test runs lint (gofmt, vet, staticcheck), then every test: unit, testscript, host BPF loads (root) and the
 # QEMU kernel matrix (5.10, 6.1, 6.12), plus a short fuzz pass.
-test: deps build lint
+test: deps-test build lint
 	$(GO) test -timeout 40m -count=1 ./... 2>&1 | tee /tmp/retrobpf-test.log
 	$(MAKE) fuzz
 

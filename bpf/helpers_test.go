@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/internal/testutils"
 )
 
 // execHelperEnv makes the test binary exit at once: execsnoop's tests exec
@@ -35,9 +36,7 @@ func TestMain(m *testing.M) {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load BPF programs")
-	}
+	testutils.RequireRoot(t, "load BPF programs")
 }
 
 var memlockOnce sync.Once
@@ -127,6 +126,9 @@ func loadVariantWith(t *testing.T, in intent, setup func(*ebpf.CollectionSpec), 
 // returned function detaches them all (also done at cleanup).
 func attachAll(t *testing.T, in intent, spec *ebpf.CollectionSpec, coll *ebpf.Collection) (detach func()) {
 	t.Helper()
+	// Tracepoints (and kprobes without a PMU) resolve through tracefs,
+	// which a fresh machine does not have mounted.
+	testutils.RequireTracefs(t)
 	var links []io.Closer
 	detach = func() {
 		for _, l := range links {
