@@ -4,8 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/retrobpf/retrobpf/internal/testutils"
 )
 
 func TestExtractBTF(t *testing.T) {
@@ -114,4 +117,21 @@ func FuzzExtract(f *testing.F) {
 			t.Fatalf("returned %d bytes", len(out))
 		}
 	})
+}
+
+// BTF with two identical task_structs (pahole's output for some older
+// gcc-built kernels) is valid kernel BTF; it was refused with "multiple
+// matching types".
+func TestValidateBTFDuplicateStructs(t *testing.T) {
+	raw, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		t.Skipf("no kernel BTF to copy: %v", err)
+	}
+	dup, err := testutils.DuplicateStructs(raw, "task_struct", "pt_regs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ValidateBTF(dup); err != nil {
+		t.Fatalf("ValidateBTF(duplicate task_struct, pt_regs): %v", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cilium/ebpf/btf"
 )
@@ -34,11 +35,38 @@ func ValidateBTF(raw []byte) (*btf.Spec, error) {
 
 // CheckKernelSpec returns ErrInvalidBTF unless spec has BasicKernelTypes.
 func CheckKernelSpec(spec *btf.Spec) error {
-	for _, name := range BasicKernelTypes {
-		var s *btf.Struct
-		if err := spec.TypeByName(name, &s); err != nil {
-			return fmt.Errorf("%w: no struct %s: %v", ErrInvalidBTF, name, err)
-		}
+	if missing := MissingKernelTypes(spec); len(missing) > 0 {
+		return fmt.Errorf("%w: no struct %s", ErrInvalidBTF, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// MissingKernelTypes returns the BasicKernelTypes spec has no struct for.
+func MissingKernelTypes(spec *btf.Spec) []string {
+	var missing []string
+	for _, name := range BasicKernelTypes {
+		if !HasStruct(spec, name) {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+// HasStruct reports whether spec defines at least one struct called name.
+// Several definitions are normal: pahole's deduplication leaves identical
+// copies of some structs in BTF made from a gcc-built older kernel's DWARF
+// (BTFHub's 4.19 archives), and libbpf and cilium/ebpf's CO-RE take every
+// one of them as a candidate, so Spec.TypeByName's ErrMultipleMatches must
+// not count as "missing".
+func HasStruct(spec *btf.Spec, name string) bool {
+	types, err := spec.AnyTypesByName(name)
+	if err != nil {
+		return false
+	}
+	for _, t := range types {
+		if _, ok := t.(*btf.Struct); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -488,13 +488,7 @@ func verifyFile(path string, partial bool) verifyResult {
 		r.Types++
 	}
 	if !partial {
-		for _, name := range btfhub.BasicKernelTypes {
-			var s *btf.Struct
-			if spec.TypeByName(name, &s) != nil {
-				r.Missing = append(r.Missing, name)
-			}
-		}
-		if len(r.Missing) > 0 {
+		if r.Missing = btfhub.MissingKernelTypes(spec); len(r.Missing) > 0 {
 			r.Error = "not kernel BTF: no struct " + strings.Join(r.Missing, ", ")
 			return r
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/retrobpf/retrobpf/internal/testutils"
 	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
@@ -34,6 +35,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":   cmdExits,
 			"vmsetup": cmdVMSetup, // vm_test.go
+			"btfdup":  cmdBTFDup,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -75,4 +77,17 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdBTFDup runs "btfdup IN OUT STRUCT...": OUT is the BTF of IN with a
+// second copy of each STRUCT, as pahole leaves in BTF of older kernels.
+func cmdBTFDup(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: btfdup IN OUT STRUCT...")
+	}
+	raw, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	dup, err := testutils.DuplicateStructs(raw, args[2:]...)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), dup, 0o644))
 }

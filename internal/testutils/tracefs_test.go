@@ -2,8 +2,7 @@ package testutils
 
 import (
 	"os"
-	"testing"
-)
+	"testing")
 
 func TestRequireTracefs(t *testing.T) {
 	if os.Geteuid() != 0 {
