@@ -2,7 +2,8 @@ package testutils
 
 import (
 	"os"
-	"testing")
+	"testing"
+)
 
 func TestRequireTracefs(t *testing.T) {
 	if os.Geteuid() != 0 {
