@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/btflimit"
 )
 
 // EnvBTF names the environment variable holding an external BTF file.
@@ -137,17 +140,45 @@ func KernelTypes(ctx context.Context, opts LoaderOptions) (*btf.Spec, Source, er
 // LoadBTFFile parses a BTF file (raw BTF or an ELF with .BTF). It does not
 // require the basic kernel types: minimized BTF has only what its objects
 // need.
+//
+// The file must be a regular file (a FIFO would block forever) no larger
+// than btflimit.DefaultLimits allows, and its type graph must pass
+// btflimit.Check before cilium/ebpf decodes it.
 func LoadBTFFile(path string) (*btf.Spec, error) {
+	raw, err := ReadBTFFile(path)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := btflimit.Load(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrInvalidBTF, err)
+	}
+	return spec, nil
+}
+
+// ReadBTFFile reads a BTF file whole, refusing anything but a regular file
+// and anything larger than btflimit.DefaultLimits.MaxBytes.
+func ReadBTFFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	spec, err := btf.LoadSpecFromReader(f)
+	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrInvalidBTF, err)
+		return nil, err
 	}
-	return spec, nil
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: not a regular file (%s)", path, ErrInvalidBTF, st.Mode().Type())
+	}
+	if max := int64(btflimit.DefaultLimits.MaxBytes); st.Size() > max {
+		return nil, fmt.Errorf("%s: %w: %d bytes, more than the %d a BTF file may have", path, ErrInvalidBTF, st.Size(), max)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, int64(btflimit.DefaultLimits.MaxBytes)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return raw, nil
 }
 
 // CollectionOptions returns load options that relocate against spec. For

@@ -1,12 +1,13 @@
 package btfhub
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/btflimit"
 )
 
 // ErrInvalidBTF is returned for data that does not parse as BTF or lacks the
@@ -23,7 +24,7 @@ func ValidateBTF(raw []byte) (*btf.Spec, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidBTF)
 	}
-	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	spec, err := btflimit.Load(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidBTF, err)
 	}

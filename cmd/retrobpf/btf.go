@@ -20,6 +20,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/btfhub/minimize"
+	"github.com/retrobpf/retrobpf/internal/btflimit"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
 
@@ -475,7 +476,7 @@ func verifyFile(path string, partial bool) verifyResult {
 	}
 	sum := sha256.Sum256(raw)
 	r.Size, r.SHA256 = int64(len(raw)), hex.EncodeToString(sum[:])
-	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	spec, err := btflimit.Load(raw)
 	if err != nil {
 		r.Error = fmt.Sprintf("not BTF: %v", err)
 		return r

@@ -78,6 +78,9 @@ func btfLoadCmd() *cli.Command {
 			spec, src, err := btfhub.KernelTypes(c.Context, lo)
 			sourceNote := src.String()
 			if err != nil {
+				if src.Kind == btfhub.SourceFlag {
+					return cliutil.Usage(err) // the user's --btf file is bad input
+				}
 				if !errors.Is(err, btfhub.ErrNoKernelBTF) {
 					return classifyBTFError(err)
 				}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/cilium/ebpf/btf"
 	"github.com/urfave/cli/v2"
 
 	"github.com/retrobpf/retrobpf/btfhub"
@@ -190,7 +189,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		if spec.target == nil {
 			return nil, cliutil.Usagef("--btf needs a target (--kernel, --probe or --host)")
 		}
-		if _, err := btf.LoadSpec(f); err != nil {
+		if _, err := btfhub.LoadBTFFile(f); err != nil {
 			return nil, cliutil.Usagef("--btf %s: not a usable BTF file: %v", f, err)
 		}
 		spec.target = compat.WithExternalBTF(spec.target)

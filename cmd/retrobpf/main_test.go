@@ -36,6 +36,13 @@ func TestScripts(t *testing.T) {
 			"exits":   cmdExits,
 			"vmsetup": cmdVMSetup, // vm_test.go
 			"btfdup":  cmdBTFDup,
+			"btfdeep": cmdBTFDeep,
+			"btftypedefcycle": func(ts *testscript.TestScript, neg bool, args []string) {
+				// Two typedefs naming each other: no compiler emits that.
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), testutils.RawBTF(
+					[]uint32{1, testutils.BTFInfo(8, 0), 2},
+					[]uint32{1, testutils.BTFInfo(8, 0), 1}), 0o644))
+			},
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -90,4 +97,15 @@ func cmdBTFDup(ts *testscript.TestScript, neg bool, args []string) {
 	dup, err := testutils.DuplicateStructs(raw, args[2:]...)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), dup, 0o644))
+}
+
+// cmdBTFDeep runs "btfdeep OUT N": OUT is raw BTF with a chain of N
+// pointers, deep enough (300000) to crash cilium/ebpf's decoder.
+func cmdBTFDeep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: btfdeep OUT N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), testutils.PointerChainBTF(n), 0o644))
 }

@@ -2,6 +2,7 @@ package testutils
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/cilium/ebpf/btf"
@@ -39,4 +40,44 @@ func DuplicateStructs(raw []byte, names ...string) ([]byte, error) {
 		}
 	}
 	return b.Marshal(nil, nil)
+}
+
+// RawBTF assembles little-endian raw BTF from type records, each the u32
+// words of one btf_type (name_off, info, size or type) and its kind's extra
+// data. String offset 1 is the name "a".
+func RawBTF(records ...[]uint32) []byte {
+	var types bytes.Buffer
+	for _, r := range records {
+		binary.Write(&types, binary.LittleEndian, r)
+	}
+	strs := []byte("\x00a\x00")
+	var out bytes.Buffer
+	binary.Write(&out, binary.LittleEndian, uint16(0xeB9F))
+	out.Write([]byte{1, 0})
+	binary.Write(&out, binary.LittleEndian, []uint32{24, 0, uint32(types.Len()), uint32(types.Len()), uint32(len(strs))})
+	out.Write(types.Bytes())
+	out.Write(strs)
+	return out.Bytes()
+}
+
+// BTFInfo is a btf_type info word.
+func BTFInfo(kind, vlen int) uint32 { return uint32(kind)<<24 | uint32(vlen) }
+
+// IntRecord is a 32-bit int named "a".
+var IntRecord = []uint32{1, BTFInfo(1, 0), 4, 32}
+
+// PointerChainBTF is an int (ID 1) and n pointers, pointer i referring to
+// pointer i+1 and the last to the int: inflating the first pointer makes
+// cilium/ebpf's decoder recurse n levels deep (hostile input: 300k levels
+// overflow Go's stack, and the raw BTF xz-compresses to under 100 KB).
+func PointerChainBTF(n int) []byte {
+	records := [][]uint32{IntRecord}
+	for i := 2; i <= n+1; i++ {
+		ref := uint32(i + 1)
+		if i == n+1 {
+			ref = 1
+		}
+		records = append(records, []uint32{0, BTFInfo(2, 0), ref})
+	}
+	return RawBTF(records...)
 }
