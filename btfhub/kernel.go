@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // ErrBadKernel is returned for a kernel identity that cannot name a file in
@@ -194,7 +195,7 @@ func HostKernel(osRelease string) (Kernel, error) {
 	var k Kernel
 	var lastErr error
 	for _, p := range paths {
-		f, err := os.Open(p)
+		f, err := inputfile.Open(p, inputfile.MaxSmall)
 		if err != nil {
 			lastErr = err
 			continue

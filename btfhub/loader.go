@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/internal/btflimit"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // EnvBTF names the environment variable holding an external BTF file.
@@ -159,26 +160,11 @@ func LoadBTFFile(path string) (*btf.Spec, error) {
 // ReadBTFFile reads a BTF file whole, refusing anything but a regular file
 // and anything larger than btflimit.DefaultLimits.MaxBytes.
 func ReadBTFFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	raw, err := inputfile.Read(path, int64(btflimit.DefaultLimits.MaxBytes))
+	if errors.Is(err, inputfile.ErrNotRegular) || errors.Is(err, inputfile.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBTF, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: not a regular file (%s)", path, ErrInvalidBTF, st.Mode().Type())
-	}
-	if max := int64(btflimit.DefaultLimits.MaxBytes); st.Size() > max {
-		return nil, fmt.Errorf("%s: %w: %d bytes, more than the %d a BTF file may have", path, ErrInvalidBTF, st.Size(), max)
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, int64(btflimit.DefaultLimits.MaxBytes)+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return raw, nil
+	return raw, err
 }
 
 // CollectionOptions returns load options that relocate against spec. For

@@ -3,8 +3,9 @@ package btfhub
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // KernelFromProbe reads the kernel identity from a saved `retrobpf probe
@@ -15,7 +16,7 @@ import (
 // "os_release"/"os" are accepted too; the rest of the report is ignored, so
 // this does not depend on the probe's schema version.
 func KernelFromProbe(path string) (Kernel, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := inputfile.Read(path, inputfile.MaxDocument)
 	if err != nil {
 		return Kernel{}, err
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // The test objects in testdata are built from testdata/src by clang.
@@ -133,17 +135,17 @@ func hasErrors(fs []Finding) bool {
 // ErrNotBPF, ErrBadELF, ErrIsDir, ErrBadObject or an fs error, each wrapped
 // with the path.
 func Analyze(path string) (*ObjectReport, error) {
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s: %w", path, ErrIsDir)
+	}
+	f, err := inputfile.Open(path, inputfile.MaxObject)
 	if err != nil {
-		return nil, err // *fs.PathError already names the file
+		return nil, err // names the file
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: %w", path, ErrIsDir)
 	}
 	spec, err := loadSpec(f, st.Size())
 	if err != nil {

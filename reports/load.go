@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/internal/jsondoc"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // JSONSchema is results.schema.json, the JSON Schema (draft 2020-12) of a
@@ -39,7 +40,7 @@ var resultsDoc = &jsondoc.Kind{
 
 // Load reads and validates a Results file. Every error names path.
 func Load(path string) (*Results, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, inputfile.MaxDocument)
 	if err != nil {
 		return nil, err // *PathError already names the file
 	}

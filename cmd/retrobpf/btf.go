@@ -466,9 +466,9 @@ func btfVerifyCmd() *cli.Command {
 
 func verifyFile(path string, partial bool) verifyResult {
 	r := verifyResult{File: path}
-	raw, err := os.ReadFile(path)
+	raw, err := btfhub.ReadBTFFile(path)
 	if err != nil {
-		r.Error = strings.TrimPrefix(err.Error(), "open "+path+": ")
+		r.Error = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "open "+path+": "), path+": ")
 		if errors.Is(err, fs.ErrNotExist) {
 			r.Error = "no such file"
 		}
