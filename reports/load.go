@@ -58,6 +58,15 @@ func Decode(data []byte) (*Results, error) {
 	if err := resultsDoc.Decode(data, &r); err != nil {
 		return nil, err
 	}
+	// The ref is the join key of merge, diff and every grid: a kernel listed
+	// twice would render as two columns of one name and diff one of them.
+	seen := make(map[string]bool, len(r.Kernels))
+	for _, k := range r.Kernels {
+		if seen[k.Ref] {
+			return nil, fmt.Errorf("%w: kernel %q is listed twice", ErrInvalid, k.Ref)
+		}
+		seen[k.Ref] = true
+	}
 	return &r, nil
 }
 

@@ -123,6 +123,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"unknown field", mutate(`"emulated": true,`, `"emulated": true, "surprise": 1,`), ErrInvalid, "surprise"},
 		{"zero insns negative", mutate(`"insns_processed": 1500`, `"insns_processed": -1`), ErrInvalid, "insns_processed"},
 		{"bad version", mutate(`"version": "5.10"`, `"version": "five"`), ErrInvalid, "/kernels/0/version"},
+		{"string version", mutate(`"schema_version": 1`, `"schema_version": "1"`), ErrInvalid, `not the string "1"`},
+		{"kernel twice", duplicateKernel(t, fixture()), ErrInvalid, "listed twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(tc.data)
@@ -206,4 +208,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// duplicateKernel returns r's JSON with its first kernel listed a second time.
+func duplicateKernel(t *testing.T, r *Results) []byte {
+	t.Helper()
+	r.Kernels = append(r.Kernels, r.Kernels[0])
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -66,7 +66,12 @@ func (k *Kind) Decode(data []byte, v any) error {
 	if !ok {
 		return fmt.Errorf("%w: no schema_version (%s)", k.ErrInvalid, k.Hint)
 	}
-	if n, ok := ver.(json.Number); !ok || n.String() != fmt.Sprint(k.Version) {
+	if _, isNumber := ver.(json.Number); !isNumber {
+		// "1" (a string) would otherwise read "unsupported schema_version 1
+		// (this retrobpf reads 1)".
+		return fmt.Errorf("%w: schema_version must be the number %d, not %s", k.ErrInvalid, k.Version, describeJSON(ver))
+	}
+	if n := ver.(json.Number); n.String() != fmt.Sprint(k.Version) {
 		if k.ErrVersion != nil { // its text names the problem: "unsupported schema_version"
 			return fmt.Errorf("%w %v (this retrobpf reads %d)", k.ErrVersion, ver, k.Version)
 		}
@@ -131,4 +136,21 @@ func leafErrors(ve *jsonschema.ValidationError) string {
 		leaves = append(leaves[:max], fmt.Sprintf("and %d more", len(leaves)-max))
 	}
 	return strings.Join(leaves, "; ")
+}
+
+// describeJSON names a decoded JSON value for an error message.
+func describeJSON(v any) string {
+	switch v := v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case bool:
+		return fmt.Sprintf("the boolean %v", v)
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%v", v)
 }

@@ -31,11 +31,13 @@ func TestDecode(t *testing.T) {
 		t.Fatalf("valid: %v %+v", err, d)
 	}
 	for in, want := range map[string]error{
-		`{`:                               errBad,
-		`[]`:                              errBad,
-		`{"name":"x"}`:                    errBad,
-		`{"schema_version":2,"name":"x"}`: errVer,
-		`{"schema_version":1,"name":""}`:  errBad,
+		`{`:                                  errBad,
+		`[]`:                                 errBad,
+		`{"name":"x"}`:                       errBad,
+		`{"schema_version":2,"name":"x"}`:    errVer,
+		`{"schema_version":"1","name":"x"}`:  errBad,
+		`{"schema_version":null,"name":"x"}`: errBad,
+		`{"schema_version":1,"name":""}`:     errBad,
 		`{"schema_version":1,"name":"x","more":1}`: errBad,
 	} {
 		err := k.Decode([]byte(in), &d)
