@@ -15,6 +15,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
@@ -143,7 +144,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		}
 		spec.target, spec.version, spec.versionOnly = compat.VersionTarget(v), v, true
 	case c.IsSet("probe"):
-		rep, err := compat.LoadProbeReport(c.String("probe"))
+		rep, err := probe.Load(c.String("probe"))
 		if err != nil {
 			return nil, cliutil.Usage(fmt.Errorf("--probe: %w", err))
 		}
@@ -152,7 +153,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		if os.Geteuid() != 0 {
 			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 		}
-		var opts compat.ProbeOptions
+		var opts probe.Options
 		for _, id := range syms {
 			kind, name, _ := strings.Cut(string(id), ":")
 			if kind == "ksym" {
@@ -161,7 +162,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 				opts.Kfuncs = append(opts.Kfuncs, name)
 			}
 		}
-		rep, err := compat.Probe(context.Background(), opts)
+		rep, err := probe.Probe(context.Background(), opts)
 		if err != nil {
 			return nil, cliutil.Infra(err)
 		}
@@ -200,7 +201,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 	return spec, nil
 }
 
-func checkProbedVersion(rep *compat.ProbeReport) kversion.Version {
+func checkProbedVersion(rep *probe.Report) kversion.Version {
 	v, err := kversion.Parse(rep.Kernel.Version)
 	if err != nil {
 		v, _ = kversion.Parse(rep.Kernel.Release)

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/matrix/suite"
@@ -69,7 +70,7 @@ func init() {
 			var target compat.Target
 			if p := c.String("probe-report"); p != "" {
 				if data, err := os.ReadFile(p); err == nil {
-					var rep compat.ProbeReport
+					var rep probe.Report
 					if err := json.Unmarshal(data, &rep); err != nil {
 						return cliutil.Usage(fmt.Errorf("--probe-report %s: %w", p, err))
 					}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/bpf"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/loopdev"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
@@ -248,7 +249,7 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 // Probe probes the running kernel, recording the kernel symbols and kfuncs
 // the suite's variants need (from the manifest and from the objects), so
 // a saved report answers them without the kernel.
-func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
+func Probe(ctx context.Context, s *suite.Suite) (*probe.Report, error) {
 	ksyms, kfuncs := map[string]bool{}, map[string]bool{}
 	add := func(id string) {
 		if n, ok := strings.CutPrefix(id, "ksym:"); ok {
@@ -270,7 +271,7 @@ func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
 			}
 		}
 	}
-	return compat.Probe(ctx, compat.ProbeOptions{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
+	return probe.Probe(ctx, probe.Options{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
 }
 
 func keys(m map[string]bool) []string {
