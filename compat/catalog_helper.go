@@ -65,9 +65,9 @@ func helperFeatures() []Feature {
 	return out
 }
 
-// HelperFeature returns the catalog ID of a helper
+// helperFeature returns the catalog ID of a helper
 // ("helper:bpf_ringbuf_output"), or "" if the catalog does not know fn.
-func HelperFeature(fn asm.BuiltinFunc) FeatureID {
+func helperFeature(fn asm.BuiltinFunc) FeatureID {
 	if h, ok := kenum.HelperByFunc(fn); ok {
 		return FeatureID("helper:" + h.Name)
 	}

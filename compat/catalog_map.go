@@ -14,9 +14,9 @@ func mapFeatures() []Feature {
 		})
 }
 
-// MapTypeFeature returns the catalog ID of a map type ("map:ringbuf"), or ""
+// mapTypeFeature returns the catalog ID of a map type ("map:ringbuf"), or ""
 // if the catalog does not know mt.
-func MapTypeFeature(mt ebpf.MapType) FeatureID { return enumFeature(kenum.MapTypes, "map", mt) }
+func mapTypeFeature(mt ebpf.MapType) FeatureID { return enumFeature(kenum.MapTypes, "map", mt) }
 
 func mapFlagFeatures() []Feature {
 	return enumFeatures(kenum.MapFlags, "map-flag", KindMapFlag,

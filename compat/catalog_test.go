@@ -83,7 +83,7 @@ func TestCatalogCoversCiliumEbpf(t *testing.T) {
 		}
 	}
 	for mt := ebpf.Hash; mt <= ebpf.Arena; mt++ {
-		id := MapTypeFeature(mt)
+		id := mapTypeFeature(mt)
 		if id == "" {
 			t.Errorf("map type %v (%d) missing", mt, mt)
 			continue
@@ -94,7 +94,7 @@ func TestCatalogCoversCiliumEbpf(t *testing.T) {
 	}
 	n := 0
 	for fn := asm.FnMapLookupElem; fn <= asm.FnCgrpStorageDelete; fn++ {
-		id := HelperFeature(fn)
+		id := helperFeature(fn)
 		if id == "" {
 			t.Errorf("helper %v (%d) missing", fn, fn)
 			continue

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 )
@@ -80,7 +80,7 @@ func TestFileName(t *testing.T) {
 // fromVM merges the per-program steps that finished and says what
 // happened to the rest.
 func TestFromVM(t *testing.T) {
-	s, err := suite.Load("testdata/host.yaml")
+	s, err := manifest.Load("testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +143,14 @@ func TestPlanFilesRefusesEscapingObjects(t *testing.T) {
 	os.Mkdir(sub, 0o755)
 	m := filepath.Join(sub, "m.yaml")
 	os.WriteFile(m, []byte("apiVersion: retrobpf/v1\nprograms:\n  - name: a\n    trigger: {kind: exec}\n    variants:\n      - name: v\n        object: ../x.o\n"), 0o644)
-	s, err := suite.Load(m)
+	s, err := manifest.Load(m)
 	if err != nil {
 		t.Skipf("manifest not loadable here: %v", err)
 	}
 	if _, err := planFiles(Options{Suite: s}); err == nil || !strings.Contains(err.Error(), "inside its directory") {
 		t.Fatalf("%v", err)
 	}
-	s2, err := suite.Load("testdata/host.yaml")
+	s2, err := manifest.Load("testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
@@ -53,7 +53,7 @@ func init() {
 			if c.Int("samples") < 6 {
 				return cliutil.Usagef("--samples %d: at least 6 are needed for a 95%% confidence interval", c.Int("samples"))
 			}
-			s, err := suite.Load(c.String("manifest"))
+			s, err := manifest.Load(c.String("manifest"))
 			if err != nil {
 				return cliutil.Usage(err)
 			}

@@ -15,8 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -59,7 +59,7 @@ func runAction(c *cli.Context) error {
 	if c.Int("samples") < 6 {
 		return cliutil.Usagef("--samples %d: at least 6 are needed for a 95%% confidence interval", c.Int("samples"))
 	}
-	s, err := suite.Load(c.String("manifest"))
+	s, err := manifest.Load(c.String("manifest"))
 	if err != nil {
 		return cliutil.Usage(err)
 	}
