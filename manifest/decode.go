@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -286,7 +287,7 @@ func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 		if v == nil {
 			continue
 		}
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			d.errorf(v.Line, "%s: trigger %s does not apply to kind %s", what, k, t.Kind)
 			continue
 		}
@@ -322,15 +323,6 @@ func kindList() string {
 		s = append(s, string(k))
 	}
 	return strings.Join(s, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 func init() {
@@ -122,14 +123,10 @@ program type; `+"`helper:bpf_X`"+` means callable from at least one).
 		}
 		fmt.Fprintf(w, "\n## %s\n\n| ID | Since | Description | Probe | When missing |\n|---|---|---|---|---|\n", k.Title())
 		for _, f := range rows {
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.ID, since(f), mdCell(f.Description), mdCell(f.Probe), mdCell(f.Hint))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.ID, since(f), mdtable.Cell(f.Description), mdtable.Cell(f.Probe), mdtable.Cell(f.Hint))
 		}
 	}
 	return nil
-}
-
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
 // kindList names every feature kind for --kind's usage.

@@ -14,6 +14,7 @@ import (
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 func init() {
@@ -210,7 +211,7 @@ func writeProbeTable(w io.Writer, r *probe.Report, verbose bool) error {
 func writeProbeMarkdown(w io.Writer, r *probe.Report, verbose bool) error {
 	fmt.Fprintf(w, "# BPF probe: %s\n\n", r.Kernel.Release)
 	for _, h := range probeHeader(r) {
-		fmt.Fprintf(w, "- **%s**: %s\n", h[0], mdEscape(h[1]))
+		fmt.Fprintf(w, "- **%s**: %s\n", h[0], mdtable.Cell(h[1]))
 	}
 	for _, s := range probeSections(r) {
 		if len(s.results) == 0 {
@@ -219,13 +220,13 @@ func writeProbeMarkdown(w io.Writer, r *probe.Report, verbose bool) error {
 		fmt.Fprintf(w, "\n## %s\n\n| Feature | State | Detail |\n|---|---|---|\n", s.name)
 		for _, k := range sortedKeys(s.results) {
 			res := s.results[k]
-			fmt.Fprintf(w, "| `%s%s` | %s | %s |\n", s.prefix, k, res.State, mdEscape(resultDetail(res)))
+			fmt.Fprintf(w, "| `%s%s` | %s | %s |\n", s.prefix, k, res.State, mdtable.Cell(resultDetail(res)))
 		}
 	}
 	fmt.Fprintf(w, "\n## helpers\n\n| Program type | Helpers | Note |\n|---|---|---|\n")
 	for _, pt := range sortedKeys(r.Helpers) {
 		sum, reason := helperSummary(r.Helpers[pt])
-		fmt.Fprintf(w, "| `%s` | %s | %s |\n", pt, sum, mdEscape(reason))
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", pt, sum, mdtable.Cell(reason))
 	}
 	if verbose {
 		for _, pt := range sortedKeys(r.Helpers) {
@@ -235,10 +236,6 @@ func writeProbeMarkdown(w io.Writer, r *probe.Report, verbose bool) error {
 		}
 	}
 	return nil
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
 // nfdName turns a feature ID into a node-feature-discovery feature name:

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -87,7 +88,7 @@ func runAction(c *cli.Context) error {
 		}
 	}
 	format := c.String("report-format")
-	if !contains(reports.Formats, format) {
+	if !slices.Contains(reports.Formats, format) {
 		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
 	}
 	cache, err := kernels.Open("")
@@ -135,15 +136,6 @@ func runAction(c *cli.Context) error {
 		return cliutil.Failed(fmt.Errorf("%d problem(s): %s", len(why), strings.Join(why, "; ")))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // toolVersion is the module version of this binary ("devel" when built

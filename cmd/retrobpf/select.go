@@ -12,6 +12,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 	"github.com/retrobpf/retrobpf/manifest"
 )
 
@@ -194,7 +195,7 @@ func selectTable(w io.Writer, sel *manifest.Selection) error {
 }
 
 func selectMarkdown(w io.Writer, sel *manifest.Selection) error {
-	fmt.Fprintf(w, "# Variant selection: %s\n\nTarget: %s\n\n", checkMD(sel.Manifest), checkMD(sel.Target))
+	fmt.Fprintf(w, "# Variant selection: %s\n\nTarget: %s\n\n", mdtable.Cell(sel.Manifest), mdtable.Cell(sel.Target))
 	fmt.Fprintln(w, "| Program | Variant | Runnable | Selected | Min kernel | First failing requirement |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, p := range sel.Programs {
@@ -202,9 +203,9 @@ func selectMarkdown(w io.Writer, sel *manifest.Selection) error {
 			fail := ""
 			if len(v.Failures) > 0 {
 				f := v.Failures[0]
-				fail = fmt.Sprintf("%s `%s`: %s", f.State, f.Feature, checkMD(f.Reason))
+				fail = fmt.Sprintf("%s `%s`: %s", f.State, f.Feature, mdtable.Cell(f.Reason))
 				if f.Hint != "" {
-					fail += " — " + checkMD(f.Hint)
+					fail += " — " + mdtable.Cell(f.Hint)
 				}
 			}
 			yes := func(b bool) string {
