@@ -32,7 +32,8 @@ func init() {
 			"unmet ones are printed; --verbose prints all of them. JSON output (schema_version 1):\n" +
 			"compat/check/check.schema.json.\n\n" +
 			"Exit 0: every program is compatible (or no target was given and no program is invalid);\n" +
-			"exit 1: a program is incompatible, cannot be confirmed (unknown) or can never load;\n" +
+			"exit 1: a program is incompatible, unconfirmed (a requirement the target cannot decide,\n" +
+			"such as an attach target against a bare version) or can never load;\n" +
 			"exit 2: an input is not a readable BPF object (the others are still reported).",
 		Flags: commandFlags(checkTargetFlags()...),
 		Action: func(c *cli.Context) error {
@@ -269,9 +270,6 @@ func checkTable(w io.Writer, r *check.Result, verbose bool) error {
 			}
 			if v != nil {
 				fmt.Fprintf(w, "    %s: %s\n", r.Target, strings.ToUpper(string(v.Verdict)))
-				for _, u := range v.Unconfirmed {
-					fmt.Fprintf(w, "      unconfirmed %s: %s (%s)\n", u.Feature, u.Reason, u.Detail)
-				}
 				for _, u := range v.Unmet {
 					fmt.Fprintf(w, "      %s %s (since %s): %s [%s]\n", u.State, u.Feature, checkVersionLabel(u.Since), u.Reason, u.Source)
 					if u.Detail != "" {

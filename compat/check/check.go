@@ -19,9 +19,8 @@ type Target struct {
 	// Version is the target's kernel version; zero when unknown.
 	Version kversion.Version
 	// VersionOnly marks catalog knowledge only (a bare kernel version),
-	// which cannot know kernel symbols: attach-target ksym: requirements
-	// are then accepted as unconfirmed instead of making every kprobe
-	// "unknown".
+	// which cannot know kernel symbols: check reads their programs as
+	// unconfirmed, and select may accept them (manifest.SelectOptions).
 	VersionOnly bool
 }
 
@@ -102,7 +101,7 @@ func (r *Result) Evaluate(t *Target) {
 				}
 				continue
 			}
-			v := compat.CheckProgram(p, t.Target, compat.CheckOptions{AcceptUnknownSymbols: t.VersionOnly})
+			v := compat.CheckProgram(p, t.Target)
 			if !v.OK() {
 				r.OK = false
 			}
