@@ -317,7 +317,7 @@ func (s *reqSet) add(r Requirement) {
 
 // catalogued drops requirements the catalog does not know (and says so in
 // a warning): an ID outside the catalog cannot be checked against any
-// target. Dynamic kfunc: and ksym: IDs are always kept.
+// target. Dynamic kfunc:, ksym: and attach-target IDs are always kept.
 func catalogued(reqs []Requirement) ([]Requirement, []Finding) {
 	out := make([]Requirement, 0, len(reqs))
 	var fs []Finding
@@ -337,7 +337,12 @@ func catalogued(reqs []Requirement) ([]Requirement, []Finding) {
 
 func isDynamic(id FeatureID) bool {
 	s := string(id)
-	return strings.HasPrefix(s, "kfunc:") || strings.HasPrefix(s, "ksym:")
+	for _, prefix := range []string{"kfunc:", "ksym:", "btf-func:", "tracepoint:", "raw-tp:"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // featureSince is the catalog's first upstream kernel for id (zero if the

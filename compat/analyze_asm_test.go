@@ -310,7 +310,7 @@ func TestAnalyzeBTFAttachAndSleepable(t *testing.T) {
 	mustReq(t, p, "prog:tracing", "fentry.s/")
 	mustReq(t, p, "attach:fentry", "fentry.s/")
 	mustReq(t, p, "btf:vmlinux", "fentry.s/")
-	mustReq(t, p, "ksym:security_file_open", "fentry.s/")
+	mustReq(t, p, "btf-func:security_file_open", "fentry.s/")
 	mustReq(t, p, "sleepable", "fentry.s/")
 	if !p.Sleepable || p.Attach != "fentry" {
 		t.Errorf("report %+v", p)
@@ -327,7 +327,7 @@ func TestAnalyzeLSMHookSymbol(t *testing.T) {
 	}
 	p := analyzeOne(t, specOf(nil, prog), "deny")
 	mustReq(t, p, "attach:lsm", "lsm/file_mprotect")
-	mustReq(t, p, "ksym:bpf_lsm_file_mprotect", "lsm/file_mprotect")
+	mustReq(t, p, "btf-func:bpf_lsm_file_mprotect", "lsm/file_mprotect")
 	mustReq(t, p, "btf:vmlinux", "lsm/file_mprotect")
 	if p.MinKernel != kversion.MustParse("5.7") {
 		t.Errorf("min kernel %v, want 5.7", p.MinKernel)

@@ -28,6 +28,7 @@ func ExampleAnalyze() {
 	// Output:
 	// handle_exec (tracepoint): needs 5.8, set by map:ringbuf helper:bpf_ringbuf_output
 	// on 4.19: incompatible
+	//   unknown tracepoint:syscalls/sys_enter_execve: section tracepoint/syscalls/sys_enter_execve
 	//   unsupported map:ringbuf: map events, section tracepoint/syscalls/sys_enter_execve, insn 14
 	//   unsupported helper:bpf_ringbuf_output: section tracepoint/syscalls/sys_enter_execve, insn 18
 }

@@ -89,7 +89,7 @@ func (a *progAnalysis) typeAndAttach() {
 	} else {
 		a.finding(SeverityWarning, a.section, "program type %s is unknown to retrobpf; not checked", p.Type)
 	}
-	attach, ksym := attachPoint(p)
+	attach, target := attachPoint(p)
 	pr.Attach = attach
 	if attach != "" {
 		a.add(FeatureID("attach:"+attach), "attaches as "+attach, a.section)
@@ -101,8 +101,8 @@ func (a *progAnalysis) typeAndAttach() {
 		}
 		a.add("btf:vmlinux", fmt.Sprintf("%s attach point %q is resolved against the kernel's own BTF", what, p.AttachTo), a.section)
 	}
-	if ksym != "" {
-		a.add(FeatureID("ksym:"+ksym), "attaches to kernel function "+ksym, a.section)
+	if target != "" {
+		a.add(target, "attach target "+strings.SplitN(string(target), ":", 2)[1], a.section)
 	}
 	if pr.Sleepable {
 		a.add("sleepable", "program is sleepable (BPF_F_SLEEPABLE)", a.section)
@@ -110,8 +110,40 @@ func (a *progAnalysis) typeAndAttach() {
 }
 
 // attachPoint returns the attach feature suffix and, for programs that
+// attach to something named in the kernel, the requirement that it exists
+// there: ksym:FN for kprobes (kallsyms), btf-func:FN for BTF-attached
+// programs (the kernel's BTF), tracepoint:GROUP/EVENT and raw-tp:NAME.
+func attachPoint(p *ebpf.ProgramSpec) (attach string, target FeatureID) {
+	attach, ksym := attachKind(p)
+	switch {
+	case ksym == "":
+		return attach, rawTracepointTarget(attach, p.AttachTo)
+	case attach == "kprobe" || attach == "kretprobe":
+		return attach, FeatureID("ksym:" + ksym)
+	}
+	return attach, FeatureID("btf-func:" + ksym)
+}
+
+// rawTracepointTarget names the tracepoint a tracepoint, raw_tp or tp_btf
+// program attaches to, "" when the section does not say.
+func rawTracepointTarget(attach, attachTo string) FeatureID {
+	switch attach {
+	case "tracepoint":
+		group, event, ok := strings.Cut(attachTo, "/")
+		if ok && symbolName.MatchString(group) && symbolName.MatchString(event) {
+			return FeatureID("tracepoint:" + attachTo)
+		}
+	case "raw_tp", "tp_btf":
+		if symbolName.MatchString(attachTo) {
+			return FeatureID("raw-tp:" + attachTo)
+		}
+	}
+	return ""
+}
+
+// attachKind returns the attach feature suffix and, for programs that
 // attach to a named kernel function, that function.
-func attachPoint(p *ebpf.ProgramSpec) (attach, ksym string) {
+func attachKind(p *ebpf.ProgramSpec) (attach, ksym string) {
 	sec := p.SectionName
 	fn := kernelFunc(p.AttachTo)
 	switch p.Type {

@@ -92,9 +92,19 @@ func Evaluate(t Target, progType string, reqs []Requirement) []Unmet {
 	return out
 }
 
-// DerivedSymbol reports whether r is a ksym: requirement Analyze derived
-// from an attach point, as opposed to one a manifest states: only derived
-// ones may be accepted as unconfirmed on a target that cannot know symbols.
+// DerivedSymbol reports whether r names something in the kernel (a ksym:,
+// btf-func:, tracepoint: or raw-tp: attach target or kernel symbol) that
+// Analyze derived, as opposed to one a manifest states: only derived ones
+// may be accepted as unconfirmed by a selection on a target that cannot
+// know kernel symbols.
 func (r Requirement) DerivedSymbol() bool {
-	return r.Origin == FromAnalysis && strings.HasPrefix(string(r.Feature), "ksym:")
+	if r.Origin != FromAnalysis {
+		return false
+	}
+	for _, prefix := range []string{"ksym:", "btf-func:", "tracepoint:", "raw-tp:"} {
+		if strings.HasPrefix(string(r.Feature), prefix) {
+			return true
+		}
+	}
+	return false
 }

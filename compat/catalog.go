@@ -23,6 +23,8 @@ func Catalog() []Feature {
 // synthesizes:
 //   - kfunc:NAME and ksym:NAME for any C identifier NAME (Since is set for a
 //     few well-known names, zero otherwise);
+//   - attach targets: btf-func:NAME (fentry/fexit/fmod_ret/lsm),
+//     tracepoint:GROUP/EVENT and raw-tp:NAME (raw_tp, tp_btf);
 //   - helper:bpf_X@PROG, the helper bpf_X used from program type PROG
 //     (Since is the later of the two).
 //
@@ -44,6 +46,41 @@ func Lookup(id FeatureID) (Feature, error) {
 			Description: "kernel function " + name + " callable from BPF (kfunc)",
 			Probe:       "look up " + name + " as a FUNC in vmlinux/module BTF and check kfunc support (kfunc-calls)",
 			Hint:        "kfuncs are unstable kernel API: provide a variant that does not call " + name + ", or guard the call with bpf_ksym_exists() on a __weak declaration",
+		}, nil
+	case strings.HasPrefix(s, "btf-func:"):
+		name := strings.TrimPrefix(s, "btf-func:")
+		if !symbolName.MatchString(name) {
+			return Feature{}, fmt.Errorf("%w: %q: %q is not a kernel function name", ErrUnknownFeature, s, name)
+		}
+		// A well-known kernel symbol keeps its version as a BTF function.
+		return Feature{
+			ID: id, Kind: KindMisc, Since: c.index[FeatureID("ksym:"+name)].Since,
+			Description: "function " + name + " in the kernel's BTF (fentry/fexit/fmod_ret/lsm target)",
+			Probe:       "look " + name + " up as a FUNC in the kernel's BTF",
+			Hint:        "the function is missing, renamed or inlined on this kernel: attach to an alternative function, a kprobe or a tracepoint in a fallback variant",
+		}, nil
+	case strings.HasPrefix(s, "tracepoint:"):
+		name := strings.TrimPrefix(s, "tracepoint:")
+		group, event, ok := strings.Cut(name, "/")
+		if !ok || !symbolName.MatchString(group) || !symbolName.MatchString(event) {
+			return Feature{}, fmt.Errorf("%w: %q: want tracepoint:GROUP/EVENT", ErrUnknownFeature, s)
+		}
+		return Feature{
+			ID: id, Kind: KindMisc,
+			Description: "tracepoint " + name + " exists (tracepoint program target)",
+			Probe:       "look for events/" + name + " in tracefs (or its btf_trace_ type in the kernel's BTF)",
+			Hint:        "the tracepoint is missing or renamed on this kernel: attach to an alternative tracepoint or a kprobe in a fallback variant",
+		}, nil
+	case strings.HasPrefix(s, "raw-tp:"):
+		name := strings.TrimPrefix(s, "raw-tp:")
+		if !symbolName.MatchString(name) {
+			return Feature{}, fmt.Errorf("%w: %q: %q is not a tracepoint name", ErrUnknownFeature, s, name)
+		}
+		return Feature{
+			ID: id, Kind: KindMisc,
+			Description: "raw tracepoint " + name + " exists (raw_tp/tp_btf target)",
+			Probe:       "look btf_trace_" + name + " up in the kernel's BTF (or " + name + " among the tracefs events)",
+			Hint:        "the tracepoint is missing or renamed on this kernel: attach to an alternative tracepoint or a kprobe in a fallback variant",
 		}, nil
 	case strings.HasPrefix(s, "ksym:"):
 		name := strings.TrimPrefix(s, "ksym:")

@@ -43,7 +43,7 @@ func programSel(t *testing.T, s *Selection, name string) ProgramSelection {
 func TestSelectByVersion(t *testing.T) {
 	m := loadTestManifest(t, validManifest)
 
-	old := selectAt(t, m, "4.19", SelectOptions{})
+	old := selectAt(t, m, "4.19", SelectOptions{AcceptUnknownSymbols: true})
 	if !old.OK {
 		t.Fatalf("4.19: not every program selected: %+v", old.Failed())
 	}
@@ -65,7 +65,7 @@ func TestSelectByVersion(t *testing.T) {
 
 	// With AllFailures every failing requirement is listed, kernel
 	// constraint last.
-	all := programSel(t, selectAt(t, m, "4.19", SelectOptions{AllFailures: true}), "execsnoop").Variants[0]
+	all := programSel(t, selectAt(t, m, "4.19", SelectOptions{AllFailures: true, AcceptUnknownSymbols: true}), "execsnoop").Variants[0]
 	if len(all.Failures) != all.FailureCount || all.FailureCount < 3 {
 		t.Fatalf("all failures: %+v", all.Failures)
 	}
@@ -82,7 +82,7 @@ func TestSelectByVersion(t *testing.T) {
 		t.Errorf("derived helper requirement missing: %+v", all.Failures)
 	}
 
-	now := selectAt(t, m, "6.12", SelectOptions{})
+	now := selectAt(t, m, "6.12", SelectOptions{AcceptUnknownSymbols: true})
 	if ex := programSel(t, now, "execsnoop"); ex.Selected != "modern" || !ex.Variants[0].Selected || ex.Variants[1].Selected {
 		t.Fatalf("6.12 picked %+v", ex)
 	}
@@ -119,16 +119,16 @@ programs:
 		t.Errorf("non-GPL object: %+v", bad.Failures)
 	}
 
-	// On 6.12 fentry needs ksym:do_unlinkat, which a version target cannot
+	// On 6.12 fentry needs btf-func:do_unlinkat, which a version target cannot
 	// know: Unknown rejects, unless AllowUnknown.
 	s = selectAt(t, m, "6.12", SelectOptions{})
 	un = programSel(t, s, "unlink").Variants[0]
-	if un.Runnable || un.Failures[0].State != compat.Unknown || un.Failures[0].Feature != "ksym:do_unlinkat" || un.Failures[0].Detail == "" {
+	if un.Runnable || un.Failures[0].State != compat.Unknown || un.Failures[0].Feature != "btf-func:do_unlinkat" || un.Failures[0].Detail == "" {
 		t.Fatalf("fentry on 6.12: %+v", un.Failures)
 	}
 	s = selectAt(t, m, "6.12", SelectOptions{AllowUnknown: true})
 	un = programSel(t, s, "unlink").Variants[0]
-	if !un.Runnable || len(un.Unconfirmed) != 1 || un.Unconfirmed[0].Feature != "ksym:do_unlinkat" {
+	if !un.Runnable || len(un.Unconfirmed) != 1 || un.Unconfirmed[0].Feature != "btf-func:do_unlinkat" {
 		t.Fatalf("fentry on 6.12 with AllowUnknown: %+v", un)
 	}
 	if programSel(t, s, "bad").Selected != "" {

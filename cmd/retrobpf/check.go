@@ -139,7 +139,10 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		// On the host, kernel types for CO-RE come from the loader's own
 		// search order (--btf, $RETROBPF_BTF, sysfs, the BTF cache), so
 		// check answers btf:core exactly as a load on this node would.
-		_, src, err := btfhub.KernelTypes(context.Background(), btfhub.LoaderOptions{BTFFile: c.String("btf")})
+		types, src, err := btfhub.KernelTypes(context.Background(), btfhub.LoaderOptions{BTFFile: c.String("btf")})
+		if err == nil {
+			spec.KernelBTF, spec.Target = types, compat.WithKernelBTF(spec.Target, types)
+		}
 		switch {
 		case err == nil && src.Kind != btfhub.SourceSysfs:
 			spec.Target = compat.WithExternalBTF(spec.Target)
@@ -159,10 +162,14 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		if spec.Target == nil {
 			return nil, cliutil.Usagef("--btf needs a target (--kernel, --probe or --host)")
 		}
-		if _, err := btfhub.LoadBTFFile(f); err != nil {
+		types, err := btfhub.LoadBTFFile(f)
+		if err != nil {
 			return nil, cliutil.Usagef("--btf %s: not a usable BTF file: %v", f, err)
 		}
-		spec.Target = compat.WithExternalBTF(spec.Target)
+		// The file is the target kernel's types: attach targets and CO-RE
+		// relocations are decided against it.
+		spec.KernelBTF = types
+		spec.Target = compat.WithExternalBTF(compat.WithKernelBTF(spec.Target, types))
 	}
 	if spec.Target == nil {
 		return nil, nil

@@ -50,6 +50,9 @@ func TestScripts(t *testing.T) {
 				return os.Geteuid() == 0, nil
 			case "debian": // the Debian mirror answers
 				return kernelstest.MirrorReachable(), nil
+			case "vmlinuxbtf": // the host kernel has its own BTF
+				_, err := os.Stat("/sys/kernel/btf/vmlinux")
+				return err == nil, nil
 			}
 			return false, errors.New("unknown condition " + cond)
 		},

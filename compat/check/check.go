@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/cilium/ebpf/btf"
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
@@ -22,6 +23,10 @@ type Target struct {
 	// which cannot know kernel symbols: check reads their programs as
 	// unconfirmed, and select may accept them (manifest.SelectOptions).
 	VersionOnly bool
+	// KernelBTF is the target's kernel types, when known (its own vmlinux
+	// BTF or an external one for it): CO-RE relocations are resolved
+	// against it. Target should then include compat.WithKernelBTF.
+	KernelBTF *btf.Spec
 }
 
 // Result is the outcome of a check (check.schema.json).
@@ -93,6 +98,21 @@ func (r *Result) Evaluate(t *Target) {
 			continue
 		}
 		o.Verdicts = nil
+		var core map[string][]compat.Unmet
+		if t != nil && t.KernelBTF != nil {
+			var err error
+			if core, err = coreUnmet(o.Path, t.KernelBTF); err != nil {
+				// The analysis read the object, relocating it failed: every
+				// program's CO-RE stays undecided.
+				core = map[string][]compat.Unmet{}
+				for _, p := range o.Programs {
+					core[p.Name] = []compat.Unmet{{
+						Requirement: compat.Requirement{Feature: "btf:core", Reason: "CO-RE relocations against the target's BTF"},
+						State:       compat.Unknown, Detail: err.Error(),
+					}}
+				}
+			}
+		}
 		for j := range o.Programs {
 			p := &o.Programs[j]
 			if t == nil {
@@ -102,6 +122,9 @@ func (r *Result) Evaluate(t *Target) {
 				continue
 			}
 			v := compat.CheckProgram(p, t.Target)
+			if extra := core[p.Name]; len(extra) > 0 {
+				v = withUnmet(v, extra)
+			}
 			if !v.OK() {
 				r.OK = false
 			}
@@ -141,4 +164,23 @@ func (r *Result) Summary() string {
 		return fmt.Sprintf("%d of %d programs can never load (see findings)", total-ok, total)
 	}
 	return fmt.Sprintf("%d of %d programs compatible with %s", ok, total, r.Target)
+}
+
+// withUnmet adds CO-RE failures to a verdict and decides it again.
+func withUnmet(v compat.ProgramVerdict, extra []compat.Unmet) compat.ProgramVerdict {
+	v.Unmet = append(v.Unmet, extra...)
+	if v.Verdict == compat.Invalid {
+		return v
+	}
+	v.Verdict = compat.Compatible
+	for _, u := range v.Unmet {
+		switch u.State {
+		case compat.Unsupported:
+			v.Verdict = compat.Incompatible
+			return v
+		default:
+			v.Verdict = compat.Unconfirmed
+		}
+	}
+	return v
 }

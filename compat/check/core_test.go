@@ -1,0 +1,86 @@
+package check
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// kernelSpec builds kernel BTF with a task_struct of the given int fields,
+// plus schedule() so it reads as a whole kernel's.
+func kernelSpec(t *testing.T, fields ...string) *btf.Spec {
+	t.Helper()
+	i32 := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	var members []btf.Member
+	for i, f := range fields {
+		members = append(members, btf.Member{Name: f, Type: i32, Offset: btf.Bits(32 * i)})
+	}
+	task := &btf.Struct{Name: "task_struct", Size: uint32(4 * len(fields)), Members: members}
+	fn := func(name string) *btf.Func {
+		return &btf.Func{Name: name, Type: &btf.FuncProto{Return: i32}, Linkage: btf.GlobalFunc}
+	}
+	b, err := btf.NewBuilder([]btf.Type{task, fn("schedule"), fn("do_unlinkat")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func coreTarget(spec *btf.Spec) *Target {
+	v := kversion.MustParse("6.1")
+	return &Target{Target: compat.WithKernelBTF(compat.VersionTarget(v), spec), Version: v, KernelBTF: spec}
+}
+
+// fentry_core.o reads task_struct->tgid with CO-RE.
+func TestCORERelocationsAgainstTargetBTF(t *testing.T) {
+	r := Analyze([]string{"../testdata/fentry_core.o"})
+	r.Evaluate(coreTarget(kernelSpec(t, "pid", "tgid")))
+	if v := r.Objects[0].Verdicts[0]; v.Verdict != compat.Compatible {
+		t.Fatalf("with tgid: %+v", v)
+	}
+
+	r.Evaluate(coreTarget(kernelSpec(t, "pid")))
+	v := r.Objects[0].Verdicts[0]
+	var core *compat.Unmet
+	for i, u := range v.Unmet {
+		if u.Feature == "btf:core" {
+			core = &v.Unmet[i]
+		}
+	}
+	if core == nil || !strings.Contains(core.Reason, "task_struct.tgid") || !strings.Contains(core.Source, "on_unlink") {
+		t.Fatalf("without tgid: %+v", v)
+	}
+	// The program branches on a .rodata constant, which could skip the
+	// access: undecided, so unconfirmed — not compatible, not refuted.
+	if core.State != compat.Unknown || v.Verdict != compat.Unconfirmed {
+		t.Errorf("guarded access: %s, verdict %s", core.State, v.Verdict)
+	}
+}
+
+func TestGuarded(t *testing.T) {
+	plain := &ebpf.ProgramSpec{Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}}
+	if guarded(plain, nil) {
+		t.Error("a program without relocations or constant loads is guarded")
+	}
+	ro := &ebpf.ProgramSpec{Instructions: asm.Instructions{
+		asm.LoadMapValue(asm.R1, 0, 0).WithReference(".rodata"),
+		asm.Mov.Imm(asm.R0, 0), asm.Return(),
+	}}
+	if !guarded(ro, nil) {
+		t.Error("a .rodata load is not a guard")
+	}
+}

@@ -1,0 +1,136 @@
+package compat
+
+import (
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// WithKernelBTF wraps t with a kernel's BTF — its own vmlinux BTF, or one
+// made from its DWARF the way BTFHub does — to decide the attach targets t
+// cannot: btf-func:NAME (fentry/fexit/fmod_ret/lsm), raw-tp:NAME (raw_tp,
+// tp_btf: the kernel's btf_trace_NAME type), tracepoint:GROUP/EVENT and
+// ksym:NAME. What t decides (Supported or Unsupported) wins; everything
+// else is answered by t.
+//
+// The BTF answers from what the kernel itself would look up: a fentry
+// target that is not a FUNC in it, or a tp_btf target without its
+// btf_trace_ type, cannot attach. A kprobe target missing from the BTF may
+// still be in kallsyms (pahole leaves out some functions), so it stays
+// Unknown rather than Unsupported.
+func WithKernelBTF(t Target, spec *btf.Spec) Target {
+	return kernelBTF{Target: t, spec: spec}
+}
+
+type kernelBTF struct {
+	Target
+	spec *btf.Spec
+}
+
+func (t kernelBTF) Has(id FeatureID) Availability {
+	a := t.Target.Has(id)
+	if a.State == Supported || a.State == Unsupported {
+		return a
+	}
+	kind, name, _ := strings.Cut(string(id), ":")
+	switch kind {
+	case "btf-func":
+		if t.hasFunc(name) {
+			return Availability{State: Supported, Detail: "FUNC " + name + " in the kernel's BTF"}
+		}
+		if !t.hasFunc(funcSentinel) {
+			return Availability{State: Unknown, Detail: "the BTF has no FUNC " + funcSentinel + ": not a whole kernel's BTF (minimized?), so it cannot refute " + name}
+		}
+		return Availability{State: Unsupported, Detail: "no FUNC " + name + " in the kernel's BTF"}
+	case "ksym":
+		if t.hasFunc(name) {
+			return Availability{State: Supported, Detail: "FUNC " + name + " in the kernel's BTF"}
+		}
+		return Availability{State: Unknown, Detail: "no FUNC " + name + " in the kernel's BTF; it may still be in kallsyms (probe the kernel)"}
+	case "raw-tp":
+		return t.tracepoint(name)
+	case "tracepoint":
+		group, event, _ := strings.Cut(name, "/")
+		if group == "syscalls" {
+			return t.syscallEvent(event)
+		}
+		return t.tracepoint(event)
+	}
+	return a
+}
+
+// hasFunc reports whether the BTF has a FUNC called name. Several FUNCs of
+// one name (static functions in two files) count: TypeByName would refuse
+// them as ambiguous.
+func (t kernelBTF) hasFunc(name string) bool {
+	types, err := t.spec.AnyTypesByName(name)
+	if err != nil {
+		return false
+	}
+	for _, typ := range types {
+		if _, ok := typ.(*btf.Func); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// funcSentinel is a function every kernel has and pahole always encodes:
+// BTF without it is not a whole kernel's (a minimized BTF, an object's own)
+// and cannot prove a function absent.
+const funcSentinel = "schedule"
+
+// btfTraceSentinel is a tracepoint every kernel with btf_trace_ types has
+// (sched_switch): without it the BTF predates them (before 5.5) or was
+// made without them, and a missing btf_trace_ type proves nothing.
+const btfTraceSentinel = "btf_trace_sched_switch"
+
+func (t kernelBTF) hasType(name string) bool {
+	_, err := t.spec.AnyTypesByName(name)
+	return err == nil
+}
+
+// tracepoint answers for a raw tracepoint or a tracepoint event by its
+// btf_trace_ type, the type libbpf and the kernel look tp_btf targets up by.
+func (t kernelBTF) tracepoint(name string) Availability {
+	if t.hasType("btf_trace_" + name) {
+		return Availability{State: Supported, Detail: "btf_trace_" + name + " in the kernel's BTF"}
+	}
+	if !t.hasType(btfTraceSentinel) {
+		return Availability{State: Unknown, Detail: "the kernel's BTF has no btf_trace_ types (before 5.5?): tracepoint " + name + " not decided"}
+	}
+	return Availability{State: Unsupported, Detail: "no btf_trace_" + name + " in the kernel's BTF: no such tracepoint"}
+}
+
+// syscallPrefixes are the names a syscall's entry point has in BTF, by
+// architecture and era (sys_* before the 4.17 wrappers).
+var syscallPrefixes = []string{"__x64_sys_", "__arm64_sys_", "__s390x_sys_", "__riscv_sys_", "__se_sys_", "__do_sys_", "sys_"}
+
+// syscallEvent answers for syscalls/sys_enter_NAME and sys_exit_NAME,
+// which ftrace synthesizes for every syscall the kernel defines.
+func (t kernelBTF) syscallEvent(event string) Availability {
+	call, ok := strings.CutPrefix(event, "sys_enter_")
+	if !ok {
+		call, ok = strings.CutPrefix(event, "sys_exit_")
+	}
+	if !ok {
+		return Availability{State: Unsupported, Detail: "syscalls/" + event + " is not a sys_enter_/sys_exit_ event"}
+	}
+	if t.hasSyscall(call) {
+		return Availability{State: Supported, Detail: "syscall " + call + " in the kernel's BTF"}
+	}
+	if !t.hasSyscall("read") {
+		return Availability{State: Unknown, Detail: "the BTF has no syscall entry points (no read syscall): not a whole kernel's BTF, so it cannot refute " + event}
+	}
+	return Availability{State: Unsupported, Detail: "no syscall " + call + " in the kernel's BTF (no " + syscallPrefixes[0] + call + " or sys_" + call + ")"}
+}
+
+// hasSyscall reports whether the BTF has the entry point of syscall call.
+func (t kernelBTF) hasSyscall(call string) bool {
+	for _, p := range syscallPrefixes {
+		if t.hasFunc(p + call) {
+			return true
+		}
+	}
+	return false
+}
