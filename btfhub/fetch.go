@@ -21,7 +21,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // EnvHub names the environment variable holding the archive base URL.
@@ -179,7 +179,7 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, err
 	}
-	if err := cliutil.WriteFileAtomic(dst, raw, 0o644); err != nil {
+	if err := atomicfile.WriteFile(dst, raw, 0o644); err != nil {
 		return nil, err
 	}
 	lock.Entries[ap] = LockEntry{SHA256: res.SHA256, Size: int64(len(tarball)), URL: res.URL, Fetched: time.Now().UTC().Truncate(time.Second)}

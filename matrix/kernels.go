@@ -6,29 +6,45 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
-// ErrKernelList marks an unusable --kernels value.
+// ErrKernelList marks an unusable kernel list: no kernels, an unreadable
+// @FILE, or an entry that is not a kernel reference (the error then also
+// wraps the kernels package's ErrBadRef or ErrUnknownAlias).
 var ErrKernelList = errors.New("invalid kernel list")
 
-// ParseKernels splits a --kernels value: comma-separated references
-// (aliases like 6.1, deb:…, oci:…, file:…); an entry "@FILE" reads one
-// reference per line from FILE ('#' starts a comment). Duplicates are
+// ParseKernels parses a kernel list: comma-separated references (aliases
+// like 6.1, deb:…, oci:…, file:…); an entry "@FILE" reads one reference
+// per line from FILE ('#' starts a comment). Every reference is parsed
+// here, before anything boots, so a typo is bad input rather than a
+// kernel that fails to resolve half-way through a run. Duplicates are
 // dropped, order is kept.
-func ParseKernels(s string) ([]string, error) {
-	var out []string
+func ParseKernels(s string) ([]kernels.Ref, error) {
+	var out []kernels.Ref
 	seen := map[string]bool{}
-	add := func(ref string) {
-		if ref != "" && !seen[ref] {
-			seen[ref] = true
+	add := func(where, entry string) error {
+		if entry == "" {
+			return nil
+		}
+		ref, err := kernels.ParseRef(entry)
+		if err != nil {
+			return fmt.Errorf("%w: %s%w", ErrKernelList, where, err)
+		}
+		if key := ref.String(); !seen[key] {
+			seen[key] = true
 			out = append(out, ref)
 		}
+		return nil
 	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		path, isFile := strings.CutPrefix(part, "@")
 		if !isFile {
-			add(part)
+			if err := add("", part); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		f, err := os.Open(path)
@@ -36,9 +52,12 @@ func ParseKernels(s string) ([]string, error) {
 			return nil, fmt.Errorf("%w: kernels file: %v", ErrKernelList, err)
 		}
 		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			add(strings.TrimSpace(line))
+		for line := 1; sc.Scan(); line++ {
+			entry, _, _ := strings.Cut(sc.Text(), "#")
+			if err := add(fmt.Sprintf("%s:%d: ", path, line), strings.TrimSpace(entry)); err != nil {
+				f.Close()
+				return nil, err
+			}
 		}
 		err = sc.Err()
 		f.Close()

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
@@ -308,7 +308,7 @@ func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(s
 		for name, data := range g.Logs {
 			p := filepath.Join(o.OutputDir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
-				if err := cliutil.WriteFileAtomic(p, data, 0o644); err != nil {
+				if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
 					logf("%s: %v", kr.Ref, err)
 				}
 			}
