@@ -20,8 +20,9 @@ import (
 
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/btfhub/minimize"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/internal/btflimit"
-	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
 
 const btfExitCodes = `Exit codes: 0 ok; 1 refused (the archive file changed since it was locked,
@@ -184,7 +185,7 @@ func btfFetchCmd() *cli.Command {
 					_, err := o.Stdout.Write(raw)
 					return err
 				}
-				if err := cliutil.WriteFileAtomic(out, raw, 0o644); err != nil {
+				if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 					return cliutil.Usage(err)
 				}
 			}
@@ -391,7 +392,7 @@ func btfMinimizeCmd() *cli.Command {
 			if err := minimize.Check(full, min, objects...); err != nil {
 				return classifyBTFError(err)
 			}
-			if err := cliutil.WriteFileAtomic(out, raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 				return cliutil.Usage(err)
 			}
 			fi, _ := os.Stat(fullPath)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/retrobpf/retrobpf/matrix/overhead"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
@@ -53,7 +54,7 @@ type Job struct {
 // interval.
 const (
 	DefaultSamples = 10
-	MinSamples     = 6
+	MinSamples     = overhead.MinSamples
 )
 
 // Check reports what makes j unusable, wrapping ErrInput.
