@@ -10,9 +10,9 @@ import (
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
-// ErrKernelList marks an unusable kernel list: no kernels, an unreadable
-// @FILE, or an entry that is not a kernel reference (the error then also
-// wraps the kernels package's ErrBadRef or ErrUnknownAlias).
+// ErrKernelList marks an unusable kernel list: no kernels or an
+// unreadable @FILE. An entry that is not a kernel reference is reported
+// with the kernels package's error (ErrBadRef, ErrUnknownAlias) instead.
 var ErrKernelList = errors.New("invalid kernel list")
 
 // ParseKernels parses a kernel list: comma-separated references (aliases
@@ -30,7 +30,7 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 		}
 		ref, err := kernels.ParseRef(entry)
 		if err != nil {
-			return fmt.Errorf("%w: %s%w", ErrKernelList, where, err)
+			return fmt.Errorf("%s%w", where, err)
 		}
 		if key := ref.String(); !seen[key] {
 			seen[key] = true
