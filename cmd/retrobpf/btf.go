@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -114,24 +113,6 @@ func cacheFromFlags(c *cli.Context) (btfhub.Cache, error) {
 	return btfhub.Cache{Dir: dir}, nil
 }
 
-// classifyBTFError maps btfhub errors to exit codes.
-func classifyBTFError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, btfhub.ErrLockMismatch), errors.Is(err, minimize.ErrNotEquivalent):
-		return cliutil.Failed(err)
-	case errors.Is(err, btfhub.ErrBadKernel), errors.Is(err, btfhub.ErrNoHub), errors.Is(err, btfhub.ErrBadHub),
-		errors.Is(err, btfhub.ErrNotInHub):
-		return cliutil.Usage(err)
-	case errors.Is(err, btfhub.ErrBadArchive), errors.Is(err, btfhub.ErrInvalidBTF), errors.Is(err, btfhub.ErrNetwork),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return cliutil.Infra(err)
-	default:
-		return cliutil.Infra(err)
-	}
-}
-
 func btfFetchCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "fetch",
@@ -174,7 +155,7 @@ func btfFetchCmd() *cli.Command {
 			defer stop()
 			res, err := f.Fetch(ctx, k)
 			if err != nil {
-				return classifyBTFError(err)
+				return err
 			}
 			if out != "" {
 				raw, err := os.ReadFile(res.File)
@@ -307,7 +288,7 @@ func btfLsCmd() *cli.Command {
 				id, ver, arch, _ := k.ArchiveDir()
 				rels, err := btfhub.ListHub(c.Context, hub, k)
 				if err != nil {
-					return classifyBTFError(err)
+					return err
 				}
 				list = list[:0]
 				for _, r := range rels {
@@ -390,7 +371,7 @@ func btfMinimizeCmd() *cli.Command {
 				return cliutil.Infra(fmt.Errorf("minimized BTF does not parse: %w", err))
 			}
 			if err := minimize.Check(full, min, objects...); err != nil {
-				return classifyBTFError(err)
+				return err
 			}
 			if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 				return cliutil.Usage(err)

@@ -82,7 +82,7 @@ func btfLoadCmd() *cli.Command {
 					return cliutil.Usage(err) // the user's --btf file is bad input
 				}
 				if !errors.Is(err, btfhub.ErrNoKernelBTF) {
-					return classifyBTFError(err)
+					return err
 				}
 				// Load anyway without types, to show what the kernel says.
 				o.Logf("%v", err)

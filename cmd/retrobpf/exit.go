@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/retrobpf/retrobpf/btfhub"
+	"github.com/retrobpf/retrobpf/btfhub/minimize"
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix"
 	"github.com/retrobpf/retrobpf/matrix/guest"
@@ -21,6 +23,10 @@ var exitCodes = []struct {
 	err  error
 	code int
 }{
+	// Refused: a gate the user set up tripped (exit 1).
+	{btfhub.ErrLockMismatch, cliutil.ExitFailed},
+	{minimize.ErrNotEquivalent, cliutil.ExitFailed},
+
 	// Bad input: what the user asked for cannot work (exit 2).
 	{kernels.ErrBadRef, cliutil.ExitUsage},
 	{kernels.ErrUnknownAlias, cliutil.ExitUsage},
@@ -37,6 +43,10 @@ var exitCodes = []struct {
 	{matrix.ErrUnshippable, cliutil.ExitUsage},
 	{guest.ErrInput, cliutil.ExitUsage},
 	{vmtest.ErrInput, cliutil.ExitUsage},
+	{btfhub.ErrBadKernel, cliutil.ExitUsage},
+	{btfhub.ErrNoHub, cliutil.ExitUsage},
+	{btfhub.ErrBadHub, cliutil.ExitUsage},
+	{btfhub.ErrNotInHub, cliutil.ExitUsage},
 
 	// Infrastructure: the network, a mirror, the cache or the machine
 	// (exit 3). Unlisted errors end up here too; these are named so the
@@ -46,6 +56,10 @@ var exitCodes = []struct {
 	{kernels.ErrUnavailable, cliutil.ExitInfra},
 	{kernels.ErrChecksum, cliutil.ExitInfra},
 	{kernels.ErrCorrupt, cliutil.ExitInfra},
+	{btfhub.ErrBadArchive, cliutil.ExitInfra},
+	{btfhub.ErrInvalidBTF, cliutil.ExitInfra},
+	{btfhub.ErrNetwork, cliutil.ExitInfra},
+	{context.DeadlineExceeded, cliutil.ExitInfra},
 }
 
 // exitCode decides how the process ends for err: 0 for nil, the code a

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/retrobpf/retrobpf/btfhub"
+	"github.com/retrobpf/retrobpf/btfhub/minimize"
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -27,6 +29,12 @@ func TestExitCode(t *testing.T) {
 		{cliutil.Infra(fmt.Errorf("wrapped: %w", kernels.ErrBadRef)), 3},
 		{cliutil.Failed(errors.New("2 problem(s)")), 1},
 		{&cliutil.ExitError{Code: 124, Err: errors.New("timed out")}, 124},
+		// btf's gates and hub errors (once mapped by btf.go on its own).
+		{fmt.Errorf("x: %w", btfhub.ErrLockMismatch), 1},
+		{fmt.Errorf("x: %w", minimize.ErrNotEquivalent), 1},
+		{fmt.Errorf("x: %w", btfhub.ErrNotInHub), 2},
+		{btfhub.ErrNoHub, 2},
+		{fmt.Errorf("x: %w", btfhub.ErrNetwork), 3},
 		// urfave/cli's own usage errors.
 		{errors.New(`Required flag "manifest" not set`), 2},
 	} {
