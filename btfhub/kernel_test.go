@@ -85,7 +85,7 @@ func TestKernelFromProbe(t *testing.T) {
 	for name, doc := range map[string]string{
 		"flat.json":   `{"release":"4.19.0-27-amd64","arch":"x86_64","os_release":{"ID":"debian","VERSION_ID":"10"},"features":[]}`,
 		"nested.json": `{"kernel":{"release":"4.19.0-27-amd64","machine":"x86_64"},"os":{"id":"debian","version_id":"10"}}`,
-		// The shape of compat.ProbeReport.
+		// The shape of probe.Report.
 		"probe.json": `{"schema_version":1,"kernel":{"release":"4.19.0-27-amd64","version":"4.19.282","version_source":"vdso","machine":"x86_64"},"distro":{"id":"debian","version_id":"10","pretty_name":"Debian GNU/Linux 10 (buster)"},"program_types":{}}`,
 	} {
 		p := filepath.Join(dir, name)

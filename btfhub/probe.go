@@ -10,7 +10,7 @@ import (
 
 // KernelFromProbe reads the kernel identity from a saved `retrobpf probe
 // --format json` report. It decodes only the identity fields (release,
-// machine/arch and the os-release ID/VERSION_ID): compat.ProbeReport keeps
+// machine/arch and the os-release ID/VERSION_ID): probe.Report keeps
 // them as kernel.release, kernel.machine, distro.id and distro.version_id.
 // Older or hand-written reports with the fields at the top level or under
 // "os_release"/"os" are accepted too; the rest of the report is ignored, so

@@ -379,10 +379,6 @@ func minKernel(reqs []Requirement) (kversion.Version, []Requirement) {
 	return max, by
 }
 
-// MinKernelOf returns the first upstream kernel that has every feature in
-// reqs according to the catalog, and the requirements that set it.
-func MinKernelOf(reqs []Requirement) (kversion.Version, []Requirement) { return minKernel(reqs) }
-
 func mapFlagList(flags uint32) []string {
 	var out []string
 	for _, f := range mapFlagNames {
@@ -405,7 +401,7 @@ func isDataMap(name string) bool {
 
 // addMapReqs adds the map type and flag requirements of m.
 func addMapReqs(rs *reqSet, m *ebpf.MapSpec, source, reason string) {
-	if id := MapTypeFeature(m.Type); id != "" {
+	if id := mapTypeFeature(m.Type); id != "" {
 		rs.add(Requirement{Feature: id, Reason: reason + " (" + mapTypeLabel(m.Type) + ")", Source: source})
 	} else {
 		rs.add(Requirement{Feature: FeatureID("map:" + m.Type.String()), Reason: reason, Source: source})

@@ -1,4 +1,4 @@
-package compat
+package compat_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 )
 
 // TestAnalyzeAgreesWithHostLoad loads every test object's programs into
@@ -19,7 +21,7 @@ func TestAnalyzeAgreesWithHostLoad(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to probe the kernel and load programs")
 	}
-	host, err := Probe(context.Background(), ProbeOptions{})
+	host, err := probe.Probe(context.Background(), probe.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,22 +31,22 @@ func TestAnalyzeAgreesWithHostLoad(t *testing.T) {
 	}
 	loadedCompatible := 0
 	for _, obj := range objs {
-		rep, err := Analyze(obj)
+		rep, err := compat.Analyze(obj)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range rep.Programs {
 			p := &rep.Programs[i]
-			v := CheckProgram(p, host, CheckOptions{})
+			v := compat.CheckProgram(p, host, compat.CheckOptions{})
 			loadErr := loadOne(obj, p.Name)
 			t.Logf("%s/%s: %s (%d unmet), load: %v", obj, p.Name, v.Verdict, len(v.Unmet), loadErr)
 			switch {
-			case v.Verdict == Compatible:
+			case v.Verdict == compat.Compatible:
 				if loadErr != nil {
 					t.Errorf("%s/%s: analysis says compatible with %s, load failed: %v", obj, p.Name, host.Name(), loadErr)
 				}
 				loadedCompatible++
-			case v.Verdict == Invalid:
+			case v.Verdict == compat.Invalid:
 				if loadErr == nil || !strings.Contains(loadErr.Error(), "GPL") {
 					t.Errorf("%s/%s: analysis says it can never load (%v), load: %v", obj, p.Name, p.Findings, loadErr)
 				}
@@ -62,13 +64,13 @@ func TestAnalyzeAgreesWithHostLoad(t *testing.T) {
 // loadDecisive reports whether an unsupported requirement is one that
 // makes BPF_PROG_LOAD or BPF_MAP_CREATE fail (attach points and kernel
 // symbols only matter at attach time).
-func loadDecisive(v ProgramVerdict) bool {
+func loadDecisive(v compat.ProgramVerdict) bool {
 	for _, u := range v.Unmet {
-		if u.State != Unsupported {
+		if u.State != compat.Unsupported {
 			continue
 		}
-		switch KindOf(u.Feature) {
-		case KindProg, KindMap, KindMapFlag, KindHelper, KindInsn:
+		switch compat.KindOf(u.Feature) {
+		case compat.KindProg, compat.KindMap, compat.KindMapFlag, compat.KindHelper, compat.KindInsn:
 			return true
 		}
 	}

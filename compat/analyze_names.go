@@ -18,7 +18,7 @@ func progTypeLabel(t ebpf.ProgramType) string {
 // mapTypeLabel is bpftool's name of a map type ("ringbuf"), from the
 // catalog, or cilium/ebpf's name for a type the catalog does not know.
 func mapTypeLabel(t ebpf.MapType) string {
-	if id := MapTypeFeature(t); id != "" {
+	if id := mapTypeFeature(t); id != "" {
 		return strings.TrimPrefix(string(id), "map:")
 	}
 	return t.String()
@@ -92,6 +92,6 @@ var gplCompatibleLicenses = map[string]bool{
 	"Dual MPL/GPL":              true,
 }
 
-// IsGPLCompatible reports whether the kernel treats license as GPL
+// isGPLCompatible reports whether the kernel treats license as GPL
 // compatible (and so allows GPL-only helpers).
-func IsGPLCompatible(license string) bool { return gplCompatibleLicenses[license] }
+func isGPLCompatible(license string) bool { return gplCompatibleLicenses[license] }

@@ -217,7 +217,7 @@ func (a *progAnalysis) instructions() {
 			symbols[s] = int64(it.Offset)
 		}
 	}
-	gpl := IsGPLCompatible(a.prog.License)
+	gpl := isGPLCompatible(a.prog.License)
 	fn := ""
 	for it := insns.Iterate(); it.Next(); {
 		ins := it.Ins
@@ -261,7 +261,7 @@ func (a *progAnalysis) instructions() {
 
 func (a *progAnalysis) helperCall(ins *asm.Instruction, src string, gpl bool) {
 	fn := asm.BuiltinFunc(ins.Constant)
-	id := HelperFeature(fn)
+	id := helperFeature(fn)
 	name := strings.TrimPrefix(string(id), "helper:")
 	if id == "" {
 		a.finding(SeverityWarning, src, "calls unknown helper #%d; not checked", ins.Constant)

@@ -56,7 +56,7 @@ func (v ProgramVerdict) OK() bool { return v.Verdict == Compatible }
 func CheckProgram(p *ProgramReport, t Target, opts CheckOptions) ProgramVerdict {
 	v := ProgramVerdict{Program: p.Name, Unmet: []Unmet{}}
 	for _, u := range Evaluate(t, p.Type, p.Requirements) {
-		if u.State == Unknown && opts.AcceptUnknownSymbols && isDerivedSymbol(u.Requirement) {
+		if u.State == Unknown && opts.AcceptUnknownSymbols && u.Requirement.DerivedSymbol() {
 			v.Unconfirmed = append(v.Unconfirmed, u)
 			continue
 		}
@@ -105,4 +105,11 @@ func Evaluate(t Target, progType string, reqs []Requirement) []Unmet {
 		out = append(out, Unmet{Requirement: r, State: a.State, Detail: a.Detail, Since: featureSince(id), Hint: featureHint(id)})
 	}
 	return out
+}
+
+// DerivedSymbol reports whether r is a ksym: requirement Analyze derived
+// from an attach point, as opposed to one a manifest states: only derived
+// ones may be accepted as unconfirmed on a target that cannot know symbols.
+func (r Requirement) DerivedSymbol() bool {
+	return r.Origin == FromAnalysis && strings.HasPrefix(string(r.Feature), "ksym:")
 }

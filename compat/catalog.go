@@ -81,9 +81,7 @@ func KindOf(id FeatureID) Kind {
 	if !ok {
 		return KindMisc
 	}
-	switch k := Kind(prefix); k {
-	case KindProg, KindMap, KindMapFlag, KindHelper, KindAttach, KindBTF,
-		KindInsn, KindLimit, KindKfunc, KindTestRun, KindStats:
+	if k := Kind(prefix); k.Title() != "" {
 		return k
 	}
 	return KindMisc

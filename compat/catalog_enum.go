@@ -1,31 +1,21 @@
 package compat
 
-// kernelEnum is one value of a kernel enum the catalog tracks one feature
-// per value of (program types, map types, map flags): the cilium/ebpf
-// constant, its bpftool/libbpf name, the first upstream kernel, a
-// description and an optional hint.
-type kernelEnum[T comparable] struct {
-	typ   T
-	name  string // bpftool/libbpf name: the part of the ID after the colon
-	since string
-	desc  string
-	hint  string
-}
+import "github.com/retrobpf/retrobpf/compat/internal/kenum"
 
 // enumFeatures turns an enum table into catalog entries "prefix:name".
 // defaultHint, if set, fills in entries without a hint of their own.
-func enumFeatures[T comparable](table []kernelEnum[T], prefix string, kind Kind, probe string, defaultHint func(kernelEnum[T]) string) []Feature {
+func enumFeatures[T comparable](table []kenum.Enum[T], prefix string, kind Kind, probe string, defaultHint func(kenum.Enum[T]) string) []Feature {
 	out := make([]Feature, 0, len(table))
 	for _, e := range table {
-		hint := e.hint
+		hint := e.Hint
 		if hint == "" && defaultHint != nil {
 			hint = defaultHint(e)
 		}
 		out = append(out, Feature{
-			ID:          FeatureID(prefix + ":" + e.name),
+			ID:          FeatureID(prefix + ":" + e.Name),
 			Kind:        kind,
-			Description: e.desc,
-			Since:       v(e.since),
+			Description: e.Desc,
+			Since:       v(e.Since),
 			Probe:       probe,
 			Hint:        hint,
 		})
@@ -34,10 +24,10 @@ func enumFeatures[T comparable](table []kernelEnum[T], prefix string, kind Kind,
 }
 
 // enumFeature returns the catalog ID of typ, or "" if the table lacks it.
-func enumFeature[T comparable](table []kernelEnum[T], prefix string, typ T) FeatureID {
+func enumFeature[T comparable](table []kenum.Enum[T], prefix string, typ T) FeatureID {
 	for _, e := range table {
-		if e.typ == typ {
-			return FeatureID(prefix + ":" + e.name)
+		if e.Type == typ {
+			return FeatureID(prefix + ":" + e.Name)
 		}
 	}
 	return ""

@@ -4,231 +4,9 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
+
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 )
-
-// helper is one BPF helper function as the catalog knows it.
-type helper struct {
-	fn    asm.BuiltinFunc
-	name  string // bpf_ name as in bpftool and bpf_helper_defs.h
-	since string
-}
-
-// helpers lists every Linux helper cilium/ebpf knows, in helper ID order.
-// Versions: first mainline release (bcc docs/kernel-versions.md; helper IDs
-// are assigned in merge order, so each release owns a contiguous ID range).
-var helpers = []helper{
-	{asm.FnMapLookupElem, "bpf_map_lookup_elem", "3.19"},
-	{asm.FnMapUpdateElem, "bpf_map_update_elem", "3.19"},
-	{asm.FnMapDeleteElem, "bpf_map_delete_elem", "3.19"},
-	{asm.FnProbeRead, "bpf_probe_read", "4.1"},
-	{asm.FnKtimeGetNs, "bpf_ktime_get_ns", "4.1"},
-	{asm.FnTracePrintk, "bpf_trace_printk", "4.1"},
-	{asm.FnGetPrandomU32, "bpf_get_prandom_u32", "4.1"},
-	{asm.FnGetSmpProcessorId, "bpf_get_smp_processor_id", "4.1"},
-	{asm.FnSkbStoreBytes, "bpf_skb_store_bytes", "4.1"},
-	{asm.FnL3CsumReplace, "bpf_l3_csum_replace", "4.1"},
-	{asm.FnL4CsumReplace, "bpf_l4_csum_replace", "4.1"},
-	{asm.FnTailCall, "bpf_tail_call", "4.2"},
-	{asm.FnCloneRedirect, "bpf_clone_redirect", "4.2"},
-	{asm.FnGetCurrentPidTgid, "bpf_get_current_pid_tgid", "4.2"},
-	{asm.FnGetCurrentUidGid, "bpf_get_current_uid_gid", "4.2"},
-	{asm.FnGetCurrentComm, "bpf_get_current_comm", "4.2"},
-	{asm.FnGetCgroupClassid, "bpf_get_cgroup_classid", "4.3"},
-	{asm.FnSkbVlanPush, "bpf_skb_vlan_push", "4.3"},
-	{asm.FnSkbVlanPop, "bpf_skb_vlan_pop", "4.3"},
-	{asm.FnSkbGetTunnelKey, "bpf_skb_get_tunnel_key", "4.3"},
-	{asm.FnSkbSetTunnelKey, "bpf_skb_set_tunnel_key", "4.3"},
-	{asm.FnPerfEventRead, "bpf_perf_event_read", "4.3"},
-	{asm.FnRedirect, "bpf_redirect", "4.4"},
-	{asm.FnGetRouteRealm, "bpf_get_route_realm", "4.4"},
-	{asm.FnPerfEventOutput, "bpf_perf_event_output", "4.4"},
-	{asm.FnSkbLoadBytes, "bpf_skb_load_bytes", "4.5"},
-	{asm.FnGetStackid, "bpf_get_stackid", "4.6"},
-	{asm.FnCsumDiff, "bpf_csum_diff", "4.6"},
-	{asm.FnSkbGetTunnelOpt, "bpf_skb_get_tunnel_opt", "4.6"},
-	{asm.FnSkbSetTunnelOpt, "bpf_skb_set_tunnel_opt", "4.6"},
-	{asm.FnSkbChangeProto, "bpf_skb_change_proto", "4.8"},
-	{asm.FnSkbChangeType, "bpf_skb_change_type", "4.8"},
-	{asm.FnSkbUnderCgroup, "bpf_skb_under_cgroup", "4.8"},
-	{asm.FnGetHashRecalc, "bpf_get_hash_recalc", "4.8"},
-	{asm.FnGetCurrentTask, "bpf_get_current_task", "4.8"},
-	{asm.FnProbeWriteUser, "bpf_probe_write_user", "4.8"},
-	{asm.FnCurrentTaskUnderCgroup, "bpf_current_task_under_cgroup", "4.9"},
-	{asm.FnSkbChangeTail, "bpf_skb_change_tail", "4.9"},
-	{asm.FnSkbPullData, "bpf_skb_pull_data", "4.9"},
-	{asm.FnCsumUpdate, "bpf_csum_update", "4.9"},
-	{asm.FnSetHashInvalid, "bpf_set_hash_invalid", "4.9"},
-	{asm.FnGetNumaNodeId, "bpf_get_numa_node_id", "4.10"},
-	{asm.FnSkbChangeHead, "bpf_skb_change_head", "4.10"},
-	{asm.FnXdpAdjustHead, "bpf_xdp_adjust_head", "4.10"},
-	{asm.FnProbeReadStr, "bpf_probe_read_str", "4.11"},
-	{asm.FnGetSocketCookie, "bpf_get_socket_cookie", "4.12"},
-	{asm.FnGetSocketUid, "bpf_get_socket_uid", "4.12"},
-	{asm.FnSetHash, "bpf_set_hash", "4.13"},
-	{asm.FnSetsockopt, "bpf_setsockopt", "4.13"},
-	{asm.FnSkbAdjustRoom, "bpf_skb_adjust_room", "4.13"},
-	{asm.FnRedirectMap, "bpf_redirect_map", "4.14"},
-	{asm.FnSkRedirectMap, "bpf_sk_redirect_map", "4.14"},
-	{asm.FnSockMapUpdate, "bpf_sock_map_update", "4.14"},
-	{asm.FnXdpAdjustMeta, "bpf_xdp_adjust_meta", "4.15"},
-	{asm.FnPerfEventReadValue, "bpf_perf_event_read_value", "4.15"},
-	{asm.FnPerfProgReadValue, "bpf_perf_prog_read_value", "4.15"},
-	{asm.FnGetsockopt, "bpf_getsockopt", "4.15"},
-	{asm.FnOverrideReturn, "bpf_override_return", "4.16"},
-	{asm.FnSockOpsCbFlagsSet, "bpf_sock_ops_cb_flags_set", "4.16"},
-	{asm.FnMsgRedirectMap, "bpf_msg_redirect_map", "4.17"},
-	{asm.FnMsgApplyBytes, "bpf_msg_apply_bytes", "4.17"},
-	{asm.FnMsgCorkBytes, "bpf_msg_cork_bytes", "4.17"},
-	{asm.FnMsgPullData, "bpf_msg_pull_data", "4.17"},
-	{asm.FnBind, "bpf_bind", "4.17"},
-	{asm.FnXdpAdjustTail, "bpf_xdp_adjust_tail", "4.18"},
-	{asm.FnSkbGetXfrmState, "bpf_skb_get_xfrm_state", "4.18"},
-	{asm.FnGetStack, "bpf_get_stack", "4.18"},
-	{asm.FnSkbLoadBytesRelative, "bpf_skb_load_bytes_relative", "4.18"},
-	{asm.FnFibLookup, "bpf_fib_lookup", "4.18"},
-	{asm.FnSockHashUpdate, "bpf_sock_hash_update", "4.18"},
-	{asm.FnMsgRedirectHash, "bpf_msg_redirect_hash", "4.18"},
-	{asm.FnSkRedirectHash, "bpf_sk_redirect_hash", "4.18"},
-	{asm.FnLwtPushEncap, "bpf_lwt_push_encap", "4.18"},
-	{asm.FnLwtSeg6StoreBytes, "bpf_lwt_seg6_store_bytes", "4.18"},
-	{asm.FnLwtSeg6AdjustSrh, "bpf_lwt_seg6_adjust_srh", "4.18"},
-	{asm.FnLwtSeg6Action, "bpf_lwt_seg6_action", "4.18"},
-	{asm.FnRcRepeat, "bpf_rc_repeat", "4.18"},
-	{asm.FnRcKeydown, "bpf_rc_keydown", "4.18"},
-	{asm.FnSkbCgroupId, "bpf_skb_cgroup_id", "4.18"},
-	{asm.FnGetCurrentCgroupId, "bpf_get_current_cgroup_id", "4.18"},
-	{asm.FnGetLocalStorage, "bpf_get_local_storage", "4.19"},
-	{asm.FnSkSelectReuseport, "bpf_sk_select_reuseport", "4.19"},
-	{asm.FnSkbAncestorCgroupId, "bpf_skb_ancestor_cgroup_id", "4.19"},
-	{asm.FnSkLookupTcp, "bpf_sk_lookup_tcp", "4.20"},
-	{asm.FnSkLookupUdp, "bpf_sk_lookup_udp", "4.20"},
-	{asm.FnSkRelease, "bpf_sk_release", "4.20"},
-	{asm.FnMapPushElem, "bpf_map_push_elem", "4.20"},
-	{asm.FnMapPopElem, "bpf_map_pop_elem", "4.20"},
-	{asm.FnMapPeekElem, "bpf_map_peek_elem", "4.20"},
-	{asm.FnMsgPushData, "bpf_msg_push_data", "4.20"},
-	{asm.FnMsgPopData, "bpf_msg_pop_data", "5.0"},
-	{asm.FnRcPointerRel, "bpf_rc_pointer_rel", "5.0"},
-	{asm.FnSpinLock, "bpf_spin_lock", "5.1"},
-	{asm.FnSpinUnlock, "bpf_spin_unlock", "5.1"},
-	{asm.FnSkFullsock, "bpf_sk_fullsock", "5.1"},
-	{asm.FnTcpSock, "bpf_tcp_sock", "5.1"},
-	{asm.FnSkbEcnSetCe, "bpf_skb_ecn_set_ce", "5.1"},
-	{asm.FnGetListenerSock, "bpf_get_listener_sock", "5.1"},
-	{asm.FnSkcLookupTcp, "bpf_skc_lookup_tcp", "5.2"},
-	{asm.FnTcpCheckSyncookie, "bpf_tcp_check_syncookie", "5.2"},
-	{asm.FnSysctlGetName, "bpf_sysctl_get_name", "5.2"},
-	{asm.FnSysctlGetCurrentValue, "bpf_sysctl_get_current_value", "5.2"},
-	{asm.FnSysctlGetNewValue, "bpf_sysctl_get_new_value", "5.2"},
-	{asm.FnSysctlSetNewValue, "bpf_sysctl_set_new_value", "5.2"},
-	{asm.FnStrtol, "bpf_strtol", "5.2"},
-	{asm.FnStrtoul, "bpf_strtoul", "5.2"},
-	{asm.FnSkStorageGet, "bpf_sk_storage_get", "5.2"},
-	{asm.FnSkStorageDelete, "bpf_sk_storage_delete", "5.2"},
-	{asm.FnSendSignal, "bpf_send_signal", "5.3"},
-	{asm.FnTcpGenSyncookie, "bpf_tcp_gen_syncookie", "5.3"},
-	{asm.FnSkbOutput, "bpf_skb_output", "5.5"},
-	{asm.FnProbeReadUser, "bpf_probe_read_user", "5.5"},
-	{asm.FnProbeReadKernel, "bpf_probe_read_kernel", "5.5"},
-	{asm.FnProbeReadUserStr, "bpf_probe_read_user_str", "5.5"},
-	{asm.FnProbeReadKernelStr, "bpf_probe_read_kernel_str", "5.5"},
-	{asm.FnTcpSendAck, "bpf_tcp_send_ack", "5.5"},
-	{asm.FnSendSignalThread, "bpf_send_signal_thread", "5.5"},
-	{asm.FnJiffies64, "bpf_jiffies64", "5.5"},
-	{asm.FnReadBranchRecords, "bpf_read_branch_records", "5.6"},
-	{asm.FnGetNsCurrentPidTgid, "bpf_get_ns_current_pid_tgid", "5.6"},
-	{asm.FnXdpOutput, "bpf_xdp_output", "5.6"},
-	{asm.FnGetNetnsCookie, "bpf_get_netns_cookie", "5.7"},
-	{asm.FnGetCurrentAncestorCgroupId, "bpf_get_current_ancestor_cgroup_id", "5.7"},
-	{asm.FnSkAssign, "bpf_sk_assign", "5.7"},
-	{asm.FnKtimeGetBootNs, "bpf_ktime_get_boot_ns", "5.8"},
-	{asm.FnSeqPrintf, "bpf_seq_printf", "5.8"},
-	{asm.FnSeqWrite, "bpf_seq_write", "5.8"},
-	{asm.FnSkCgroupId, "bpf_sk_cgroup_id", "5.8"},
-	{asm.FnSkAncestorCgroupId, "bpf_sk_ancestor_cgroup_id", "5.8"},
-	{asm.FnRingbufOutput, "bpf_ringbuf_output", "5.8"},
-	{asm.FnRingbufReserve, "bpf_ringbuf_reserve", "5.8"},
-	{asm.FnRingbufSubmit, "bpf_ringbuf_submit", "5.8"},
-	{asm.FnRingbufDiscard, "bpf_ringbuf_discard", "5.8"},
-	{asm.FnRingbufQuery, "bpf_ringbuf_query", "5.8"},
-	{asm.FnCsumLevel, "bpf_csum_level", "5.8"},
-	{asm.FnSkcToTcp6Sock, "bpf_skc_to_tcp6_sock", "5.9"},
-	{asm.FnSkcToTcpSock, "bpf_skc_to_tcp_sock", "5.9"},
-	{asm.FnSkcToTcpTimewaitSock, "bpf_skc_to_tcp_timewait_sock", "5.9"},
-	{asm.FnSkcToTcpRequestSock, "bpf_skc_to_tcp_request_sock", "5.9"},
-	{asm.FnSkcToUdp6Sock, "bpf_skc_to_udp6_sock", "5.9"},
-	{asm.FnGetTaskStack, "bpf_get_task_stack", "5.9"},
-	{asm.FnLoadHdrOpt, "bpf_load_hdr_opt", "5.10"},
-	{asm.FnStoreHdrOpt, "bpf_store_hdr_opt", "5.10"},
-	{asm.FnReserveHdrOpt, "bpf_reserve_hdr_opt", "5.10"},
-	{asm.FnInodeStorageGet, "bpf_inode_storage_get", "5.10"},
-	{asm.FnInodeStorageDelete, "bpf_inode_storage_delete", "5.10"},
-	{asm.FnDPath, "bpf_d_path", "5.10"},
-	{asm.FnCopyFromUser, "bpf_copy_from_user", "5.10"},
-	{asm.FnSnprintfBtf, "bpf_snprintf_btf", "5.10"},
-	{asm.FnSeqPrintfBtf, "bpf_seq_printf_btf", "5.10"},
-	{asm.FnSkbCgroupClassid, "bpf_skb_cgroup_classid", "5.10"},
-	{asm.FnRedirectNeigh, "bpf_redirect_neigh", "5.10"},
-	{asm.FnPerCpuPtr, "bpf_per_cpu_ptr", "5.10"},
-	{asm.FnThisCpuPtr, "bpf_this_cpu_ptr", "5.10"},
-	{asm.FnRedirectPeer, "bpf_redirect_peer", "5.10"},
-	{asm.FnTaskStorageGet, "bpf_task_storage_get", "5.11"},
-	{asm.FnTaskStorageDelete, "bpf_task_storage_delete", "5.11"},
-	{asm.FnGetCurrentTaskBtf, "bpf_get_current_task_btf", "5.11"},
-	{asm.FnBprmOptsSet, "bpf_bprm_opts_set", "5.11"},
-	{asm.FnKtimeGetCoarseNs, "bpf_ktime_get_coarse_ns", "5.11"},
-	{asm.FnImaInodeHash, "bpf_ima_inode_hash", "5.11"},
-	{asm.FnSockFromFile, "bpf_sock_from_file", "5.11"},
-	{asm.FnCheckMtu, "bpf_check_mtu", "5.12"},
-	{asm.FnForEachMapElem, "bpf_for_each_map_elem", "5.13"},
-	{asm.FnSnprintf, "bpf_snprintf", "5.13"},
-	{asm.FnSysBpf, "bpf_sys_bpf", "5.14"},
-	{asm.FnBtfFindByNameKind, "bpf_btf_find_by_name_kind", "5.14"},
-	{asm.FnSysClose, "bpf_sys_close", "5.14"},
-	{asm.FnTimerInit, "bpf_timer_init", "5.15"},
-	{asm.FnTimerSetCallback, "bpf_timer_set_callback", "5.15"},
-	{asm.FnTimerStart, "bpf_timer_start", "5.15"},
-	{asm.FnTimerCancel, "bpf_timer_cancel", "5.15"},
-	{asm.FnGetFuncIp, "bpf_get_func_ip", "5.15"},
-	{asm.FnGetAttachCookie, "bpf_get_attach_cookie", "5.15"},
-	{asm.FnTaskPtRegs, "bpf_task_pt_regs", "5.15"},
-	{asm.FnGetBranchSnapshot, "bpf_get_branch_snapshot", "5.16"},
-	{asm.FnTraceVprintk, "bpf_trace_vprintk", "5.16"},
-	{asm.FnSkcToUnixSock, "bpf_skc_to_unix_sock", "5.16"},
-	{asm.FnKallsymsLookupName, "bpf_kallsyms_lookup_name", "5.16"},
-	{asm.FnFindVma, "bpf_find_vma", "5.17"},
-	{asm.FnLoop, "bpf_loop", "5.17"},
-	{asm.FnStrncmp, "bpf_strncmp", "5.17"},
-	{asm.FnGetFuncArg, "bpf_get_func_arg", "5.17"},
-	{asm.FnGetFuncRet, "bpf_get_func_ret", "5.17"},
-	{asm.FnGetFuncArgCnt, "bpf_get_func_arg_cnt", "5.17"},
-	{asm.FnGetRetval, "bpf_get_retval", "5.18"},
-	{asm.FnSetRetval, "bpf_set_retval", "5.18"},
-	{asm.FnXdpGetBuffLen, "bpf_xdp_get_buff_len", "5.18"},
-	{asm.FnXdpLoadBytes, "bpf_xdp_load_bytes", "5.18"},
-	{asm.FnXdpStoreBytes, "bpf_xdp_store_bytes", "5.18"},
-	{asm.FnCopyFromUserTask, "bpf_copy_from_user_task", "5.18"},
-	{asm.FnSkbSetTstamp, "bpf_skb_set_tstamp", "5.18"},
-	{asm.FnImaFileHash, "bpf_ima_file_hash", "5.18"},
-	{asm.FnKptrXchg, "bpf_kptr_xchg", "5.19"},
-	{asm.FnMapLookupPercpuElem, "bpf_map_lookup_percpu_elem", "5.19"},
-	{asm.FnSkcToMptcpSock, "bpf_skc_to_mptcp_sock", "5.19"},
-	{asm.FnDynptrFromMem, "bpf_dynptr_from_mem", "5.19"},
-	{asm.FnRingbufReserveDynptr, "bpf_ringbuf_reserve_dynptr", "5.19"},
-	{asm.FnRingbufSubmitDynptr, "bpf_ringbuf_submit_dynptr", "5.19"},
-	{asm.FnRingbufDiscardDynptr, "bpf_ringbuf_discard_dynptr", "5.19"},
-	{asm.FnDynptrRead, "bpf_dynptr_read", "5.19"},
-	{asm.FnDynptrWrite, "bpf_dynptr_write", "5.19"},
-	{asm.FnDynptrData, "bpf_dynptr_data", "5.19"},
-	{asm.FnTcpRawGenSyncookieIpv4, "bpf_tcp_raw_gen_syncookie_ipv4", "6.0"},
-	{asm.FnTcpRawGenSyncookieIpv6, "bpf_tcp_raw_gen_syncookie_ipv6", "6.0"},
-	{asm.FnTcpRawCheckSyncookieIpv4, "bpf_tcp_raw_check_syncookie_ipv4", "6.0"},
-	{asm.FnTcpRawCheckSyncookieIpv6, "bpf_tcp_raw_check_syncookie_ipv6", "6.0"},
-	{asm.FnKtimeGetTaiNs, "bpf_ktime_get_tai_ns", "6.1"},
-	{asm.FnUserRingbufDrain, "bpf_user_ringbuf_drain", "6.1"},
-	{asm.FnCgrpStorageGet, "bpf_cgrp_storage_get", "6.2"},
-	{asm.FnCgrpStorageDelete, "bpf_cgrp_storage_delete", "6.2"},
-}
 
 // helperHints name the usual fallback for helpers that decide variants.
 var helperHints = map[string]string{
@@ -269,17 +47,17 @@ var helperHints = map[string]string{
 }
 
 func helperFeatures() []Feature {
-	out := make([]Feature, 0, len(helpers))
-	for _, h := range helpers {
-		hint, ok := helperHints[h.name]
+	out := make([]Feature, 0, len(kenum.Helpers))
+	for _, h := range kenum.Helpers {
+		hint, ok := helperHints[h.Name]
 		if !ok {
-			hint = h.name + " needs Linux " + h.since + " (and a program type that may call it); ship a variant without it"
+			hint = h.Name + " needs Linux " + h.Since + " (and a program type that may call it); ship a variant without it"
 		}
 		out = append(out, Feature{
-			ID:          FeatureID("helper:" + h.name),
+			ID:          FeatureID("helper:" + h.Name),
 			Kind:        KindHelper,
-			Description: "helper " + h.name + "() (" + strings.TrimPrefix(h.fn.String(), "Fn") + ")",
-			Since:       v(h.since),
+			Description: "helper " + h.Name + "() (" + strings.TrimPrefix(h.Fn.String(), "Fn") + ")",
+			Since:       v(h.Since),
 			Probe:       "load a program calling the helper, for every program type (cilium/ebpf features.HaveProgramHelper; unknown for tracing/lsm/ext/struct_ops)",
 			Hint:        hint,
 		})
@@ -287,20 +65,11 @@ func helperFeatures() []Feature {
 	return out
 }
 
-// HelperFeature returns the catalog ID of a helper
+// helperFeature returns the catalog ID of a helper
 // ("helper:bpf_ringbuf_output"), or "" if the catalog does not know fn.
-func HelperFeature(fn asm.BuiltinFunc) FeatureID {
-	if h, ok := helperByFunc(fn); ok {
-		return FeatureID("helper:" + h.name)
+func helperFeature(fn asm.BuiltinFunc) FeatureID {
+	if h, ok := kenum.HelperByFunc(fn); ok {
+		return FeatureID("helper:" + h.Name)
 	}
 	return ""
-}
-
-func helperByFunc(fn asm.BuiltinFunc) (helper, bool) {
-	for _, h := range helpers {
-		if h.fn == fn {
-			return h, true
-		}
-	}
-	return helper{}, false
 }

@@ -1,5 +1,7 @@
 package compat
 
+import "github.com/retrobpf/retrobpf/compat/internal/kenum"
+
 // btfFeatures are the BTF-related features.
 func btfFeatures() []Feature {
 	return []Feature{
@@ -105,18 +107,18 @@ var testRunSince = map[string]string{
 }
 
 func testRunFeatures() []Feature {
-	out := make([]Feature, 0, len(progTypes))
-	for _, p := range progTypes {
-		desc := "BPF_PROG_TEST_RUN for " + p.name + " programs"
-		if _, ok := testRunSince[p.name]; !ok {
+	out := make([]Feature, 0, len(kenum.ProgTypes))
+	for _, p := range kenum.ProgTypes {
+		desc := "BPF_PROG_TEST_RUN for " + p.Name + " programs"
+		if _, ok := testRunSince[p.Name]; !ok {
 			desc += " (no upstream version pinned: probe it)"
 		}
 		out = append(out, Feature{
-			ID:          FeatureID("test-run:" + p.name),
+			ID:          FeatureID("test-run:" + p.Name),
 			Kind:        KindTestRun,
 			Description: desc,
-			Since:       v(testRunSince[p.name]),
-			Probe:       "BPF_PROG_TEST_RUN of a minimal " + p.name + " program: ENOTSUPP/EINVAL means no runner",
+			Since:       v(testRunSince[p.Name]),
+			Probe:       "BPF_PROG_TEST_RUN of a minimal " + p.Name + " program: ENOTSUPP/EINVAL means no runner",
 			Hint:        "measure in the QEMU matrix with a real trigger instead of test-run; overhead comes from run-time stats (stats:run-time)",
 		})
 	}

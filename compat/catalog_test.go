@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -82,7 +83,7 @@ func TestCatalogCoversCiliumEbpf(t *testing.T) {
 		}
 	}
 	for mt := ebpf.Hash; mt <= ebpf.Arena; mt++ {
-		id := MapTypeFeature(mt)
+		id := mapTypeFeature(mt)
 		if id == "" {
 			t.Errorf("map type %v (%d) missing", mt, mt)
 			continue
@@ -93,7 +94,7 @@ func TestCatalogCoversCiliumEbpf(t *testing.T) {
 	}
 	n := 0
 	for fn := asm.FnMapLookupElem; fn <= asm.FnCgrpStorageDelete; fn++ {
-		id := HelperFeature(fn)
+		id := helperFeature(fn)
 		if id == "" {
 			t.Errorf("helper %v (%d) missing", fn, fn)
 			continue
@@ -112,9 +113,9 @@ func TestCatalogCoversCiliumEbpf(t *testing.T) {
 		t.Errorf("%d helpers, want 211", n)
 	}
 	// The version ranges must be monotonic in helper ID order.
-	for i := 1; i < len(helpers); i++ {
-		if v(helpers[i].since).Less(v(helpers[i-1].since)) {
-			t.Errorf("%s (%s) is older than its predecessor %s (%s)", helpers[i].name, helpers[i].since, helpers[i-1].name, helpers[i-1].since)
+	for i := 1; i < len(kenum.Helpers); i++ {
+		if v(kenum.Helpers[i].Since).Less(v(kenum.Helpers[i-1].Since)) {
+			t.Errorf("%s (%s) is older than its predecessor %s (%s)", kenum.Helpers[i].Name, kenum.Helpers[i].Since, kenum.Helpers[i-1].Name, kenum.Helpers[i-1].Since)
 		}
 	}
 }

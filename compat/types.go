@@ -19,7 +19,7 @@ type FeatureID string
 // "misc" for IDs without one.
 type Kind string
 
-// Feature kinds.
+// Feature kinds. Adding one is a constant here and a row in kinds.
 const (
 	KindProg    Kind = "prog"
 	KindMap     Kind = "map"
@@ -34,6 +34,45 @@ const (
 	KindStats   Kind = "stats"
 	KindMisc    Kind = "misc"
 )
+
+// kinds is the one table of feature kinds, in the order the docs list
+// them: KindOf, the features command and docs/features.md read it.
+var kinds = []struct {
+	kind  Kind
+	title string
+}{
+	{KindProg, "Program types (`prog:`)"},
+	{KindMap, "Map types (`map:`)"},
+	{KindMapFlag, "Map flags (`map-flag:`)"},
+	{KindHelper, "Helpers (`helper:`)"},
+	{KindAttach, "Attach mechanisms (`attach:`)"},
+	{KindBTF, "BTF (`btf:`)"},
+	{KindInsn, "Instruction set and verifier (`insn:`)"},
+	{KindLimit, "Limits (`limit:`)"},
+	{KindKfunc, "Well-known kfuncs (`kfunc:`)"},
+	{KindTestRun, "BPF_PROG_TEST_RUN per program type (`test-run:`)"},
+	{KindStats, "Run-time statistics (`stats:`)"},
+	{KindMisc, "Other features and well-known kernel symbols"},
+}
+
+// Kinds returns every feature kind, in docs order.
+func Kinds() []Kind {
+	out := make([]Kind, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.kind
+	}
+	return out
+}
+
+// Title is the kind's heading in docs/features.md ("" for an unknown kind).
+func (k Kind) Title() string {
+	for _, e := range kinds {
+		if e.kind == k {
+			return e.title
+		}
+	}
+	return ""
+}
 
 // Feature is one catalog entry.
 type Feature struct {
@@ -75,4 +114,14 @@ type Requirement struct {
 	Feature FeatureID `json:"feature"`
 	Reason  string    `json:"reason"`           // e.g. "calls bpf_ringbuf_output"
 	Source  string    `json:"source,omitempty"` // e.g. "section tracepoint/syscalls/sys_enter_execve, insn 42"
+	Origin  Origin    `json:"origin,omitempty"`
 }
+
+// Origin says who stated a requirement.
+type Origin string
+
+// Requirement origins.
+const (
+	FromAnalysis Origin = ""         // derived from the object by Analyze
+	FromManifest Origin = "manifest" // a requires: entry of a manifest variant
+)

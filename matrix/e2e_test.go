@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
-	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/verifier"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/reports/reportstest"
@@ -61,7 +61,7 @@ func agent(t *testing.T) string {
 
 // e2e returns options for a matrix run on refs, skipping when QEMU or a
 // kernel is unavailable.
-func e2e(t *testing.T, manifest string, refs ...string) Options {
+func e2e(t *testing.T, manifestPath string, refs ...string) Options {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots kernels: skipped with -short")
@@ -76,7 +76,7 @@ func e2e(t *testing.T, manifest string, refs ...string) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := suite.Load(manifest)
+	s, err := manifest.Load(manifestPath)
 	if err != nil {
 		t.Fatal(err)
 	}

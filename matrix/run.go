@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/retrobpf/retrobpf/internal/atomicfile"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -23,7 +23,7 @@ import (
 
 // Options configure Run.
 type Options struct {
-	Suite   *suite.Suite
+	Suite   *manifest.Manifest
 	Kernels []kernels.Ref // parsed references, already sharded
 	Shard   *reports.Shard
 	Jobs    int // VMs at once (default 1)
@@ -189,7 +189,7 @@ func planFiles(o Options) ([]vmtest.File, error) {
 				continue
 			}
 			seen[rel] = true
-			files = append(files, vmtest.File{Path: path.Join(guestSuiteDir, rel), Source: o.Suite.ObjectPath(v)})
+			files = append(files, vmtest.File{Path: path.Join(guestSuiteDir, rel), Source: v.ObjectPath})
 		}
 	}
 	return files, nil

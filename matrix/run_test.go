@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -72,7 +72,7 @@ func TestRunRefusesUnusableOutputDir(t *testing.T) {
 // leaves the kernel config to vmtest.Run, which ships it for every VM
 // (adding it here too put /boot/config-* into the initramfs twice).
 func TestKernelPlan(t *testing.T) {
-	s, err := suite.Load("testdata/host.yaml")
+	s, err := manifest.Load("testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestFileName(t *testing.T) {
 // fromVM merges the per-program steps that finished and says what
 // happened to the rest.
 func TestFromVM(t *testing.T) {
-	s, err := suite.Load("testdata/host.yaml")
+	s, err := manifest.Load("testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,14 +238,14 @@ func TestPlanFilesRefusesEscapingObjects(t *testing.T) {
 	os.Mkdir(sub, 0o755)
 	m := filepath.Join(sub, "m.yaml")
 	os.WriteFile(m, []byte("apiVersion: retrobpf/v1\nprograms:\n  - name: a\n    trigger: {kind: exec}\n    variants:\n      - name: v\n        object: ../x.o\n"), 0o644)
-	s, err := suite.Load(m)
+	s, err := manifest.Load(m)
 	if err != nil {
 		t.Skipf("manifest not loadable here: %v", err)
 	}
 	if _, err := planFiles(Options{Suite: s}); !errors.Is(err, ErrUnshippable) || !strings.Contains(err.Error(), "inside its directory") {
 		t.Fatalf("%v", err)
 	}
-	s2, err := suite.Load("testdata/host.yaml")
+	s2, err := manifest.Load("testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 // DiffFormats lists the formats RenderDiff accepts.
@@ -118,7 +120,7 @@ func diffMarkdown(w io.Writer, c *Comparison, gates Gates, vs []Violation) error
 	}
 	ew.printf("\n|---|---|---|%s\n", strings.Repeat("---|", 3*len(diffMetrics)))
 	for _, r := range c.Rows {
-		ew.printf("| %s | %s/%s | %s |", mdCell(r.Kernel), mdCell(r.Program), mdCell(r.Variant), verdictDiff(r))
+		ew.printf("| %s | %s/%s | %s |", mdtable.Cell(r.Kernel), mdtable.Cell(r.Program), mdtable.Cell(r.Variant), verdictDiff(r))
 		for _, m := range diffMetrics {
 			a, b, d := abd(r, m)
 			ew.printf(" %s | %s | %s |", a, b, d)
@@ -149,7 +151,7 @@ func writeGateSummary(ew *errWriter, gates Gates, vs []Violation, bullet string)
 		if bullet == "" {
 			ew.printf("  %s\n", v)
 		} else {
-			ew.printf("%s%s\n", bullet, mdCell(v.String()))
+			ew.printf("%s%s\n", bullet, mdtable.Cell(v.String()))
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 // MarkdownLimit is GitHub's cap for one step summary ($GITHUB_STEP_SUMMARY,
@@ -51,22 +53,22 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 	}
 	p("| Kernel | Release | Accel | Outcome | Boot | BTF | Variants |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range g.kernels {
-		p("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(k.Ref), mdCell(dash(k.Release)), k.Accel,
-			outcomeMark(k.Outcome), optSeconds(k.BootSeconds), mdCell(dash(k.BTFSource)), k.counts())
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", mdtable.Cell(k.Ref), mdtable.Cell(dash(k.Release)), k.Accel,
+			outcomeMark(k.Outcome), optSeconds(k.BootSeconds), mdtable.Cell(dash(k.BTFSource)), k.counts())
 	}
 
 	p("\n### Verifier\n\n✔ instructions processed · ✗ rejection class · ★ variant selected for that kernel\n\n")
 	mdGridHeader(b, g)
 	for _, pr := range g.programs {
-		p("| **%s** ⇒ selected |", mdCell(pr.name))
+		p("| **%s** ⇒ selected |", mdtable.Cell(pr.name))
 		for _, k := range g.kernels {
-			p(" %s |", mdCell(selectedText(k, pr.name)))
+			p(" %s |", mdtable.Cell(selectedText(k, pr.name)))
 		}
 		p("\n")
 		for _, v := range pr.variants {
-			p("| %s/%s |", mdCell(pr.name), mdCell(v))
+			p("| %s/%s |", mdtable.Cell(pr.name), mdtable.Cell(v))
 			for _, k := range g.kernels {
-				p(" %s |", mdCell(cellText(k, k.variant(pr.name, v))))
+				p(" %s |", mdtable.Cell(cellText(k, k.variant(pr.name, v))))
 			}
 			p("\n")
 		}
@@ -76,9 +78,9 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 	mdGridHeader(b, g)
 	for _, pr := range g.programs {
 		for _, v := range pr.variants {
-			p("| %s/%s |", mdCell(pr.name), mdCell(v))
+			p("| %s/%s |", mdtable.Cell(pr.name), mdtable.Cell(v))
 			for _, k := range g.kernels {
-				p(" %s |", mdCell(overheadText(k.variant(pr.name, v))))
+				p(" %s |", mdtable.Cell(overheadText(k.variant(pr.name, v))))
 			}
 			p("\n")
 		}
@@ -87,10 +89,10 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 	var problems []string
 	for _, k := range g.kernels {
 		if k.Error != "" {
-			problems = append(problems, fmt.Sprintf("- **%s** %s: %s", mdCell(k.Ref), k.Outcome, mdCell(k.Error)))
+			problems = append(problems, fmt.Sprintf("- **%s** %s: %s", mdtable.Cell(k.Ref), k.Outcome, mdtable.Cell(k.Error)))
 		}
 		for _, e := range k.SelectionErrors {
-			problems = append(problems, fmt.Sprintf("- **%s** selection error: %s", mdCell(k.Ref), mdCell(e)))
+			problems = append(problems, fmt.Sprintf("- **%s** selection error: %s", mdtable.Cell(k.Ref), mdtable.Cell(e)))
 		}
 	}
 	if len(problems) > 0 {
@@ -109,7 +111,7 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 func mdGridHeader(b *bytes.Buffer, g *grid) {
 	b.WriteString("| Program / variant |")
 	for _, k := range g.kernels {
-		fmt.Fprintf(b, " %s |", mdCell(kernelLabel(k)))
+		fmt.Fprintf(b, " %s |", mdtable.Cell(kernelLabel(k)))
 	}
 	b.WriteString("\n|---|")
 	for range g.kernels {
@@ -148,9 +150,9 @@ func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
 					insns += " (" + vs.InsnsSource + ")"
 				}
 				p("| %s/%s%s | `%s` | %s | %s | %s | %s (%s) | %s | %s | %s / %s | %s | %s | %s | %s |\n",
-					mdCell(v.Program), mdCell(v.Variant), sel, mdCell(pr.Name), mdCell(dash(pr.Type)), pr.Verdict, insns,
+					mdtable.Cell(v.Program), mdtable.Cell(v.Variant), sel, mdtable.Cell(pr.Name), mdtable.Cell(dash(pr.Type)), pr.Verdict, insns,
 					optInt(vs.TotalStates), optInt(vs.PeakStates), optInt(vs.StackDepth), optMicros(vs.VerificationTimeUs),
-					optInt(vs.XlatedBytes), optInt(vs.JitedBytes), mdCell(att), mdCell(overheadText(v)),
+					optInt(vs.XlatedBytes), optInt(vs.JitedBytes), mdtable.Cell(att), mdtable.Cell(overheadText(v)),
 					runTimeText(v.Overhead), testRunText(v.Overhead))
 			}
 		}
@@ -162,23 +164,23 @@ func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
 			if pr.Verdict != VerdictRejected && pr.Verdict != VerdictError {
 				continue
 			}
-			p("**%s/%s `%s`** %s", mdCell(v.Program), mdCell(v.Variant), mdCell(pr.Name), pr.Verdict)
+			p("**%s/%s `%s`** %s", mdtable.Cell(v.Program), mdtable.Cell(v.Variant), mdtable.Cell(pr.Name), pr.Verdict)
 			if t := pr.Triage; t != nil {
-				p(": `%s` %s", t.Class, mdCell(t.Message))
+				p(": `%s` %s", t.Class, mdtable.Cell(t.Message))
 				if t.Source != nil {
-					p(" at `%s`", mdCell(t.Source.String()))
+					p(" at `%s`", mdtable.Cell(t.Source.String()))
 				}
 				if t.Hint != "" {
-					p("  \nhint: %s", mdCell(t.Hint))
+					p("  \nhint: %s", mdtable.Cell(t.Hint))
 				}
 			} else if pr.Error != "" {
-				p(": %s", mdCell(pr.Error))
+				p(": %s", mdtable.Cell(pr.Error))
 			}
 			if why := k.predictedRejection(v); why != "" {
-				p("  \nexpected (selection ruled it out): %s", mdCell(why))
+				p("  \nexpected (selection ruled it out): %s", mdtable.Cell(why))
 			}
 			if pr.Verifier.LogArtifact != "" {
-				p("  \nfull log: `%s`", mdCell(pr.Verifier.LogArtifact))
+				p("  \nfull log: `%s`", mdtable.Cell(pr.Verifier.LogArtifact))
 			}
 			p("\n\n")
 			if ex := excerpt(pr.Verifier.LogExcerpt, logLines); ex != "" {
@@ -221,11 +223,6 @@ func optMicros(p *int64) string {
 	}
 	return fmt.Sprintf("%d µs", *p)
 }
-
-// mdCell makes s safe inside a GFM table cell.
-var mdReplacer = strings.NewReplacer("|", "\\|", "\n", "<br>", "\r", "", "<", "&lt;", ">", "&gt;")
-
-func mdCell(s string) string { return mdReplacer.Replace(s) }
 
 var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 

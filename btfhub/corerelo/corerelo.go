@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+	"github.com/retrobpf/retrobpf/btfhub/internal/btftype"
 )
 
 // Kind is a CO-RE relocation kind (enum bpf_core_relo_kind).
@@ -164,7 +165,7 @@ func (r Relocation) Field() string {
 	for _, a := range r.Accessor[1:] {
 		switch u := btf.UnderlyingType(t).(type) {
 		case *btf.Struct, *btf.Union:
-			members := members(u)
+			members := btftype.Members(u)
 			if a >= len(members) {
 				fmt.Fprintf(&b, ".#%d", a)
 				return b.String()
@@ -191,16 +192,6 @@ func (r Relocation) String() string {
 		acc[i] = strconv.Itoa(a)
 	}
 	return fmt.Sprintf("%s %s (%s)", r.Kind, r.Field(), strings.Join(acc, ":"))
-}
-
-func members(t btf.Type) []btf.Member {
-	switch u := t.(type) {
-	case *btf.Struct:
-		return u.Members
-	case *btf.Union:
-		return u.Members
-	}
-	return nil
 }
 
 func typeString(t btf.Type) string {

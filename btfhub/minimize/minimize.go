@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
+	"github.com/retrobpf/retrobpf/btfhub/internal/btftype"
 )
 
 // ErrNoRelocations is returned when the objects have no CO-RE relocations:
@@ -298,7 +299,7 @@ func (m *minimizer) keepMember(c btf.Type, i int) {
 		n.members = map[int]bool{}
 	}
 	n.members[i] = true
-	m.shallow(membersOf(c)[i].Type)
+	m.shallow(btftype.Members(c)[i].Type)
 }
 
 // field mirrors cilium/ebpf's coreFindField: it walks the local accessor and
@@ -310,7 +311,7 @@ func (m *minimizer) field(local, target btf.Type, acc []int) {
 	for _, a := range acc[1:] {
 		switch l := btf.UnderlyingType(lt).(type) {
 		case *btf.Struct, *btf.Union:
-			lms := membersOf(l)
+			lms := btftype.Members(l)
 			if a >= len(lms) {
 				return
 			}
@@ -320,7 +321,7 @@ func (m *minimizer) field(local, target btf.Type, acc []int) {
 				continue
 			}
 			tc := btf.UnderlyingType(tt)
-			if membersOf(tc) == nil && !isComposite(tc) {
+			if btftype.Members(tc) == nil && !isComposite(tc) {
 				return
 			}
 			mem, ok := m.findMember(tc, lm.Name)
@@ -369,7 +370,7 @@ func (m *minimizer) findMember(c btf.Type, name string) (btf.Member, bool) {
 			continue
 		}
 		visited[cur.c] = true
-		ms := membersOf(cur.c)
+		ms := btftype.Members(cur.c)
 		for j, mem := range ms {
 			path := append(slices.Clip(cur.path), hop{cur.c, j})
 			if mem.Name == name {
@@ -410,7 +411,7 @@ func (m *minimizer) match(local, target btf.Type) {
 		if !isComposite(t) {
 			return
 		}
-		lms, tms := membersOf(lv), membersOf(t)
+		lms, tms := btftype.Members(lv), btftype.Members(t)
 		n := m.touch(t)
 		n.minMembers = max(n.minMembers, len(lms))
 		for _, lm := range lms {
@@ -555,16 +556,6 @@ func (m *minimizer) copyMembers(ms []btf.Member, n *need) []btf.Member {
 		out = append(out, btf.Member{Name: mem.Name, Type: m.copy(mem.Type), Offset: mem.Offset, BitfieldSize: mem.BitfieldSize})
 	}
 	return out
-}
-
-func membersOf(t btf.Type) []btf.Member {
-	switch u := t.(type) {
-	case *btf.Struct:
-		return u.Members
-	case *btf.Union:
-		return u.Members
-	}
-	return nil
 }
 
 func isComposite(t btf.Type) bool {

@@ -16,7 +16,9 @@ import (
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 // checkSchemaVersion versions the JSON output of check.
@@ -143,7 +145,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		}
 		spec.target, spec.version, spec.versionOnly = compat.VersionTarget(v), v, true
 	case c.IsSet("probe"):
-		rep, err := compat.LoadProbeReport(c.String("probe"))
+		rep, err := probe.Load(c.String("probe"))
 		if err != nil {
 			return nil, cliutil.Usage(fmt.Errorf("--probe: %w", err))
 		}
@@ -152,7 +154,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		if os.Geteuid() != 0 {
 			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 		}
-		var opts compat.ProbeOptions
+		var opts probe.Options
 		for _, id := range syms {
 			kind, name, _ := strings.Cut(string(id), ":")
 			if kind == "ksym" {
@@ -161,7 +163,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 				opts.Kfuncs = append(opts.Kfuncs, name)
 			}
 		}
-		rep, err := compat.Probe(context.Background(), opts)
+		rep, err := probe.Probe(context.Background(), opts)
 		if err != nil {
 			return nil, cliutil.Infra(err)
 		}
@@ -200,7 +202,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 	return spec, nil
 }
 
-func checkProbedVersion(rep *compat.ProbeReport) kversion.Version {
+func checkProbedVersion(rep *probe.Report) kversion.Version {
 	v, err := kversion.Parse(rep.Kernel.Version)
 	if err != nil {
 		v, _ = kversion.Parse(rep.Kernel.Release)
@@ -422,18 +424,16 @@ func checkFeatureList(reqs []compat.Requirement) string {
 	return strings.Join(s, ", ")
 }
 
-func checkMD(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
 func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 	title := "BPF object check"
 	if r.hasTarget {
 		title += " against " + r.Target
 	}
-	fmt.Fprintf(w, "# %s\n", checkMD(title))
+	fmt.Fprintf(w, "# %s\n", mdtable.Cell(title))
 	for _, o := range r.Objects {
 		fmt.Fprintf(w, "\n## `%s`\n\n", o.Path)
 		if o.ObjectReport == nil {
-			fmt.Fprintf(w, "**Error:** %s\n", checkMD(o.Error))
+			fmt.Fprintf(w, "**Error:** %s\n", mdtable.Cell(o.Error))
 			continue
 		}
 		fmt.Fprintf(w, "Minimum kernel: **%s**", checkVersionLabel(o.MinKernel))
@@ -451,16 +451,16 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 		}
 		for j := range o.Programs {
 			p := &o.Programs[j]
-			row := fmt.Sprintf("| `%s` | %s | %s | %s |", p.Name, p.Type, checkMD(checkAttachLabel(p)), checkVersionLabel(p.MinKernel))
+			row := fmt.Sprintf("| `%s` | %s | %s | %s |", p.Name, p.Type, mdtable.Cell(checkAttachLabel(p)), checkVersionLabel(p.MinKernel))
 			if r.hasTarget {
 				v := o.Verdicts[j]
 				var un []string
 				for _, u := range v.Unmet {
 					un = append(un, fmt.Sprintf("`%s` (%s)", u.Feature, u.State))
 				}
-				row += fmt.Sprintf(" %s | %s |", v.Verdict, checkMD(strings.Join(un, ", ")))
+				row += fmt.Sprintf(" %s | %s |", v.Verdict, mdtable.Cell(strings.Join(un, ", ")))
 			} else {
-				row += fmt.Sprintf(" %s |", checkMD(checkFeatureList(p.MinKernelBy)))
+				row += fmt.Sprintf(" %s |", mdtable.Cell(checkFeatureList(p.MinKernelBy)))
 			}
 			fmt.Fprintln(w, row)
 		}
@@ -476,20 +476,20 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 			}
 			fmt.Fprintf(w, "\n### `%s`\n\n", p.Name)
 			for _, f := range p.Findings {
-				fmt.Fprintf(w, "- **%s:** %s (%s)\n", f.Severity, checkMD(f.Message), checkMD(f.Source))
+				fmt.Fprintf(w, "- **%s:** %s (%s)\n", f.Severity, mdtable.Cell(f.Message), mdtable.Cell(f.Source))
 			}
 			if len(reqs) > 0 {
 				fmt.Fprintln(w, "| Since | Feature | Reason | Source |")
 				fmt.Fprintln(w, "|---|---|---|---|")
 				for _, q := range reqs {
-					fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", checkSince(q.Feature), q.Feature, checkMD(q.Reason), checkMD(q.Source))
+					fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", checkSince(q.Feature), q.Feature, mdtable.Cell(q.Reason), mdtable.Cell(q.Source))
 				}
 			}
 			if v != nil {
 				for _, u := range v.Unmet {
-					fmt.Fprintf(w, "\n- **%s** `%s`: %s", u.State, u.Feature, checkMD(u.Reason))
+					fmt.Fprintf(w, "\n- **%s** `%s`: %s", u.State, u.Feature, mdtable.Cell(u.Reason))
 					if u.Hint != "" {
-						fmt.Fprintf(w, " — hint: %s", checkMD(u.Hint))
+						fmt.Fprintf(w, " — hint: %s", mdtable.Cell(u.Hint))
 					}
 				}
 				if len(v.Unmet) > 0 {
@@ -499,7 +499,7 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 		}
 	}
 	if r.hasTarget {
-		fmt.Fprintf(w, "\n%s\n", checkMD(r.summary()))
+		fmt.Fprintf(w, "\n%s\n", mdtable.Cell(r.summary()))
 	}
 	return nil
 }

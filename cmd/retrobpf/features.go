@@ -10,6 +10,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 func init() {
@@ -21,15 +22,10 @@ func init() {
 			"dynamic ones (kfunc:NAME, ksym:NAME, helper:bpf_X@PROGTYPE). docs/features.md is\n" +
 			"`retrobpf features --format markdown`.",
 		Flags: commandFlags(
-			&cli.StringFlag{Name: "kind", Usage: "only features of `KIND` (prog, map, map-flag, helper, attach, btf, insn, limit, kfunc, test-run, stats, misc)"},
+			&cli.StringFlag{Name: "kind", Usage: "only features of `KIND` (" + kindList() + ")"},
 		),
 		Action: runFeatures,
 	})
-}
-
-var featureKinds = []compat.Kind{
-	compat.KindProg, compat.KindMap, compat.KindMapFlag, compat.KindHelper, compat.KindAttach, compat.KindBTF,
-	compat.KindInsn, compat.KindLimit, compat.KindKfunc, compat.KindTestRun, compat.KindStats, compat.KindMisc,
 }
 
 func runFeatures(c *cli.Context) error {
@@ -54,7 +50,7 @@ func runFeatures(c *cli.Context) error {
 	}
 	if k := c.String("kind"); k != "" {
 		known := false
-		for _, kk := range featureKinds {
+		for _, kk := range compat.Kinds() {
 			known = known || string(kk) == k
 		}
 		if !known {
@@ -97,21 +93,6 @@ func since(f compat.Feature) string {
 	return f.Since.String()
 }
 
-var kindTitles = map[compat.Kind]string{
-	compat.KindProg:    "Program types (`prog:`)",
-	compat.KindMap:     "Map types (`map:`)",
-	compat.KindMapFlag: "Map flags (`map-flag:`)",
-	compat.KindHelper:  "Helpers (`helper:`)",
-	compat.KindAttach:  "Attach mechanisms (`attach:`)",
-	compat.KindBTF:     "BTF (`btf:`)",
-	compat.KindInsn:    "Instruction set and verifier (`insn:`)",
-	compat.KindLimit:   "Limits (`limit:`)",
-	compat.KindKfunc:   "Well-known kfuncs (`kfunc:`)",
-	compat.KindTestRun: "BPF_PROG_TEST_RUN per program type (`test-run:`)",
-	compat.KindStats:   "Run-time statistics (`stats:`)",
-	compat.KindMisc:    "Other features and well-known kernel symbols",
-}
-
 // writeFeaturesMarkdown renders the catalog; docs/features.md is its
 // output for the whole catalog (kept in sync by TestFeaturesDocUpToDate).
 func writeFeaturesMarkdown(w io.Writer, feats []compat.Feature) error {
@@ -130,7 +111,7 @@ Dynamic IDs, answered by `+"`Lookup`"+` and the probe but not listed in full:
 e.g. a kprobe target) and `+"`helper:bpf_X@PROGTYPE`"+` (helper bpf_X callable from that
 program type; `+"`helper:bpf_X`"+` means callable from at least one).
 `)
-	for _, k := range featureKinds {
+	for _, k := range compat.Kinds() {
 		var rows []compat.Feature
 		for _, f := range feats {
 			if f.Kind == k {
@@ -140,14 +121,19 @@ program type; `+"`helper:bpf_X`"+` means callable from at least one).
 		if len(rows) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n## %s\n\n| ID | Since | Description | Probe | When missing |\n|---|---|---|---|---|\n", kindTitles[k])
+		fmt.Fprintf(w, "\n## %s\n\n| ID | Since | Description | Probe | When missing |\n|---|---|---|---|---|\n", k.Title())
 		for _, f := range rows {
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.ID, since(f), mdCell(f.Description), mdCell(f.Probe), mdCell(f.Hint))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", f.ID, since(f), mdtable.Cell(f.Description), mdtable.Cell(f.Probe), mdtable.Cell(f.Hint))
 		}
 	}
 	return nil
 }
 
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+// kindList names every feature kind for --kind's usage.
+func kindList() string {
+	var names []string
+	for _, k := range compat.Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }

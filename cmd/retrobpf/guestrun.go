@@ -12,10 +12,11 @@ import (
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
@@ -102,7 +103,7 @@ func guestRun(c *cli.Context) error {
 	if err := o.CheckFormat("json"); err != nil {
 		return err
 	}
-	s, err := suite.Load(job.Manifest)
+	s, err := manifest.Load(job.Manifest)
 	if err != nil {
 		return cliutil.Usage(err)
 	}
@@ -119,7 +120,7 @@ func guestRun(c *cli.Context) error {
 	var target compat.Target
 	if p := job.ProbeReport; p != "" {
 		if data, err := os.ReadFile(p); err == nil {
-			var rep compat.ProbeReport
+			var rep probe.Report
 			if err := json.Unmarshal(data, &rep); err != nil {
 				return cliutil.Usage(fmt.Errorf("probe report %s: %w", p, err))
 			}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
 func init() {
@@ -20,7 +22,7 @@ func init() {
 		Name:  "probe",
 		Usage: "probe the running kernel's BPF features (needs root for meaningful results)",
 		Description: "Every result is supported, unsupported, or unknown with the raw error; a permission\n" +
-			"error is never read as unsupported. JSON output (schema_version 1, compat/probe.schema.json)\n" +
+			"error is never read as unsupported. JSON output (schema_version 1, compat/probe/probe.schema.json)\n" +
 			"mirrors bpftool's sections and is what `check --probe` and `select --probe` read.\n" +
 			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
 		Flags: commandFlags(
@@ -49,9 +51,9 @@ func runProbe(c *cli.Context) error {
 			return cliutil.Usagef("bad symbol name %q", n)
 		}
 	}
-	var rep *compat.ProbeReport
+	var rep *probe.Report
 	if from := c.String("from"); from != "" {
-		r, err := compat.LoadProbeReport(from)
+		r, err := probe.Load(from)
 		if err != nil {
 			return cliutil.Usage(err)
 		}
@@ -76,11 +78,11 @@ func runProbe(c *cli.Context) error {
 	})
 }
 
-func probeHost(c *cli.Context, o *cliutil.Options) (*compat.ProbeReport, error) {
+func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 	if os.Geteuid() != 0 {
 		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 	}
-	rep, err := compat.Probe(context.Background(), compat.ProbeOptions{
+	rep, err := probe.Probe(context.Background(), probe.Options{
 		Workers:      c.Int("workers"),
 		SkipHelpers:  c.Bool("skip-helpers"),
 		Ksyms:        c.StringSlice("ksym"),
@@ -98,12 +100,12 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*compat.ProbeReport, error) 
 type probeSection struct {
 	name    string
 	prefix  string // feature ID prefix of its keys ("" = key is the ID)
-	results map[string]compat.Result
+	results map[string]probe.Result
 }
 
-func probeSections(r *compat.ProbeReport) []probeSection {
+func probeSections(r *probe.Report) []probeSection {
 	return []probeSection{
-		{"syscall_config", "", map[string]compat.Result{"bpf-syscall": r.SyscallConfig.HaveBPFSyscall}},
+		{"syscall_config", "", map[string]probe.Result{"bpf-syscall": r.SyscallConfig.HaveBPFSyscall}},
 		{"program_types", "prog:", r.ProgramTypes},
 		{"map_types", "map:", r.MapTypes},
 		{"map_flags", "map-flag:", r.MapFlags},
@@ -127,7 +129,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func resultDetail(r compat.Result) string {
+func resultDetail(r probe.Result) string {
 	d := strings.TrimSpace(r.Errno + " " + r.Detail)
 	if len(d) > 140 {
 		d = d[:137] + "..."
@@ -135,7 +137,7 @@ func resultDetail(r compat.Result) string {
 	return d
 }
 
-func probeHeader(r *compat.ProbeReport) [][2]string {
+func probeHeader(r *probe.Report) [][2]string {
 	k := r.Kernel
 	distro := r.Distro.PrettyName
 	if distro == "" {
@@ -154,7 +156,7 @@ func probeHeader(r *compat.ProbeReport) [][2]string {
 	}
 }
 
-func sysctlSummary(s compat.SystemConfig) string {
+func sysctlSummary(s probe.SystemConfig) string {
 	f := func(name string, v *int64) string {
 		if v == nil {
 			return name + "=?"
@@ -169,14 +171,14 @@ func sysctlSummary(s compat.SystemConfig) string {
 }
 
 // helperSummary is one line per program type.
-func helperSummary(hs compat.HelperSet) (string, string) {
+func helperSummary(hs probe.HelperSet) (string, string) {
 	if !hs.Probed {
 		return "not probed", hs.Reason
 	}
 	return fmt.Sprintf("%d supported, %d unsupported, %d unknown", len(hs.Supported), len(hs.Unsupported), len(hs.Unknown)), ""
 }
 
-func writeProbeTable(w io.Writer, r *compat.ProbeReport, verbose bool) error {
+func writeProbeTable(w io.Writer, r *probe.Report, verbose bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, h := range probeHeader(r) {
 		fmt.Fprintf(tw, "%s:\t%s\n", h[0], h[1])
@@ -206,10 +208,10 @@ func writeProbeTable(w io.Writer, r *compat.ProbeReport, verbose bool) error {
 	return tw.Flush()
 }
 
-func writeProbeMarkdown(w io.Writer, r *compat.ProbeReport, verbose bool) error {
+func writeProbeMarkdown(w io.Writer, r *probe.Report, verbose bool) error {
 	fmt.Fprintf(w, "# BPF probe: %s\n\n", r.Kernel.Release)
 	for _, h := range probeHeader(r) {
-		fmt.Fprintf(w, "- **%s**: %s\n", h[0], mdEscape(h[1]))
+		fmt.Fprintf(w, "- **%s**: %s\n", h[0], mdtable.Cell(h[1]))
 	}
 	for _, s := range probeSections(r) {
 		if len(s.results) == 0 {
@@ -218,13 +220,13 @@ func writeProbeMarkdown(w io.Writer, r *compat.ProbeReport, verbose bool) error 
 		fmt.Fprintf(w, "\n## %s\n\n| Feature | State | Detail |\n|---|---|---|\n", s.name)
 		for _, k := range sortedKeys(s.results) {
 			res := s.results[k]
-			fmt.Fprintf(w, "| `%s%s` | %s | %s |\n", s.prefix, k, res.State, mdEscape(resultDetail(res)))
+			fmt.Fprintf(w, "| `%s%s` | %s | %s |\n", s.prefix, k, res.State, mdtable.Cell(resultDetail(res)))
 		}
 	}
 	fmt.Fprintf(w, "\n## helpers\n\n| Program type | Helpers | Note |\n|---|---|---|\n")
 	for _, pt := range sortedKeys(r.Helpers) {
 		sum, reason := helperSummary(r.Helpers[pt])
-		fmt.Fprintf(w, "| `%s` | %s | %s |\n", pt, sum, mdEscape(reason))
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", pt, sum, mdtable.Cell(reason))
 	}
 	if verbose {
 		for _, pt := range sortedKeys(r.Helpers) {
@@ -234,10 +236,6 @@ func writeProbeMarkdown(w io.Writer, r *compat.ProbeReport, verbose bool) error 
 		}
 	}
 	return nil
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
 // nfdName turns a feature ID into a node-feature-discovery feature name:
@@ -264,7 +262,7 @@ func nfdName(id compat.FeatureID) string {
 // writeNFD writes one "retrobpf.io/<feature>=true|false" line per catalog
 // feature and recorded symbol whose result is conclusive; unknown results
 // are omitted (NFD would otherwise publish a guess).
-func writeNFD(w io.Writer, r *compat.ProbeReport) error {
+func writeNFD(w io.Writer, r *probe.Report) error {
 	ids := map[compat.FeatureID]bool{}
 	for _, f := range compat.Catalog() {
 		ids[f.ID] = true

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -15,8 +16,8 @@ import (
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/internal/atomicfile"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -59,7 +60,7 @@ func runAction(c *cli.Context) error {
 	if c.Int("samples") < 6 {
 		return cliutil.Usagef("--samples %d: at least 6 are needed for a 95%% confidence interval", c.Int("samples"))
 	}
-	s, err := suite.Load(c.String("manifest"))
+	s, err := manifest.Load(c.String("manifest"))
 	if err != nil {
 		return cliutil.Usage(err)
 	}
@@ -89,7 +90,7 @@ func runAction(c *cli.Context) error {
 		}
 	}
 	format := c.String("report-format")
-	if !contains(reports.Formats, format) {
+	if !slices.Contains(reports.Formats, format) {
 		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
 	}
 	cache, err := kernels.Open("")
@@ -139,15 +140,6 @@ func runAction(c *cli.Context) error {
 		return cliutil.Failed(fmt.Errorf("%d problem(s): %s", len(why), strings.Join(why, "; ")))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // toolVersion is the module version of this binary ("devel" when built

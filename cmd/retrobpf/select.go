@@ -12,6 +12,8 @@ import (
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/mdtable"
+	"github.com/retrobpf/retrobpf/manifest"
 )
 
 func init() {
@@ -23,11 +25,11 @@ func init() {
 			"backport features). Each rejected variant is explained by its first failing requirement\n" +
 			"(--verbose: all of them); unknown answers reject a variant unless --allow-unknown.\n" +
 			"JSON output (schema_version 1) is the stable interface of the matrix; its fields are\n" +
-			"documented on compat.Selection.\n\n" +
+			"documented on manifest.Selection.\n\n" +
 			"Exit 0: every program has a variant; 1: a program has none (the reasons are printed);\n" +
 			"2: the manifest or one of its objects is invalid.",
 		Flags: commandFlags(append(checkTargetFlags(),
-			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see compat/manifest.schema.json)", Required: true},
+			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see manifest/manifest.schema.json)", Required: true},
 			&cli.BoolFlag{Name: "allow-unknown", Usage: "accept requirements the target cannot confirm (listed as unconfirmed)"},
 		)...),
 		Action: func(c *cli.Context) error {
@@ -38,9 +40,9 @@ func init() {
 			if c.NArg() > 0 {
 				return cliutil.Usagef("select: unexpected arguments %q (the objects come from --manifest)", c.Args().Slice())
 			}
-			m, err := compat.LoadManifest(c.String("manifest"))
+			m, err := manifest.Load(c.String("manifest"))
 			if err != nil {
-				var me *compat.ManifestError
+				var me *manifest.ParseError
 				if errors.As(err, &me) && o.Verbose && len(me.Problems) > 1 {
 					fmt.Fprint(o.Stderr, me.Detail())
 				}
@@ -53,7 +55,7 @@ func init() {
 			if spec == nil {
 				return cliutil.Usagef("select: give a target: --kernel VERSION, --probe FILE or --host")
 			}
-			sel, err := compat.Select(m, spec.target, compat.SelectOptions{
+			sel, err := manifest.Select(m, spec.target, manifest.SelectOptions{
 				AllFailures:  o.Verbose,
 				AllowUnknown: c.Bool("allow-unknown"),
 				// A version cannot tell whether a kernel symbol exists.
@@ -89,7 +91,7 @@ func init() {
 // selectSymbols lists the ksym:/kfunc: IDs the manifest requires
 // explicitly, so a host probe records them (the live report looks up
 // derived ones itself).
-func selectSymbols(m *compat.Manifest) []compat.FeatureID {
+func selectSymbols(m *manifest.Manifest) []compat.FeatureID {
 	var out []compat.FeatureID
 	seen := map[compat.FeatureID]bool{}
 	for _, p := range m.Programs {
@@ -108,7 +110,7 @@ func selectSymbols(m *compat.Manifest) []compat.FeatureID {
 
 // selectFirstReason is the first failure of the first variant, for the
 // one-line error.
-func selectFirstReason(p compat.ProgramSelection) string {
+func selectFirstReason(p manifest.ProgramSelection) string {
 	for _, v := range p.Variants {
 		if len(v.Failures) > 0 {
 			f := v.Failures[0]
@@ -118,7 +120,7 @@ func selectFirstReason(p compat.ProgramSelection) string {
 	return "no variants"
 }
 
-func selectObjectLabel(sel *compat.Selection, path string) string {
+func selectObjectLabel(sel *manifest.Selection, path string) string {
 	if rel, err := filepath.Rel(filepath.Dir(sel.Manifest), path); err == nil && !strings.HasPrefix(rel, "..") {
 		return rel
 	}
@@ -140,7 +142,7 @@ func selectFailureLines(u compat.Unmet) []string {
 	return lines
 }
 
-func selectTable(w io.Writer, sel *compat.Selection) error {
+func selectTable(w io.Writer, sel *manifest.Selection) error {
 	kernel := "unknown"
 	if !sel.Kernel.IsZero() {
 		kernel = sel.Kernel.String()
@@ -192,8 +194,8 @@ func selectTable(w io.Writer, sel *compat.Selection) error {
 	return nil
 }
 
-func selectMarkdown(w io.Writer, sel *compat.Selection) error {
-	fmt.Fprintf(w, "# Variant selection: %s\n\nTarget: %s\n\n", checkMD(sel.Manifest), checkMD(sel.Target))
+func selectMarkdown(w io.Writer, sel *manifest.Selection) error {
+	fmt.Fprintf(w, "# Variant selection: %s\n\nTarget: %s\n\n", mdtable.Cell(sel.Manifest), mdtable.Cell(sel.Target))
 	fmt.Fprintln(w, "| Program | Variant | Runnable | Selected | Min kernel | First failing requirement |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, p := range sel.Programs {
@@ -201,9 +203,9 @@ func selectMarkdown(w io.Writer, sel *compat.Selection) error {
 			fail := ""
 			if len(v.Failures) > 0 {
 				f := v.Failures[0]
-				fail = fmt.Sprintf("%s `%s`: %s", f.State, f.Feature, checkMD(f.Reason))
+				fail = fmt.Sprintf("%s `%s`: %s", f.State, f.Feature, mdtable.Cell(f.Reason))
 				if f.Hint != "" {
-					fail += " — " + checkMD(f.Hint)
+					fail += " — " + mdtable.Cell(f.Hint)
 				}
 			}
 			yes := func(b bool) string {

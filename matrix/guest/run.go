@@ -20,10 +20,11 @@ import (
 
 	"github.com/retrobpf/retrobpf/bpf"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/loopdev"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
-	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/matrix/triage"
 	"github.com/retrobpf/retrobpf/matrix/verifier"
 	"github.com/retrobpf/retrobpf/reports"
@@ -31,7 +32,7 @@ import (
 
 // Options configure Run.
 type Options struct {
-	Suite *suite.Suite
+	Suite *manifest.Manifest
 	// Ref labels the kernel in the results ("6.1", "oci:…"); default: the
 	// release.
 	Ref string
@@ -133,11 +134,12 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	programs, err := o.Suite.Select(o.Programs)
+	run, err := o.Suite.Only(o.Programs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	selections, err := selectAll(o.Suite, o.Programs, target, kv)
+	programs := run.Programs
+	selections, err := selectAll(run, target, kv)
 	if err != nil {
 		return nil, fmt.Errorf("select: %w", err)
 	}
@@ -150,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		var results []reports.VariantResult
 		for _, v := range p.Variants {
 			vr := reports.VariantResult{Program: p.Name, Variant: v.Name, Object: v.Object}
-			spec, err := ebpf.LoadCollectionSpec(o.Suite.ObjectPath(v))
+			spec, err := ebpf.LoadCollectionSpec(v.ObjectPath)
 			if err != nil {
 				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("read object: %v", err)
 				results = append(results, vr)
@@ -248,7 +250,7 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 // Probe probes the running kernel, recording the kernel symbols and kfuncs
 // the suite's variants need (from the manifest and from the objects), so
 // a saved report answers them without the kernel.
-func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
+func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
 	ksyms, kfuncs := map[string]bool{}, map[string]bool{}
 	add := func(id string) {
 		if n, ok := strings.CutPrefix(id, "ksym:"); ok {
@@ -263,14 +265,14 @@ func Probe(ctx context.Context, s *suite.Suite) (*compat.ProbeReport, error) {
 			for _, r := range v.Requires {
 				add(string(r))
 			}
-			if rep, err := compat.Analyze(s.ObjectPath(v)); err == nil {
+			if rep, err := compat.Analyze(v.ObjectPath); err == nil {
 				for _, r := range rep.Requirements {
 					add(string(r.Feature))
 				}
 			}
 		}
 	}
-	return compat.Probe(ctx, compat.ProbeOptions{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
+	return probe.Probe(ctx, probe.Options{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
 }
 
 func keys(m map[string]bool) []string {
@@ -286,7 +288,7 @@ func keys(m map[string]bool) []string {
 // fills vr with verdicts and figures; logs go to logs. It returns the
 // triage input of each program (used for the rejected ones), aligned with
 // vr.Programs, for triage once the fallbacks are known.
-func loadVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, v suite.Variant, kv kversion.Version, kt *btf.Spec, ref string, logs map[string][]byte) []triage.Input {
+func loadVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, v manifest.Variant, kv kversion.Version, kt *btf.Spec, ref string, logs map[string][]byte) []triage.Input {
 	names := programNames(spec, v)
 	vr.Verdict = reports.VerdictLoaded
 	var inputs []triage.Input
@@ -377,7 +379,7 @@ func fillStats(s *reports.VerifierStats, f verifier.Figures) {
 
 // programNames is the variant's program list, or every program of the
 // object, sorted.
-func programNames(spec *ebpf.CollectionSpec, v suite.Variant) []string {
+func programNames(spec *ebpf.CollectionSpec, v manifest.Variant) []string {
 	if len(v.Programs) > 0 {
 		return v.Programs
 	}
@@ -419,7 +421,7 @@ func verdictWhy(vr reports.VariantResult) string {
 
 // measureVariant loads the variant's listed programs as one collection
 // (so entry/return pairs share their maps), attaches them and measures.
-func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p suite.Program, kt *btf.Spec, kv kversion.Version, o Options, tmp string) {
+func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p manifest.Program, kt *btf.Spec, kv kversion.Version, o Options, tmp string) {
 	rt, err := newRuntime(spec, programsOf(vr), kt)
 	if err != nil {
 		vr.AttachError = fmt.Sprintf("load for attach: %v", firstLine(err.Error()))

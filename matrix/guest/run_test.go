@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
@@ -34,7 +34,7 @@ func variant(t *testing.T, kr reports.KernelResult, prog, name string) reports.V
 // measured, and selection agrees with the loads.
 func TestRunHost(t *testing.T) {
 	requireRoot(t)
-	s, err := suite.Load("../testdata/host.yaml")
+	s, err := manifest.Load("../testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestRunHost(t *testing.T) {
 
 func TestRunSelectionError(t *testing.T) {
 	requireRoot(t)
-	s, err := suite.Load("../testdata/selection-error.yaml")
+	s, err := manifest.Load("../testdata/selection-error.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

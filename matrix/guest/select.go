@@ -6,17 +6,17 @@ import (
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
-	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
 // selectAll is static selection exactly as `retrobpf select` does it
-// (compat.Select: explicit requires, everything Analyze derives from the
+// (manifest.Select: explicit requires, everything Analyze derives from the
 // objects, kernel constraints; Unknown answers rule a variant out), for
-// the programs of this run. It returns one reports.Selection per program
-// in manifest order.
-func selectAll(s *suite.Suite, names []string, t compat.Target, kv kversion.Version) ([]reports.Selection, error) {
-	sel, err := compat.Select(s.Only(names), t, compat.SelectOptions{Kernel: kv})
+// the programs of m. It returns one reports.Selection per program in
+// manifest order.
+func selectAll(m *manifest.Manifest, t compat.Target, kv kversion.Version) ([]reports.Selection, error) {
+	sel, err := manifest.Select(m, t, manifest.SelectOptions{Kernel: kv})
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func selectAll(s *suite.Suite, names []string, t compat.Target, kv kversion.Vers
 }
 
 // toReport keeps the choice and why each preferred variant was ruled out.
-func toReport(ps compat.ProgramSelection, t compat.Target) reports.Selection {
+func toReport(ps manifest.ProgramSelection, t compat.Target) reports.Selection {
 	rs := reports.Selection{Program: ps.Program, Variant: ps.Selected}
 	for _, v := range ps.Variants {
 		if v.Selected {

@@ -6,18 +6,18 @@ import (
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
-	"github.com/retrobpf/retrobpf/matrix/suite"
+	"github.com/retrobpf/retrobpf/manifest"
 )
 
 // Selection against version targets of the host manifest: the hostile
 // variants carry kernel ">=99.0" and are ruled out with that reason.
 func TestSelectAll(t *testing.T) {
-	s, err := suite.Load("../testdata/host.yaml")
+	s, err := manifest.Load("../testdata/host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	kv := kversion.MustParse("6.1")
-	sels, err := selectAll(s, nil, compat.VersionTarget(kv), kv)
+	sels, err := selectAll(s, compat.VersionTarget(kv), kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +28,21 @@ func TestSelectAll(t *testing.T) {
 	if x.Program != "xdpcount" || x.Variant != "good" || len(x.Rejected) != 3 || x.Rejected[0].Feature != "kernel" || !strings.Contains(x.Rejected[0].Reason, ">=99.0") {
 		t.Fatalf("%+v", x)
 	}
-	only, err := selectAll(s, []string{"tccount"}, compat.VersionTarget(kv), kv)
+	tc, err := s.Only([]string{"tccount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err := selectAll(tc, compat.VersionTarget(kv), kv)
 	if err != nil || len(only) != 1 || only[0].Program != "tccount" {
 		t.Fatalf("%+v %v", only, err)
 	}
 	// A kernel without XDP: nothing fits, and the selection says so.
 	old := kversion.MustParse("4.4")
-	sels, err = selectAll(s, []string{"xdpcount"}, compat.VersionTarget(old), old)
+	xdp, err := s.Only([]string{"xdpcount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sels, err = selectAll(xdp, compat.VersionTarget(old), old)
 	if err != nil || sels[0].Variant != "" || sels[0].Error == "" {
 		t.Fatalf("%+v %v", sels, err)
 	}

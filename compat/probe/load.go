@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	_ "embed"
@@ -9,45 +9,45 @@ import (
 	"github.com/retrobpf/retrobpf/internal/jsondoc"
 )
 
-// ProbeJSONSchema is probe.schema.json, the JSON Schema (draft 2020-12) of
-// a ProbeReport (schema_version 1).
+// JSONSchema is probe.schema.json, the JSON Schema (draft 2020-12) of
+// a Report (schema_version 1).
 //
 //go:embed probe.schema.json
-var ProbeJSONSchema []byte
+var JSONSchema []byte
 
-// ErrBadProbeReport is returned by LoadProbeReport for a file that is not a
+// ErrBadReport is returned by Load for a file that is not a
 // valid probe report (not JSON, wrong schema_version, schema violation).
-var ErrBadProbeReport = errors.New("invalid probe report")
+var ErrBadReport = errors.New("invalid probe report")
 
 // probeDoc is the probe report document kind: JSON, schema_version, schema.
 var probeDoc = &jsondoc.Kind{
 	Name:       "probe.schema.json",
 	URL:        "https://github.com/retrobpf/retrobpf/compat/probe.schema.json",
-	Schema:     ProbeJSONSchema,
-	Version:    ProbeSchemaVersion,
+	Schema:     JSONSchema,
+	Version:    SchemaVersion,
 	Hint:       "is this the output of retrobpf probe --format json?",
-	ErrInvalid: ErrBadProbeReport,
+	ErrInvalid: ErrBadReport,
 }
 
-// LoadProbeReport reads a report saved by `retrobpf probe --format json`.
-// Every error names path; invalid content wraps ErrBadProbeReport. A loaded
+// Load reads a report saved by `retrobpf probe --format json`.
+// Every error names path; invalid content wraps ErrBadReport. A loaded
 // report answers ksym:NAME and kfunc:NAME only for the names it recorded.
-func LoadProbeReport(path string) (*ProbeReport, error) {
+func Load(path string) (*Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err // *PathError names the file
 	}
-	r, err := DecodeProbeReport(data)
+	r, err := Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
 }
 
-// DecodeProbeReport parses and validates one probe report: JSON syntax,
+// Decode parses and validates one probe report: JSON syntax,
 // schema_version, the JSON Schema, then the Go types.
-func DecodeProbeReport(data []byte) (*ProbeReport, error) {
-	var r ProbeReport
+func Decode(data []byte) (*Report, error) {
+	var r Report
 	if err := probeDoc.Decode(data, &r); err != nil {
 		return nil, err
 	}
@@ -55,4 +55,4 @@ func DecodeProbeReport(data []byte) (*ProbeReport, error) {
 }
 
 // ValidateJSON checks the JSON form of r against probe.schema.json.
-func (r *ProbeReport) ValidateJSON() error { return probeDoc.Validate(r) }
+func (r *Report) ValidateJSON() error { return probeDoc.Validate(r) }

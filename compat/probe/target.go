@@ -1,12 +1,15 @@
-package compat
+package probe
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 )
 
 // Name describes the probed kernel, e.g. "probed kernel 6.1.0-18-amd64 (Debian GNU/Linux 12)".
-func (r *ProbeReport) Name() string {
+func (r *Report) Name() string {
 	name := "probed kernel " + r.Kernel.Release
 	if r.Distro.PrettyName != "" {
 		name += " (" + r.Distro.PrettyName + ")"
@@ -19,54 +22,54 @@ func (r *ProbeReport) Name() string {
 // matrix. ksym:NAME and kfunc:NAME not recorded in the report are looked
 // up now when the report was made by this process, and are Unknown in a
 // loaded report.
-func (r *ProbeReport) Has(id FeatureID) Availability {
+func (r *Report) Has(id compat.FeatureID) compat.Availability {
 	res := r.result(id)
-	return Availability{State: res.State, Detail: strings.TrimSpace(res.Errno + " " + res.Detail)}
+	return compat.Availability{State: res.State, Detail: strings.TrimSpace(res.Errno + " " + res.Detail)}
 }
 
 // Result returns the full probe result for id.
-func (r *ProbeReport) Result(id FeatureID) Result {
+func (r *Report) Result(id compat.FeatureID) Result {
 	return r.result(id)
 }
 
-func (r *ProbeReport) result(id FeatureID) Result {
-	if _, err := Lookup(id); err != nil {
-		return Result{State: Unknown, Detail: err.Error()}
+func (r *Report) result(id compat.FeatureID) Result {
+	if _, err := compat.Lookup(id); err != nil {
+		return Result{State: compat.Unknown, Detail: err.Error()}
 	}
 	kind, name, _ := strings.Cut(string(id), ":")
 	lookup := func(m map[string]Result, key string) Result {
 		if res, ok := m[key]; ok && res.State != "" {
 			return res
 		}
-		return Result{State: Unknown, Detail: "not probed: " + string(id) + " is not in this report"}
+		return Result{State: compat.Unknown, Detail: "not probed: " + string(id) + " is not in this report"}
 	}
-	switch KindOf(id) {
-	case KindProg:
+	switch compat.KindOf(id) {
+	case compat.KindProg:
 		return lookup(r.ProgramTypes, name)
-	case KindMap:
+	case compat.KindMap:
 		return lookup(r.MapTypes, name)
-	case KindMapFlag:
+	case compat.KindMapFlag:
 		return lookup(r.MapFlags, name)
-	case KindAttach:
+	case compat.KindAttach:
 		return lookup(r.Attach, name)
-	case KindBTF:
+	case compat.KindBTF:
 		return lookup(r.BTF, name)
-	case KindInsn:
+	case compat.KindInsn:
 		return lookup(r.Insn, name)
-	case KindTestRun:
+	case compat.KindTestRun:
 		return lookup(r.TestRun, name)
-	case KindStats:
+	case compat.KindStats:
 		return lookup(r.Stats, name)
-	case KindHelper:
+	case compat.KindHelper:
 		return r.helperResult(name)
-	case KindKfunc:
+	case compat.KindKfunc:
 		if res, ok := r.Kfuncs[name]; ok {
 			return res
 		}
 		if r.live != nil {
 			return kfuncResult(name)
 		}
-		return Result{State: Unknown, Detail: "kfunc " + name + " not recorded in this report (probe with --kfunc " + name + ")"}
+		return Result{State: compat.Unknown, Detail: "kfunc " + name + " not recorded in this report (probe with --kfunc " + name + ")"}
 	}
 	if kind == "ksym" {
 		if res, ok := r.Ksyms[name]; ok {
@@ -76,13 +79,13 @@ func (r *ProbeReport) result(id FeatureID) Result {
 			syms, err := r.live.kallsyms()
 			return ksymResultKnown(syms, err, name)
 		}
-		return Result{State: Unknown, Detail: "ksym " + name + " not recorded in this report (probe with --ksym " + name + ")"}
+		return Result{State: compat.Unknown, Detail: "ksym " + name + " not recorded in this report (probe with --ksym " + name + ")"}
 	}
 	return lookup(r.Misc, string(id))
 }
 
 // helperResult answers helper:bpf_X and helper:bpf_X@PROG.
-func (r *ProbeReport) helperResult(name string) Result {
+func (r *Report) helperResult(name string) Result {
 	helper, prog, qualified := strings.Cut(name, "@")
 	if qualified {
 		return r.helperFor(helper, prog)
@@ -90,33 +93,33 @@ func (r *ProbeReport) helperResult(name string) Result {
 	// Unqualified: supported anywhere wins; else unknown anywhere means
 	// unknown; only all-unsupported is unsupported.
 	var unknowns []string
-	for _, pt := range progTypes {
-		switch res := r.helperFor(helper, pt.name); res.State {
-		case Supported:
-			return supported(helper + " available to " + pt.name + " programs")
-		case Unknown:
-			unknowns = append(unknowns, pt.name)
+	for _, pt := range kenum.ProgTypes {
+		switch res := r.helperFor(helper, pt.Name); res.State {
+		case compat.Supported:
+			return supported(helper + " available to " + pt.Name + " programs")
+		case compat.Unknown:
+			unknowns = append(unknowns, pt.Name)
 		}
 	}
 	if len(unknowns) > 0 {
-		return Result{State: Unknown, Detail: fmt.Sprintf("%s not available to any fully probed program type; inconclusive for %s", helper, strings.Join(unknowns, ", "))}
+		return Result{State: compat.Unknown, Detail: fmt.Sprintf("%s not available to any fully probed program type; inconclusive for %s", helper, strings.Join(unknowns, ", "))}
 	}
 	return unsupported(helper + " not available to any program type")
 }
 
-func (r *ProbeReport) helperFor(helper, prog string) Result {
+func (r *Report) helperFor(helper, prog string) Result {
 	if by := r.helperInvalid(helper); by != "" {
 		return unsupported(helper + " is unknown to this kernel (invalid func for " + by + ")")
 	}
 	hs, ok := r.Helpers[prog]
 	if !ok {
-		return Result{State: Unknown, Detail: "helpers of " + prog + " not in this report"}
+		return Result{State: compat.Unknown, Detail: "helpers of " + prog + " not in this report"}
 	}
 	if !hs.Probed {
-		if st := r.ProgramTypes[prog]; st.State == Unsupported {
+		if st := r.ProgramTypes[prog]; st.State == compat.Unsupported {
 			return unsupported("program type " + prog + " unsupported")
 		}
-		return Result{State: Unknown, Detail: hs.Reason}
+		return Result{State: compat.Unknown, Detail: hs.Reason}
 	}
 	for _, h := range hs.Supported {
 		if h == helper {
@@ -129,18 +132,18 @@ func (r *ProbeReport) helperFor(helper, prog string) Result {
 		}
 	}
 	if e, ok := hs.Unknown[helper]; ok {
-		return Result{State: Unknown, Detail: e}
+		return Result{State: compat.Unknown, Detail: e}
 	}
-	return Result{State: Unknown, Detail: helper + " not probed for " + prog}
+	return Result{State: compat.Unknown, Detail: helper + " not probed for " + prog}
 }
 
 // helperInvalid returns a program type for which the kernel answered
 // "invalid func" for helper, or "".
-func (r *ProbeReport) helperInvalid(helper string) string {
-	for _, pt := range progTypes {
-		for _, h := range r.Helpers[pt.name].Invalid {
+func (r *Report) helperInvalid(helper string) string {
+	for _, pt := range kenum.ProgTypes {
+		for _, h := range r.Helpers[pt.Name].Invalid {
 			if h == helper {
-				return pt.name
+				return pt.Name
 			}
 		}
 	}

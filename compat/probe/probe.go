@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"context"
@@ -15,15 +15,17 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/rlimit"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"golang.org/x/sys/unix"
 )
 
-// ProbeSchemaVersion is the schema_version of ProbeReport JSON
+// SchemaVersion is the schema_version of Report JSON
 // (documented by probe.schema.json).
-const ProbeSchemaVersion = 1
+const SchemaVersion = 1
 
-// ProbeOptions tune Probe.
-type ProbeOptions struct {
+// Options tune Probe.
+type Options struct {
 	// Workers bounds the number of helper-matrix probes run at the same
 	// time; 0 means one per CPU (at least 2).
 	Workers int
@@ -52,18 +54,18 @@ type ProbeOptions struct {
 // Result is one probe outcome. Unknown always carries the raw error;
 // Errno is its symbolic errno when there is one (EPERM, EINVAL, …).
 type Result struct {
-	State  State  `json:"state"`
-	Errno  string `json:"errno,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	State  compat.State `json:"state"`
+	Errno  string       `json:"errno,omitempty"`
+	Detail string       `json:"detail,omitempty"`
 }
 
-// ProbeReport is what Probe found on one kernel. It implements Target.
+// Report is what Probe found on one kernel. It implements Target.
 // Sections mirror bpftool's "feature probe -j" output (system_config,
 // syscall_config, program_types, map_types, helpers, misc) and add
 // retrobpf's own (map_flags, attach, btf, insn, test_run, stats, ksyms,
 // kfuncs). Section keys are the feature ID without its kind prefix; misc
 // keys are whole IDs.
-type ProbeReport struct {
+type Report struct {
 	SchemaVersion int               `json:"schema_version"`
 	ProbedAt      time.Time         `json:"probed_at"`
 	DurationMS    float64           `json:"duration_ms"`
@@ -148,7 +150,7 @@ type HelperSet struct {
 // Probe probes the running kernel. Probes that cannot decide give Unknown
 // with the raw error (a permission error is never read as unsupported).
 // The error is only for a cancelled context.
-func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
+func Probe(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	// Before 5.11 BPF memory counts against RLIMIT_MEMLOCK; a failure here
 	// shows up as EPERM in the probes themselves.
@@ -169,8 +171,8 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	// the version code kprobes need before 5.0); kept short because the
 	// matrix, the longest part, waits for it.
 	phase1 := []func(){p.probeKernel}
-	for _, pt := range progTypes {
-		if !needsVmlinuxBTF(pt.typ) {
+	for _, pt := range kenum.ProgTypes {
+		if !needsVmlinuxBTF(pt.Type) {
 			phase1 = append(phase1, func() { p.probeProgType(pt) })
 		}
 	}
@@ -189,12 +191,12 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	// own goroutine, started first so that their waits overlap the matrix.
 	var jobs []helperJob
 	if !opts.SkipHelpers {
-		for _, pt := range progTypes {
+		for _, pt := range kenum.ProgTypes {
 			jobs = append(jobs, p.helperJobs(pt)...)
 		}
 	} else {
-		for _, pt := range progTypes {
-			p.rep.Helpers[pt.name] = HelperSet{Reason: "helper probes skipped (--skip-helpers)"}
+		for _, pt := range kenum.ProgTypes {
+			p.rep.Helpers[pt.Name] = HelperSet{Reason: "helper probes skipped (--skip-helpers)"}
 		}
 	}
 	var waiting sync.WaitGroup
@@ -271,13 +273,13 @@ func traced(t func()) func() {
 
 // prober holds the report under construction.
 type prober struct {
-	opts ProbeOptions
+	opts Options
 	feat featureProber
 	// btfCache shares the parsed vmlinux BTF between all probe loads
 	// (ebpf.NewProgram would parse it again for every tracing program).
 	btfCache *btf.Cache
 	mu       sync.Mutex
-	rep      *ProbeReport
+	rep      *Report
 	// phase1Done is closed when the phase-1 facts are recorded;
 	// btfProgsDone when the program types that need vmlinux BTF are.
 	phase1Done   chan struct{}
@@ -290,13 +292,13 @@ type prober struct {
 	helperResults map[string][]Result
 }
 
-func newProber(opts ProbeOptions) *prober {
+func newProber(opts Options) *prober {
 	p := &prober{
 		opts:     opts,
 		feat:     ciliumFeatures{},
 		btfCache: btf.NewCache(),
-		rep: &ProbeReport{
-			SchemaVersion: ProbeSchemaVersion,
+		rep: &Report{
+			SchemaVersion: SchemaVersion,
 			SystemConfig:  SystemConfig{Config: map[string]*string{}},
 			ProgramTypes:  map[string]Result{},
 			MapTypes:      map[string]Result{},
@@ -339,23 +341,23 @@ func (p *prober) get(m map[string]Result, key string) Result {
 // is Unknown with the raw error. Never a guess.
 func resultOf(err error) Result {
 	if err == nil {
-		return Result{State: Supported}
+		return Result{State: compat.Supported}
 	}
-	r := Result{State: Unknown, Errno: errnoName(err), Detail: err.Error()}
+	r := Result{State: compat.Unknown, Errno: errnoName(err), Detail: err.Error()}
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 		r.Detail = "permission denied, not proof of absence: " + r.Detail
 	case errors.Is(err, ebpf.ErrNotSupported):
-		r.State = Unsupported
+		r.State = compat.Unsupported
 	}
 	return r
 }
 
 // supported, unsupported and unknown build Results with evidence.
-func supported(detail string) Result   { return Result{State: Supported, Detail: detail} }
-func unsupported(detail string) Result { return Result{State: Unsupported, Detail: detail} }
+func supported(detail string) Result   { return Result{State: compat.Supported, Detail: detail} }
+func unsupported(detail string) Result { return Result{State: compat.Unsupported, Detail: detail} }
 func unknown(err error) Result {
-	return Result{State: Unknown, Errno: errnoName(err), Detail: err.Error()}
+	return Result{State: compat.Unknown, Errno: errnoName(err), Detail: err.Error()}
 }
 
 // errnoName returns the symbolic errno wrapped in err, or "".
@@ -378,24 +380,24 @@ const enotsupp = unix.Errno(524)
 
 // finishHelpers turns the per-type helper results into sorted HelperSets.
 func (p *prober) finishHelpers() {
-	for _, pt := range progTypes {
-		res, ok := p.helperResults[pt.name]
+	for _, pt := range kenum.ProgTypes {
+		res, ok := p.helperResults[pt.Name]
 		if !ok {
 			continue
 		}
 		var nSupported int
 		for _, r := range res {
-			if r.State == Supported {
+			if r.State == compat.Supported {
 				nSupported++
 			}
 		}
 		hs := HelperSet{Probed: true, Supported: make([]string, 0, nSupported), Unsupported: make([]string, 0, len(res)-nSupported), Unknown: map[string]string{}}
 		for _, i := range helpersByName() {
-			r, name := res[i], helpers[i].name
+			r, name := res[i], kenum.Helpers[i].Name
 			switch r.State {
-			case Supported:
+			case compat.Supported:
 				hs.Supported = append(hs.Supported, name)
-			case Unsupported:
+			case compat.Unsupported:
 				hs.Unsupported = append(hs.Unsupported, name)
 				if strings.HasPrefix(r.Detail, "invalid func") {
 					hs.Invalid = append(hs.Invalid, name)
@@ -404,17 +406,17 @@ func (p *prober) finishHelpers() {
 				hs.Unknown[name] = strings.TrimSpace(r.Errno + " " + r.Detail)
 			}
 		}
-		p.rep.Helpers[pt.name] = hs
+		p.rep.Helpers[pt.Name] = hs
 	}
 }
 
 // helpersByName lists the indices of helpers in name order, so the
 // report's helper lists come out sorted without sorting each of them.
 var helpersByName = sync.OnceValue(func() []int {
-	idx := make([]int, len(helpers))
+	idx := make([]int, len(kenum.Helpers))
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool { return helpers[idx[a]].name < helpers[idx[b]].name })
+	sort.Slice(idx, func(a, b int) bool { return kenum.Helpers[idx[a]].Name < kenum.Helpers[idx[b]].Name })
 	return idx
 })

@@ -1,16 +1,17 @@
-package compat
+package manifest
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 func loadTestManifest(t *testing.T, content string) *Manifest {
 	t.Helper()
-	m, err := LoadManifest(manifestDir(t, content))
+	m, err := Load(manifestDir(t, content))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +22,7 @@ func selectAt(t *testing.T, m *Manifest, version string, opts SelectOptions) *Se
 	t.Helper()
 	v := kversion.MustParse(version)
 	opts.Kernel = v
-	s, err := Select(m, VersionTarget(v), opts)
+	s, err := Select(m, compat.VersionTarget(v), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestSelectByVersion(t *testing.T) {
 		t.Fatalf("modern on 4.19: %+v", modern)
 	}
 	f := modern.Failures[0]
-	if f.Feature != "map:ringbuf" || f.State != Unsupported || f.Since != kversion.MustParse("5.8") || f.Hint == "" {
+	if f.Feature != "map:ringbuf" || f.State != compat.Unsupported || f.Since != kversion.MustParse("5.8") || f.Hint == "" {
 		t.Errorf("first failure %+v, want the explicit map:ringbuf", f)
 	}
 	if !strings.Contains(f.Source, "suite.yaml:13") {
@@ -110,7 +111,7 @@ programs:
 		t.Fatalf("selection %+v", s)
 	}
 	un := programSel(t, s, "unlink").Variants[0]
-	if un.Runnable || un.Failures[0].Feature != "prog:tracing" || un.Failures[0].State != Unsupported {
+	if un.Runnable || un.Failures[0].Feature != "prog:tracing" || un.Failures[0].State != compat.Unsupported {
 		t.Errorf("fentry on 4.19: %+v", un.Failures)
 	}
 	bad := programSel(t, s, "bad").Variants[0]
@@ -122,7 +123,7 @@ programs:
 	// know: Unknown rejects, unless AllowUnknown.
 	s = selectAt(t, m, "6.12", SelectOptions{})
 	un = programSel(t, s, "unlink").Variants[0]
-	if un.Runnable || un.Failures[0].State != Unknown || un.Failures[0].Feature != "ksym:do_unlinkat" || un.Failures[0].Detail == "" {
+	if un.Runnable || un.Failures[0].State != compat.Unknown || un.Failures[0].Feature != "ksym:do_unlinkat" || un.Failures[0].Detail == "" {
 		t.Fatalf("fentry on 6.12: %+v", un.Failures)
 	}
 	s = selectAt(t, m, "6.12", SelectOptions{AllowUnknown: true})
@@ -137,12 +138,12 @@ programs:
 
 func TestSelectKernelConstraintWithoutVersion(t *testing.T) {
 	m := loadTestManifest(t, validManifest)
-	s, err := Select(m, WithExternalBTF(VersionTarget(kversion.MustParse("6.1"))), SelectOptions{})
+	s, err := Select(m, compat.WithExternalBTF(compat.VersionTarget(kversion.MustParse("6.1"))), SelectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	net := programSel(t, s, "net").Variants[0]
-	if net.Runnable || net.Failures[0].Feature != FeatureKernelConstraint || net.Failures[0].State != Unknown {
+	if net.Runnable || net.Failures[0].Feature != FeatureKernelConstraint || net.Failures[0].State != compat.Unknown {
 		t.Fatalf("constraint without a known version: %+v", net)
 	}
 	if s.Target != "kernel 6.1 (catalog) + external BTF" {
@@ -160,59 +161,9 @@ programs:
         object: ringbuf_tp.o
         programs: [no_such_prog]
 `)
-	_, err := Select(m, VersionTarget(kversion.MustParse("6.1")), SelectOptions{})
+	_, err := Select(m, compat.VersionTarget(kversion.MustParse("6.1")), SelectOptions{})
 	if err == nil || !strings.Contains(err.Error(), `no program "no_such_prog"`) || !strings.Contains(err.Error(), "suite.yaml:6") {
 		t.Fatalf("err %v", err)
-	}
-}
-
-// staticTarget answers from a fixed table, so the per-program-type helper
-// refinement can be tested without a kernel that lacks a helper for one
-// program type only.
-type staticTarget map[FeatureID]State
-
-func (s staticTarget) Name() string { return "static" }
-func (s staticTarget) Has(id FeatureID) Availability {
-	if st, ok := s[id]; ok {
-		return Availability{State: st, Detail: "table"}
-	}
-	return Availability{State: Supported}
-}
-
-func TestEvaluateQualifiedHelper(t *testing.T) {
-	reqs := []Requirement{{Feature: "helper:bpf_ringbuf_output", Reason: "calls bpf_ringbuf_output"}}
-	tg := staticTarget{"helper:bpf_ringbuf_output@tracepoint": Unsupported}
-	un := Evaluate(tg, "tracepoint", reqs)
-	if len(un) != 1 || un[0].Feature != "helper:bpf_ringbuf_output@tracepoint" || un[0].Reason != "calls bpf_ringbuf_output" {
-		t.Fatalf("unmet %+v", un)
-	}
-	if un := Evaluate(tg, "kprobe", reqs); len(un) != 0 {
-		t.Fatalf("kprobe: %+v", un)
-	}
-	// An unknown qualified answer does not override a supported helper.
-	tg = staticTarget{"helper:bpf_ringbuf_output@tracepoint": Unknown}
-	if un := Evaluate(tg, "tracepoint", reqs); len(un) != 0 {
-		t.Fatalf("unknown qualified: %+v", un)
-	}
-}
-
-func TestCheckProgramVerdicts(t *testing.T) {
-	rep := analyzeFile(t, "ringbuf_tp.o")
-	p := rep.Program("handle_exec")
-	if v := CheckProgram(p, VersionTarget(kversion.MustParse("5.8")), CheckOptions{}); v.Verdict != Compatible || len(v.Unmet) != 0 {
-		t.Errorf("5.8: %+v", v)
-	}
-	v := CheckProgram(p, VersionTarget(kversion.MustParse("5.4")), CheckOptions{})
-	if v.Verdict != Incompatible || len(v.Unmet) != 2 {
-		t.Fatalf("5.4: %+v", v)
-	}
-	rep = analyzeFile(t, "nongpl.o")
-	if v := CheckProgram(rep.Program("read_probe"), VersionTarget(kversion.MustParse("6.12")), CheckOptions{}); v.Verdict != Invalid {
-		t.Errorf("non-GPL: %+v", v)
-	}
-	rep = analyzeFile(t, "fentry_core.o")
-	if v := CheckProgram(rep.Program("on_unlink"), VersionTarget(kversion.MustParse("6.12")), CheckOptions{}); v.Verdict != Undecided || v.Unmet[0].State != Unknown {
-		t.Errorf("fentry ksym on a version target: %+v", v)
 	}
 }
 

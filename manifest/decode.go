@@ -1,4 +1,4 @@
-package compat
+package manifest
 
 import (
 	"bytes"
@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"gopkg.in/yaml.v3"
 )
 
@@ -18,18 +20,18 @@ import (
 // the line it is about, and collects all of them.
 type manifestDecoder struct {
 	file     string
-	problems []ManifestProblem
+	problems []Problem
 }
 
 func (d *manifestDecoder) errorf(line int, format string, args ...any) {
-	d.problems = append(d.problems, ManifestProblem{Line: line, Message: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, Problem{Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
 func (d *manifestDecoder) err() error {
 	if len(d.problems) == 0 {
 		return nil
 	}
-	return &ManifestError{File: d.file, Problems: d.problems}
+	return &ParseError{File: d.file, Problems: d.problems}
 }
 
 var (
@@ -44,7 +46,7 @@ func (d *manifestDecoder) decode(data []byte) *Manifest {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errorf(1, "empty manifest (want apiVersion: %s and programs:)", ManifestAPIVersion)
+			d.errorf(1, "empty manifest (want apiVersion: %s and programs:)", APIVersion)
 			return m
 		}
 		d.yamlError(err)
@@ -66,8 +68,8 @@ func (d *manifestDecoder) decode(data []byte) *Manifest {
 	}
 	if n := fields["apiVersion"]; n != nil {
 		m.APIVersion = d.str(n, "apiVersion")
-		if m.APIVersion != "" && m.APIVersion != ManifestAPIVersion {
-			d.errorf(n.Line, "apiVersion %q is not supported (want %s)", m.APIVersion, ManifestAPIVersion)
+		if m.APIVersion != "" && m.APIVersion != APIVersion {
+			d.errorf(n.Line, "apiVersion %q is not supported (want %s)", m.APIVersion, APIVersion)
 		}
 	}
 	n := fields["programs"]
@@ -211,8 +213,8 @@ func (d *manifestDecoder) name(n *yaml.Node, what string) string {
 	return s
 }
 
-func (d *manifestDecoder) program(n *yaml.Node) (ManifestProgram, bool) {
-	p := ManifestProgram{Line: n.Line}
+func (d *manifestDecoder) program(n *yaml.Node) (Program, bool) {
+	p := Program{Line: n.Line}
 	label := "program"
 	if name := peekName(n); name != "" {
 		label = "program " + name
@@ -285,7 +287,7 @@ func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 		if v == nil {
 			continue
 		}
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			d.errorf(v.Line, "%s: trigger %s does not apply to kind %s", what, k, t.Kind)
 			continue
 		}
@@ -323,15 +325,6 @@ func kindList() string {
 	return strings.Join(s, ", ")
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 	v := Variant{Line: n.Line}
 	label := prog + ", variant"
@@ -359,11 +352,11 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 			if i < len(x.Content) {
 				line = x.Content[i].Line
 			}
-			if _, err := Lookup(FeatureID(id)); err != nil {
-				d.errorf(line, "%s: requires unknown feature %q%s", what, id, suggest(FeatureID(id)))
+			if _, err := compat.Lookup(compat.FeatureID(id)); err != nil {
+				d.errorf(line, "%s: requires unknown feature %q%s", what, id, suggest(compat.FeatureID(id)))
 				continue
 			}
-			v.Requires = append(v.Requires, FeatureID(id))
+			v.Requires = append(v.Requires, compat.FeatureID(id))
 			v.requiresLines = append(v.requiresLines, line)
 		}
 	}
@@ -402,9 +395,9 @@ func peekName(n *yaml.Node) string {
 }
 
 // suggest names the closest catalog ID for a typo, if one is close.
-func suggest(id FeatureID) string {
-	best, bestD := FeatureID(""), 4
-	for _, f := range Catalog() {
+func suggest(id compat.FeatureID) string {
+	best, bestD := compat.FeatureID(""), 4
+	for _, f := range compat.Catalog() {
 		if dd := editDistance(string(id), string(f.ID), bestD); dd < bestD {
 			best, bestD = f.ID, dd
 		}

@@ -1,10 +1,11 @@
-package compat
+package manifest
 
 import (
 	"encoding/json"
 	"fmt"
 	"sort"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -16,10 +17,10 @@ const SelectionSchemaVersion = 1
 // Pseudo feature IDs that appear in selection failures next to catalog IDs.
 const (
 	// FeatureKernelConstraint is a variant's kernel: constraint.
-	FeatureKernelConstraint FeatureID = "kernel"
+	FeatureKernelConstraint compat.FeatureID = "kernel"
 	// FeatureLoadError is an analysis error finding (for example a GPL-only
 	// helper in a non-GPL program): the variant cannot load anywhere.
-	FeatureLoadError FeatureID = "load-error"
+	FeatureLoadError compat.FeatureID = "load-error"
 )
 
 // manifestReason is the reason of explicit requires: entries.
@@ -89,16 +90,16 @@ type ProgramSelection struct {
 
 // VariantResult is one variant evaluated against the target.
 type VariantResult struct {
-	Name         string           `json:"name"`
-	Object       string           `json:"object"`
-	Programs     []string         `json:"programs"`
-	Runnable     bool             `json:"runnable"`
-	Selected     bool             `json:"selected"`
-	MinKernel    kversion.Version `json:"min_kernel"`
-	Requirements []Requirement    `json:"requirements"`
-	Failures     []Unmet          `json:"failures"`
-	FailureCount int              `json:"failure_count"`
-	Unconfirmed  []Unmet          `json:"unconfirmed,omitempty"`
+	Name         string               `json:"name"`
+	Object       string               `json:"object"`
+	Programs     []string             `json:"programs"`
+	Runnable     bool                 `json:"runnable"`
+	Selected     bool                 `json:"selected"`
+	MinKernel    kversion.Version     `json:"min_kernel"`
+	Requirements []compat.Requirement `json:"requirements"`
+	Failures     []compat.Unmet       `json:"failures"`
+	FailureCount int                  `json:"failure_count"`
+	Unconfirmed  []compat.Unmet       `json:"unconfirmed,omitempty"`
 }
 
 // Failed returns the programs without a runnable variant.
@@ -119,7 +120,7 @@ func (s *Selection) Failed() []ProgramSelection {
 // explained. A program without a runnable variant is not an error here:
 // Selection.OK is false. Errors are for objects that cannot be analysed or
 // that lack a program the manifest names.
-func Select(m *Manifest, t Target, opts SelectOptions) (*Selection, error) {
+func Select(m *Manifest, t compat.Target, opts SelectOptions) (*Selection, error) {
 	kernel := opts.Kernel
 	if kernel.IsZero() {
 		if kv, ok := t.(interface{ KernelVersion() kversion.Version }); ok {
@@ -127,7 +128,7 @@ func Select(m *Manifest, t Target, opts SelectOptions) (*Selection, error) {
 		}
 	}
 	sel := &Selection{SchemaVersion: SelectionSchemaVersion, Manifest: m.Path, Target: t.Name(), Kernel: kernel, OK: true, Programs: []ProgramSelection{}}
-	cache := map[string]*ObjectReport{}
+	cache := map[string]*compat.ObjectReport{}
 	for _, p := range m.Programs {
 		ps := ProgramSelection{Program: p.Name, Trigger: p.Trigger, Variants: []VariantResult{}}
 		for _, v := range p.Variants {
@@ -149,18 +150,18 @@ func Select(m *Manifest, t Target, opts SelectOptions) (*Selection, error) {
 	return sel, nil
 }
 
-func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kernel kversion.Version, opts SelectOptions, cache map[string]*ObjectReport) (VariantResult, error) {
+func evaluateVariant(m *Manifest, p *Program, v *Variant, t compat.Target, kernel kversion.Version, opts SelectOptions, cache map[string]*compat.ObjectReport) (VariantResult, error) {
 	where := fmt.Sprintf("%s:%d", m.Path, v.Line)
 	obj, ok := cache[v.ObjectPath]
 	if !ok {
 		var err error
-		obj, err = Analyze(v.ObjectPath)
+		obj, err = compat.Analyze(v.ObjectPath)
 		if err != nil {
 			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: %w", where, p.Name, v.Name, err)
 		}
 		cache[v.ObjectPath] = obj
 	}
-	vr := VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []Requirement{}, Failures: []Unmet{}}
+	vr := VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []compat.Requirement{}, Failures: []compat.Unmet{}}
 	if len(vr.Programs) == 0 {
 		for _, pr := range obj.Programs {
 			vr.Programs = append(vr.Programs, pr.Name)
@@ -170,16 +171,16 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 		}
 	}
 
-	var reqs reqSet
-	var unmet []Unmet
+	var reqs requirementSet
+	var unmet []compat.Unmet
 	for i, id := range v.Requires {
 		src := where
 		if i < len(v.requiresLines) {
 			src = fmt.Sprintf("%s:%d", m.Path, v.requiresLines[i])
 		}
-		reqs.add(Requirement{Feature: id, Reason: manifestReason, Source: src})
+		reqs.add(compat.Requirement{Feature: id, Reason: manifestReason, Source: src, Origin: compat.FromManifest})
 	}
-	unmet = append(unmet, Evaluate(t, "", reqs.list)...)
+	unmet = append(unmet, compat.Evaluate(t, "", reqs.list)...)
 
 	for _, name := range vr.Programs {
 		pr := obj.Program(name)
@@ -187,14 +188,14 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: object %s has no program %q (it has %s)", where, p.Name, v.Name, v.Object, name, programNames(obj))
 		}
 		for _, f := range pr.Findings {
-			if f.Severity == SeverityError {
-				unmet = append(unmet, Unmet{
-					Requirement: Requirement{Feature: FeatureLoadError, Reason: "program " + name + ": " + f.Message, Source: f.Source},
-					State:       Unsupported, Detail: "fails on every kernel",
+			if f.Severity == compat.SeverityError {
+				unmet = append(unmet, compat.Unmet{
+					Requirement: compat.Requirement{Feature: FeatureLoadError, Reason: "program " + name + ": " + f.Message, Source: f.Source},
+					State:       compat.Unsupported, Detail: "fails on every kernel",
 				})
 			}
 		}
-		var fresh []Requirement
+		var fresh []compat.Requirement
 		for _, r := range pr.Requirements {
 			if reqs.seen[r.Feature] {
 				continue
@@ -203,26 +204,26 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 			reqs.add(r)
 			fresh = append(fresh, r)
 		}
-		unmet = append(unmet, Evaluate(t, pr.Type, fresh)...)
+		unmet = append(unmet, compat.Evaluate(t, pr.Type, fresh)...)
 	}
 	vr.Requirements = reqs.list
-	vr.MinKernel, _ = minKernel(reqs.list)
+	vr.MinKernel = minKernel(reqs.list)
 
 	if v.Kernel != nil {
-		kr := Requirement{Feature: FeatureKernelConstraint, Reason: "kernel " + v.Kernel.Text + " (version constraint)", Source: fmt.Sprintf("%s:%d", m.Path, v.kernelLine)}
+		kr := compat.Requirement{Feature: FeatureKernelConstraint, Reason: "kernel " + v.Kernel.Text + " (version constraint)", Source: fmt.Sprintf("%s:%d", m.Path, v.kernelLine)}
 		vr.Requirements = append(vr.Requirements, kr)
 		switch {
 		case kernel.IsZero():
-			unmet = append(unmet, Unmet{Requirement: kr, State: Unknown, Detail: "the target's kernel version is not known"})
+			unmet = append(unmet, compat.Unmet{Requirement: kr, State: compat.Unknown, Detail: "the target's kernel version is not known"})
 		case !v.Kernel.Match(kernel):
-			unmet = append(unmet, Unmet{Requirement: kr, State: Unsupported, Detail: "target kernel is " + kernel.String(),
+			unmet = append(unmet, compat.Unmet{Requirement: kr, State: compat.Unsupported, Detail: "target kernel is " + kernel.String(),
 				Hint: "kernel constraints are a last resort: distro kernels backport features; prefer requires: feature IDs"})
 		}
 	}
 
-	var failing []Unmet
+	var failing []compat.Unmet
 	for _, u := range unmet {
-		if u.State == Unknown && (opts.AllowUnknown || opts.AcceptUnknownSymbols && isDerivedSymbol(u.Requirement)) {
+		if u.State == compat.Unknown && (opts.AllowUnknown || opts.AcceptUnknownSymbols && u.Requirement.DerivedSymbol()) {
 			vr.Unconfirmed = append(vr.Unconfirmed, u)
 			continue
 		}
@@ -237,13 +238,7 @@ func evaluateVariant(m *Manifest, p *ManifestProgram, v *Variant, t Target, kern
 	return vr, nil
 }
 
-// isDerivedSymbol reports whether r is a ksym: requirement Analyze derived
-// (not one the manifest states explicitly).
-func isDerivedSymbol(r Requirement) bool {
-	return KindOf(r.Feature) == KindMisc && len(r.Feature) > 5 && r.Feature[:5] == "ksym:" && r.Reason != manifestReason
-}
-
-func programNames(o *ObjectReport) string {
+func programNames(o *compat.ObjectReport) string {
 	var n []string
 	for _, p := range o.Programs {
 		n = append(n, p.Name)
@@ -266,4 +261,34 @@ func (t Trigger) MarshalJSON() ([]byte, error) {
 		out.Duration = t.Duration.String()
 	}
 	return json.Marshal(out)
+}
+
+// requirementSet keeps a variant's requirements in discovery order, one per
+// feature: an explicit requires: entry wins over the same feature found in
+// the object, and two programs needing one feature list it once.
+type requirementSet struct {
+	list []compat.Requirement
+	seen map[compat.FeatureID]bool
+}
+
+func (s *requirementSet) add(r compat.Requirement) {
+	if s.seen == nil {
+		s.seen = map[compat.FeatureID]bool{}
+	}
+	if !s.seen[r.Feature] {
+		s.seen[r.Feature] = true
+		s.list = append(s.list, r)
+	}
+}
+
+// minKernel is the first upstream kernel that has every requirement
+// according to the catalog (zero when none has a known version).
+func minKernel(reqs []compat.Requirement) kversion.Version {
+	var newest kversion.Version
+	for _, r := range reqs {
+		if f, err := compat.Lookup(r.Feature); err == nil && newest.Less(f.Since) {
+			newest = f.Since
+		}
+	}
+	return newest
 }

@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"encoding/binary"
@@ -12,6 +12,8 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,12 +23,12 @@ var nativeEndian = binary.NativeEndian
 func (p *prober) otherTasks() []func() {
 	tasks := []func(){p.probeKernelConfig, p.probeTracingAttach, p.probeSymbols, p.probeDistro, p.probeSysctls, p.probeSyscall}
 	tasks = append(tasks, p.attachTasks()...)
-	for _, m := range mapTypes {
+	for _, m := range kenum.MapTypes {
 		tasks = append(tasks, func() { p.probeMapType(m) })
 	}
 	tasks = append(tasks, func() {
-		for _, f := range mapFlags {
-			p.set(p.rep.MapFlags, f.name, resultOf(p.feat.MapFlag(f.typ)))
+		for _, f := range kenum.MapFlags {
+			p.set(p.rep.MapFlags, f.Name, resultOf(p.feat.MapFlag(f.Type)))
 		}
 	})
 	tasks = append(tasks, p.probeInsn, p.probeProgFeatures, p.probeStats, p.probeTestRuns, p.probeRingbufReserve)
@@ -76,7 +78,7 @@ func loadVerdict(spec ebpf.ProgramSpec, rejects ...string) Result {
 		log := strings.Join(verr.Log, "\n")
 		for _, rej := range rejects {
 			if strings.Contains(log, rej) {
-				r.State = Unsupported
+				r.State = compat.Unsupported
 				r.Detail = "verifier: " + lastLogLine(verr.Log)
 				return r
 			}
@@ -128,8 +130,8 @@ func (p *prober) probeProgFeatures() {
 	calls := append(fn("main", asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()),
 		fn("sub", asm.Mov.Imm(asm.R0, 0), asm.Return())...)
 	bpf2bpf := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: calls}, "unknown opcode", "function calls are not supported")
-	if bpf2bpf.State == Unknown && strings.Contains(bpf2bpf.Detail, "not supported") {
-		bpf2bpf.State = Unsupported
+	if bpf2bpf.State == compat.Unknown && strings.Contains(bpf2bpf.Detail, "not supported") {
+		bpf2bpf.State = compat.Unsupported
 	}
 	p.set(p.rep.Misc, "bpf2bpf-calls", bpf2bpf)
 
@@ -151,7 +153,7 @@ func (p *prober) probeProgFeatures() {
 	mixed := append(fn("main", asm.Call.Label("sub"), asm.Mov.Imm(asm.R0, 0), asm.Return()), fn("sub", tail()...)...)
 	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: mixed},
 		"tail_calls are not allowed in programs with bpf-to-bpf calls", "mixing of tail_calls and bpf-to-bpf calls is not supported")
-	if bpf2bpf.State == Unsupported {
+	if bpf2bpf.State == compat.Unsupported {
 		r = unsupported("bpf2bpf-calls unsupported")
 	}
 	p.set(p.rep.Misc, "bpf2bpf-tail-calls", r)
@@ -165,7 +167,7 @@ func (p *prober) probeStats() {
 		closer.Close()
 		p.set(p.rep.Stats, "enable-stats", supported("BPF_ENABLE_STATS(BPF_STATS_RUN_TIME)"))
 	case errors.Is(err, unix.EINVAL):
-		p.set(p.rep.Stats, "enable-stats", Result{State: Unsupported, Errno: "EINVAL", Detail: "BPF_ENABLE_STATS unknown: " + err.Error()})
+		p.set(p.rep.Stats, "enable-stats", Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "BPF_ENABLE_STATS unknown: " + err.Error()})
 	default:
 		p.set(p.rep.Stats, "enable-stats", resultOf(err))
 	}
@@ -190,7 +192,7 @@ func (p *prober) probeStats() {
 	} else {
 		p.set(p.rep.Stats, "verified-insns", unsupported("bpf_prog_info has no verified_insns"))
 	}
-	p.set(p.rep.Stats, "recursion-misses", Result{State: Unknown, Detail: "not probed: a missing recursion_misses field reads as zero"})
+	p.set(p.rep.Stats, "recursion-misses", Result{State: compat.Unknown, Detail: "not probed: a missing recursion_misses field reads as zero"})
 }
 
 // testRunInput is the input for one program type's test run.
@@ -215,26 +217,26 @@ func testRunInput(pt ebpf.ProgramType) *ebpf.RunOptions {
 // probeTestRuns runs BPF_PROG_TEST_RUN once per supported program type:
 // ENOTSUPP means no runner for the type.
 func (p *prober) probeTestRuns() {
-	for _, pt := range progTypes {
-		st := p.progState(pt.name)
-		if st.State != Supported {
-			if st.State == Unsupported {
-				st = unsupported("prog:" + pt.name + " unsupported")
+	for _, pt := range kenum.ProgTypes {
+		st := p.progState(pt.Name)
+		if st.State != compat.Supported {
+			if st.State == compat.Unsupported {
+				st = unsupported("prog:" + pt.Name + " unsupported")
 			}
-			p.set(p.rep.TestRun, pt.name, st)
+			p.set(p.rep.TestRun, pt.Name, st)
 			continue
 		}
-		p.set(p.rep.TestRun, pt.name, p.testRunResult(pt))
+		p.set(p.rep.TestRun, pt.Name, p.testRunResult(pt))
 	}
 }
 
-func (p *prober) testRunResult(pt progType) Result {
+func (p *prober) testRunResult(pt kenum.ProgType) Result {
 	var (
 		prog *ebpf.Program
 		err  error
 	)
-	spec := ebpf.ProgramSpec{Type: pt.typ}
-	switch pt.typ {
+	spec := ebpf.ProgramSpec{Type: pt.Type}
+	switch pt.Type {
 	case ebpf.CGroupSockAddr:
 		spec.AttachType = ebpf.AttachCGroupInet4Connect
 	case ebpf.CGroupSockopt:
@@ -246,9 +248,9 @@ func (p *prober) testRunResult(pt progType) Result {
 	case ebpf.Syscall:
 		spec.Flags = probeFlagSleepable
 	case ebpf.StructOps, ebpf.Extension:
-		return Result{State: Unknown, Detail: "test run not probed for " + pt.name + " (needs a struct_ops map or a target program)"}
+		return Result{State: compat.Unknown, Detail: "test run not probed for " + pt.Name + " (needs a struct_ops map or a target program)"}
 	}
-	switch pt.typ {
+	switch pt.Type {
 	case ebpf.Tracing:
 		prog, err = loadBTFProg(ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_fentry_test1", 0)
 	case ebpf.LSM:
@@ -259,18 +261,18 @@ func (p *prober) testRunResult(pt progType) Result {
 	if err != nil {
 		r := resultOf(err)
 		r.Detail = "load: " + r.Detail
-		if r.State == Unsupported {
-			r.State = Unknown
+		if r.State == compat.Unsupported {
+			r.State = compat.Unknown
 		}
 		return r
 	}
 	defer prog.Close()
-	_, err = prog.Run(testRunInput(pt.typ))
+	_, err = prog.Run(testRunInput(pt.Type))
 	switch {
 	case err == nil:
 		return supported("BPF_PROG_TEST_RUN ran once")
 	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, enotsupp), errors.Is(err, unix.EOPNOTSUPP):
-		return Result{State: Unsupported, Errno: errnoName(err), Detail: err.Error()}
+		return Result{State: compat.Unsupported, Errno: errnoName(err), Detail: err.Error()}
 	}
 	return resultOf(err)
 }
@@ -306,7 +308,7 @@ func (p *prober) probeRingbufReserve() {
 		asm.Return(),
 	}
 	r := loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: insns}, "invalid func", "unknown func", "cannot use helper")
-	if r.State != Supported {
+	if r.State != compat.Supported {
 		r.Detail = "load reserve/submit program: " + r.Detail
 		set(r)
 		return
@@ -318,23 +320,23 @@ func (p *prober) probeRingbufReserve() {
 	}
 	defer prog.Close()
 	if _, err := prog.Run(testRunInput(ebpf.SocketFilter)); err != nil {
-		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit program loads; test run failed: " + err.Error()})
+		set(Result{State: compat.Unknown, Errno: errnoName(err), Detail: "reserve/submit program loads; test run failed: " + err.Error()})
 		return
 	}
 	rd, err := ringbuf.NewReader(rb)
 	if err != nil {
-		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; ringbuf reader: " + err.Error()})
+		set(Result{State: compat.Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; ringbuf reader: " + err.Error()})
 		return
 	}
 	defer rd.Close()
 	rd.SetDeadline(time.Now().Add(time.Second))
 	rec, err := rd.Read()
 	if err != nil {
-		set(Result{State: Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; no record read back: " + err.Error()})
+		set(Result{State: compat.Unknown, Errno: errnoName(err), Detail: "reserve/submit ran; no record read back: " + err.Error()})
 		return
 	}
 	if len(rec.RawSample) != 8 || nativeEndian.Uint64(rec.RawSample) != 0x72657472 {
-		set(Result{State: Unknown, Detail: fmt.Sprintf("read back an unexpected record %x", rec.RawSample)})
+		set(Result{State: compat.Unknown, Detail: fmt.Sprintf("read back an unexpected record %x", rec.RawSample)})
 		return
 	}
 	set(supported("created a ringbuf, reserved+submitted a record from a test run, read it back"))

@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"bufio"
@@ -16,6 +16,8 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -87,8 +89,8 @@ func btfAttachResult(pt ebpf.ProgramType, at ebpf.AttachType, target string, att
 
 // probeTracingAttach runs the probes that need kernel BTF.
 func (p *prober) probeTracingAttach() {
-	for _, pt := range progTypes {
-		if needsVmlinuxBTF(pt.typ) {
+	for _, pt := range kenum.ProgTypes {
+		if needsVmlinuxBTF(pt.Type) {
 			p.probeProgType(pt)
 		}
 	}
@@ -104,8 +106,8 @@ func (p *prober) probeTracingAttach() {
 	// fmod_ret needs an error-injectable function (CONFIG_FUNCTION_ERROR_INJECTION)
 	// or a security_* hook.
 	fmodRet := tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")
-	if fmodRet.State != Supported {
-		if r := tracing(ebpf.AttachModifyReturn, "security_file_mprotect"); r.State == Supported || fmodRet.State != Unknown {
+	if fmodRet.State != compat.Supported {
+		if r := tracing(ebpf.AttachModifyReturn, "security_file_mprotect"); r.State == compat.Supported || fmodRet.State != compat.Unknown {
 			fmodRet = r
 		} else {
 			fmodRet.Detail += "; " + r.Detail
@@ -124,11 +126,11 @@ func (p *prober) probeTracingAttach() {
 // needsProg turns a failed attach into Unsupported when the program type
 // itself is unsupported (conclusive), and keeps r otherwise.
 func (p *prober) needsProg(prog string, r Result) Result {
-	if r.State == Supported {
+	if r.State == compat.Supported {
 		return r
 	}
-	if st := p.progState(prog); st.State == Unsupported {
-		return Result{State: Unsupported, Errno: r.Errno, Detail: "prog:" + prog + " unsupported; " + r.Detail}
+	if st := p.progState(prog); st.State == compat.Unsupported {
+		return Result{State: compat.Unsupported, Errno: r.Errno, Detail: "prog:" + prog + " unsupported; " + r.Detail}
 	}
 	return r
 }
@@ -138,7 +140,7 @@ func (p *prober) setAttach(name string, r Result) { p.set(p.rep.Attach, name, r)
 // probeSleepable decides "sleepable": BPF_F_SLEEPABLE accepted for a
 // syscall program, a sleepable LSM hook or a sleepable fentry.
 func (p *prober) probeSleepable() {
-	if st := p.progState("syscall"); st.State == Supported {
+	if st := p.progState("syscall"); st.State == compat.Supported {
 		p.set(p.rep.Misc, "sleepable", supported("BPF_F_SLEEPABLE syscall program loaded"))
 		return
 	}
@@ -165,10 +167,10 @@ func (p *prober) probeSleepable() {
 		errs = append(errs, err.Error())
 	}
 	last.Detail = strings.Join(errs, "; ")
-	if p.progState("tracing").State == Unsupported && p.progState("lsm").State == Unsupported {
+	if p.progState("tracing").State == compat.Unsupported && p.progState("lsm").State == compat.Unsupported {
 		last = unsupported("no tracing, lsm or syscall programs: " + last.Detail)
-	} else if last.State == Unsupported {
-		last.State = Unknown
+	} else if last.State == compat.Unsupported {
+		last.State = compat.Unknown
 	}
 	p.set(p.rep.Misc, "sleepable", last)
 }
@@ -185,7 +187,7 @@ func (p *prober) probeKfuncCalls() {
 	for _, name := range []string{"bpf_rcu_read_lock", "bpf_rcu_read_unlock"} {
 		id, ok := idx.funcID(name)
 		if !ok {
-			p.set(p.rep.Misc, "kfunc-calls", Result{State: Unknown, Detail: "probe kfunc " + name + " not in vmlinux BTF (kfuncs before 6.2 are per program type)"})
+			p.set(p.rep.Misc, "kfunc-calls", Result{State: compat.Unknown, Detail: "probe kfunc " + name + " not in vmlinux BTF (kfuncs before 6.2 are per program type)"})
 			return
 		}
 		insns = append(insns, asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: int64(id)})
@@ -228,9 +230,9 @@ func (p *prober) probeKprobe() {
 	r := p.attachResult(ebpf.ProgramSpec{Type: ebpf.Kprobe}, func(prog *ebpf.Program) (link.Link, error) {
 		return link.Kprobe("vfs_read", prog, nil)
 	})
-	if r.State == Unknown && r.Errno != "EPERM" && r.Errno != "EACCES" {
-		if c := p.configState("CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"); c.State == Unsupported {
-			r = Result{State: Unsupported, Errno: r.Errno, Detail: c.Detail + "; " + r.Detail}
+	if r.State == compat.Unknown && r.Errno != "EPERM" && r.Errno != "EACCES" {
+		if c := p.configState("CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"); c.State == compat.Unsupported {
+			r = Result{State: compat.Unsupported, Errno: r.Errno, Detail: c.Detail + "; " + r.Detail}
 		}
 	}
 	r = p.needsProg("kprobe", r)
@@ -240,7 +242,7 @@ func (p *prober) probeKprobe() {
 
 // retprobe derives the return-probe result from the entry-probe result.
 func (p *prober) retprobe(entry Result, pmu, config string) Result {
-	if entry.State != Supported {
+	if entry.State != compat.Supported {
 		return entry
 	}
 	format := "/sys/bus/event_source/devices/" + pmu + "/format/retprobe"
@@ -248,7 +250,7 @@ func (p *prober) retprobe(entry Result, pmu, config string) Result {
 		return supported(pmu + " attached; the " + pmu + " PMU has " + format)
 	}
 	if config != "" {
-		if c := p.configState(config); c.State == Supported {
+		if c := p.configState(config); c.State == compat.Supported {
 			return supported(pmu + " attached; " + c.Detail)
 		}
 	}
@@ -259,7 +261,7 @@ func (p *prober) retprobe(entry Result, pmu, config string) Result {
 			}
 		}
 	}
-	return Result{State: Unknown, Detail: pmu + " attached but return probes not evidenced (no PMU retprobe format, no config)"}
+	return Result{State: compat.Unknown, Detail: pmu + " attached but return probes not evidenced (no PMU retprobe format, no config)"}
 }
 
 // probeTracepoint attaches a perf tracepoint program to
@@ -274,11 +276,11 @@ func (p *prober) probeTracepoint() {
 		return
 	}
 	r := p.progState("tracepoint")
-	if r.State == Supported {
+	if r.State == compat.Supported {
 		r = p.configState("CONFIG_BPF_EVENTS")
 	}
-	if r.State == Supported {
-		r = Result{State: Unknown, Detail: "no tracefs with events/sched/sched_process_exec/id"}
+	if r.State == compat.Supported {
+		r = Result{State: compat.Unknown, Detail: "no tracefs with events/sched/sched_process_exec/id"}
 		for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
 			if _, err := os.Stat(dir + "/events/sched/sched_process_exec/id"); err == nil {
 				r = supported("evidence, attach not exercised (--attach-all): prog:tracepoint loads, CONFIG_BPF_EVENTS=y, " + dir + "/events present")
@@ -296,11 +298,11 @@ func (p *prober) probeTracepoint() {
 func (p *prober) probeUprobe() {
 	if !p.opts.AttachAll {
 		r := p.progState("kprobe")
-		if r.State == Supported {
+		if r.State == compat.Supported {
 			r = p.configState("CONFIG_UPROBES", "CONFIG_UPROBE_EVENTS")
 		}
-		if r.State == Supported {
-			r = Result{State: Unknown, Detail: "no uprobe PMU and no tracefs uprobe_events"}
+		if r.State == compat.Supported {
+			r = Result{State: compat.Unknown, Detail: "no uprobe PMU and no tracefs uprobe_events"}
 			for _, path := range []string{"/sys/bus/event_source/devices/uprobe/type", "/sys/kernel/tracing/uprobe_events", "/sys/kernel/debug/tracing/uprobe_events"} {
 				if _, err := os.Stat(path); err == nil {
 					r = supported("evidence, attach not exercised (--attach-all): prog:kprobe loads, CONFIG_UPROBE_EVENTS=y, " + path + " present")
@@ -326,9 +328,9 @@ func (p *prober) probeUprobe() {
 		}
 		return ex.Uprobe("entry", prog, &link.UprobeOptions{Address: off})
 	})
-	if r.State == Unknown && r.Errno != "EPERM" && r.Errno != "EACCES" {
-		if c := p.configState("CONFIG_UPROBES", "CONFIG_UPROBE_EVENTS"); c.State == Unsupported {
-			r = Result{State: Unsupported, Errno: r.Errno, Detail: c.Detail + "; " + r.Detail}
+	if r.State == compat.Unknown && r.Errno != "EPERM" && r.Errno != "EACCES" {
+		if c := p.configState("CONFIG_UPROBES", "CONFIG_UPROBE_EVENTS"); c.State == compat.Unsupported {
+			r = Result{State: compat.Unsupported, Errno: r.Errno, Detail: c.Detail + "; " + r.Detail}
 		}
 	}
 	r = p.needsProg("kprobe", r)
@@ -404,7 +406,7 @@ func (p *prober) probePerfEvent() {
 		l.Close()
 		p.setAttach("perf_link", supported("BPF_PERF_EVENT link created"))
 	case errors.Is(err, unix.EINVAL):
-		p.setAttach("perf_link", Result{State: Unsupported, Errno: "EINVAL", Detail: "BPF_LINK_CREATE rejects BPF_PERF_EVENT: " + err.Error()})
+		p.setAttach("perf_link", Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "BPF_LINK_CREATE rejects BPF_PERF_EVENT: " + err.Error()})
 	default:
 		p.setAttach("perf_link", resultOf(err))
 	}
@@ -427,7 +429,7 @@ func (p *prober) probeNetnsAttach() {
 		runtime.LockOSThread()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			r := resultOf(fmt.Errorf("unshare(CLONE_NEWNET): %w", err))
-			r.State = Unknown
+			r.State = compat.Unknown
 			p.setAttach("xdp", r)
 			p.setAttach("tcx", r)
 			return
@@ -436,10 +438,10 @@ func (p *prober) probeNetnsAttach() {
 		xdp := p.attachResult(ebpf.ProgramSpec{Type: ebpf.XDP}, func(prog *ebpf.Program) (link.Link, error) {
 			return link.AttachXDP(link.XDPOptions{Program: prog, Interface: lo})
 		})
-		if xdp.State == Unsupported && p.progState("xdp").State != Unsupported {
+		if xdp.State == compat.Unsupported && p.progState("xdp").State != compat.Unsupported {
 			// cilium/ebpf attaches XDP only through bpf_link (5.9); the
 			// netlink attach of older kernels is not probed.
-			xdp.State = Unknown
+			xdp.State = compat.Unknown
 			xdp.Detail = "XDP bpf_link unsupported (needs 5.9), netlink attach not probed: " + xdp.Detail
 		}
 		p.setAttach("xdp", p.needsProg("xdp", xdp))
@@ -503,7 +505,7 @@ func (p *prober) probeBPFLink() {
 	case unix.EBADF:
 		p.setAttach("link", supported("BPF_LINK_CREATE answers EBADF for a bad fd"))
 	case unix.EINVAL:
-		p.setAttach("link", Result{State: Unsupported, Errno: "EINVAL", Detail: "BPF_LINK_CREATE unknown"})
+		p.setAttach("link", Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "BPF_LINK_CREATE unknown"})
 	default:
 		p.setAttach("link", unknown(fmt.Errorf("BPF_LINK_CREATE: %w", errno)))
 	}
@@ -514,7 +516,7 @@ func (p *prober) probeBPFLink() {
 func (p *prober) deriveAttach() {
 	fromProg := func(attach, prog string) {
 		r := p.progState(prog)
-		if r.State == Supported {
+		if r.State == compat.Supported {
 			r = supported("prog:" + prog + " loads (attach not exercised)")
 		}
 		p.setAttach(attach, r)
@@ -525,21 +527,21 @@ func (p *prober) deriveAttach() {
 	fromProg("freplace", "ext")
 
 	tc := p.progState("sched_cls")
-	if tc.State == Supported {
+	if tc.State == compat.Supported {
 		tc = p.configState("CONFIG_NET_CLS_BPF", "CONFIG_NET_SCH_INGRESS")
-		if tc.State == Supported {
+		if tc.State == compat.Supported {
 			tc.Detail = "prog:sched_cls loads; " + tc.Detail
 		}
 	}
 	p.setAttach("tc", tc)
 
 	nk := p.progState("sched_cls")
-	if nk.State == Supported {
+	if nk.State == compat.Supported {
 		nk = p.attachTypeInBTF("BPF_NETKIT_PRIMARY")
 	}
-	if nk.State == Supported {
+	if nk.State == compat.Supported {
 		nk = p.configState("CONFIG_NETKIT")
-		if nk.State == Supported {
+		if nk.State == compat.Supported {
 			nk.Detail = "BPF_NETKIT_PRIMARY in enum bpf_attach_type; " + nk.Detail + " (needs a netkit device: not attached)"
 		}
 	}
@@ -552,11 +554,11 @@ func (p *prober) deriveAttach() {
 // BPF_TCX_INGRESS in enum bpf_attach_type.
 func (p *prober) netAttachEvidence() {
 	xdp := p.progState("xdp")
-	if xdp.State == Supported {
+	if xdp.State == compat.Supported {
 		if v := p.kernelVersion(); v.IsZero() {
-			xdp = Result{State: Unknown, Detail: "kernel version unknown; XDP attach not exercised (--attach-all)"}
+			xdp = Result{State: compat.Unknown, Detail: "kernel version unknown; XDP attach not exercised (--attach-all)"}
 		} else if v.Less(kversion.MustParse("4.12")) {
-			xdp = Result{State: Unknown, Detail: "before 4.12 XDP attaches only to drivers with native XDP; not exercised (--attach-all)"}
+			xdp = Result{State: compat.Unknown, Detail: "before 4.12 XDP attaches only to drivers with native XDP; not exercised (--attach-all)"}
 		} else {
 			xdp = supported("evidence, attach not exercised (--attach-all): prog:xdp loads and generic XDP (4.12+) takes it on any device")
 		}
@@ -564,7 +566,7 @@ func (p *prober) netAttachEvidence() {
 	p.setAttach("xdp", xdp)
 
 	tcx := p.progState("sched_cls")
-	if tcx.State == Supported {
+	if tcx.State == compat.Supported {
 		tcx = p.attachTypeInBTF("BPF_TCX_INGRESS")
 	}
 	p.setAttach("tcx", tcx)
@@ -577,7 +579,7 @@ func (p *prober) attachTypeInBTF(name string) Result {
 		return unknown(fmt.Errorf("vmlinux BTF: %w", err))
 	}
 	if len(idx.attachTypes) == 0 {
-		return Result{State: Unknown, Detail: "no enum bpf_attach_type in vmlinux BTF"}
+		return Result{State: compat.Unknown, Detail: "no enum bpf_attach_type in vmlinux BTF"}
 	}
 	if idx.attachTypes[name] {
 		return supported("evidence, attach not exercised (--attach-all): " + name + " in the kernel's enum bpf_attach_type")

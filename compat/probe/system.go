@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -121,7 +122,7 @@ func (p *prober) probeSysctls() {
 			p.rep.Misc["jit"] = unsupported("net.core.bpf_jit_enable=0")
 		}
 	} else {
-		p.rep.Misc["jit"] = Result{State: Unknown, Detail: errs["net/core/bpf_jit_enable"]}
+		p.rep.Misc["jit"] = Result{State: compat.Unknown, Detail: errs["net/core/bpf_jit_enable"]}
 	}
 	if sc.UnprivilegedBPFDisabled != nil {
 		if *sc.UnprivilegedBPFDisabled == 0 {
@@ -130,14 +131,14 @@ func (p *prober) probeSysctls() {
 			p.rep.Misc["unprivileged-bpf"] = unsupported(fmt.Sprintf("kernel.unprivileged_bpf_disabled=%d", *sc.UnprivilegedBPFDisabled))
 		}
 	} else {
-		p.rep.Misc["unprivileged-bpf"] = Result{State: Unknown, Detail: errs["kernel/unprivileged_bpf_disabled"]}
+		p.rep.Misc["unprivileged-bpf"] = Result{State: compat.Unknown, Detail: errs["kernel/unprivileged_bpf_disabled"]}
 	}
 	if sc.BPFStatsEnabled != nil {
 		p.rep.Stats["run-time"] = supported(fmt.Sprintf("kernel.bpf_stats_enabled=%d", *sc.BPFStatsEnabled))
 	} else if _, err := os.Stat("/proc/sys/kernel"); err == nil && errors.Is(statErr("/proc/sys/kernel/bpf_stats_enabled"), os.ErrNotExist) {
 		p.rep.Stats["run-time"] = unsupported("no kernel.bpf_stats_enabled sysctl")
 	} else {
-		p.rep.Stats["run-time"] = Result{State: Unknown, Detail: errs["kernel/bpf_stats_enabled"]}
+		p.rep.Stats["run-time"] = Result{State: compat.Unknown, Detail: errs["kernel/bpf_stats_enabled"]}
 	}
 }
 
@@ -272,13 +273,13 @@ func (p *prober) configState(opts ...string) Result {
 	defer p.mu.Unlock()
 	cfg := p.rep.SystemConfig.Config
 	if cfg == nil {
-		return Result{State: Unknown, Detail: "kernel config not readable: " + p.rep.SystemConfig.ConfigError}
+		return Result{State: compat.Unknown, Detail: "kernel config not readable: " + p.rep.SystemConfig.ConfigError}
 	}
 	var set []string
 	for _, o := range opts {
 		v, listed := cfg[o]
 		if !listed {
-			return Result{State: Unknown, Detail: o + " not read"}
+			return Result{State: compat.Unknown, Detail: o + " not read"}
 		}
 		if v == nil || (*v != "y" && *v != "m") {
 			return unsupported(o + " is not set (" + p.rep.SystemConfig.ConfigSource + ")")
@@ -295,7 +296,7 @@ func (p *prober) probeSyscall() {
 	var r Result
 	switch errno {
 	case unix.ENOSYS:
-		r = Result{State: Unsupported, Errno: "ENOSYS", Detail: "bpf() returns ENOSYS (CONFIG_BPF_SYSCALL off)"}
+		r = Result{State: compat.Unsupported, Errno: "ENOSYS", Detail: "bpf() returns ENOSYS (CONFIG_BPF_SYSCALL off)"}
 	case 0:
 		r = supported("")
 	default:

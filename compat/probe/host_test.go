@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -21,18 +23,18 @@ import (
 
 var (
 	hostOnce   sync.Once
-	hostReport *ProbeReport
+	hostReport *Report
 	hostErr    error
 )
 
 // hostProbe probes this host once for all tests.
-func hostProbe(t *testing.T) *ProbeReport {
+func hostProbe(t *testing.T) *Report {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("probing the kernel needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN)")
 	}
 	hostOnce.Do(func() {
-		hostReport, hostErr = Probe(context.Background(), ProbeOptions{Ksyms: []string{"vfs_read", "retrobpf_no_such_symbol"}, KsymsCatalog: true})
+		hostReport, hostErr = Probe(context.Background(), Options{Ksyms: []string{"vfs_read", "retrobpf_no_such_symbol"}, KsymsCatalog: true})
 	})
 	if hostErr != nil {
 		t.Fatal(hostErr)
@@ -44,7 +46,7 @@ func hostProbe(t *testing.T) *ProbeReport {
 	return hostReport
 }
 
-func hostVersion(t *testing.T, r *ProbeReport) kversion.Version {
+func hostVersion(t *testing.T, r *Report) kversion.Version {
 	v, err := kversion.Parse(r.Kernel.Version)
 	if err != nil {
 		t.Fatalf("kernel version %q: %v", r.Kernel.Version, err)
@@ -52,13 +54,13 @@ func hostVersion(t *testing.T, r *ProbeReport) kversion.Version {
 	return v
 }
 
-func requireKernel(t *testing.T, r *ProbeReport, min string) {
+func requireKernel(t *testing.T, r *Report, min string) {
 	if hostVersion(t, r).Less(kversion.MustParse(min)) {
 		t.Skipf("needs Linux %s, host runs %s", min, r.Kernel.Version)
 	}
 }
 
-func wantState(t *testing.T, r *ProbeReport, id FeatureID, want State) {
+func wantState(t *testing.T, r *Report, id compat.FeatureID, want compat.State) {
 	t.Helper()
 	if got := r.Has(id); got.State != want {
 		t.Errorf("%s = %s (%s), want %s", id, got.State, got.Detail, want)
@@ -75,7 +77,7 @@ func TestProbeHostBasics(t *testing.T) {
 	if !strings.HasPrefix(r.Kernel.Release, hostVersion(t, r).String()[:3]) {
 		t.Errorf("version %s does not match release %s", r.Kernel.Version, r.Kernel.Release)
 	}
-	wantState(t, r, "bpf-syscall", Supported)
+	wantState(t, r, "bpf-syscall", compat.Supported)
 	if r.SystemConfig.BPFJITEnable == nil || r.SystemConfig.UnprivilegedBPFDisabled == nil {
 		t.Errorf("sysctls not read: %+v", r.SystemConfig.SysctlErrors)
 	}
@@ -83,9 +85,9 @@ func TestProbeHostBasics(t *testing.T) {
 		t.Errorf("host report does not match probe.schema.json: %v", err)
 	}
 	// Every catalog feature except the dynamic ones has a recorded answer.
-	for _, f := range Catalog() {
-		if got := r.Has(f.ID); got.State == Unknown && strings.HasPrefix(got.Detail, "not probed:") &&
-			f.Kind != KindKfunc && !strings.HasPrefix(string(f.ID), "ksym:") && !strings.HasPrefix(f.Probe, "not probed") {
+	for _, f := range compat.Catalog() {
+		if got := r.Has(f.ID); got.State == compat.Unknown && strings.HasPrefix(got.Detail, "not probed:") &&
+			f.Kind != compat.KindKfunc && !strings.HasPrefix(string(f.ID), "ksym:") && !strings.HasPrefix(f.Probe, "not probed") {
 			t.Errorf("%s was not probed", f.ID)
 		}
 	}
@@ -94,7 +96,7 @@ func TestProbeHostBasics(t *testing.T) {
 func TestProbeHostModernKernel(t *testing.T) {
 	r := hostProbe(t)
 	requireKernel(t, r, "5.8")
-	for _, id := range []FeatureID{
+	for _, id := range []compat.FeatureID{
 		"prog:xdp", "prog:sched_cls", "prog:kprobe", "prog:socket_filter", "prog:raw_tracepoint",
 		"map:ringbuf", "map:hash", "map:perf_event_array", "map-flag:mmapable",
 		"helper:bpf_ringbuf_output", "helper:bpf_ringbuf_output@xdp", "helper:bpf_probe_read_kernel@kprobe",
@@ -103,28 +105,28 @@ func TestProbeHostModernKernel(t *testing.T) {
 		"btf:kernel", "btf:func", "btf:datasec", "test-run:xdp", "test-run:sched_cls",
 		"attach:raw_tp", "attach:link", "stats:enable-stats",
 	} {
-		wantState(t, r, id, Supported)
+		wantState(t, r, id, compat.Supported)
 	}
 	// xdp programs can never call kprobe-only helpers.
-	wantState(t, r, "helper:bpf_override_return@xdp", Unsupported)
-	wantState(t, r, "helper:bpf_xdp_adjust_head@kprobe", Unsupported)
-	wantState(t, r, "test-run:kprobe", Unsupported)
-	wantState(t, r, "ksym:retrobpf_no_such_symbol", Unsupported)
-	wantState(t, r, "ksym:vfs_read", Supported)
+	wantState(t, r, "helper:bpf_override_return@xdp", compat.Unsupported)
+	wantState(t, r, "helper:bpf_xdp_adjust_head@kprobe", compat.Unsupported)
+	wantState(t, r, "test-run:kprobe", compat.Unsupported)
+	wantState(t, r, "ksym:retrobpf_no_such_symbol", compat.Unsupported)
+	wantState(t, r, "ksym:vfs_read", compat.Supported)
 }
 
 func TestProbeHostBTF(t *testing.T) {
 	r := hostProbe(t)
 	_, err := os.Stat("/sys/kernel/btf/vmlinux")
 	if err != nil {
-		wantState(t, r, "btf:vmlinux", Unsupported)
+		wantState(t, r, "btf:vmlinux", compat.Unsupported)
 		t.Skip("no /sys/kernel/btf/vmlinux on this host")
 	}
-	wantState(t, r, "btf:vmlinux", Supported)
-	wantState(t, r, "btf:core", Supported)
-	wantState(t, r, "attach:tp_btf", Supported)
+	wantState(t, r, "btf:vmlinux", compat.Supported)
+	wantState(t, r, "btf:core", compat.Supported)
+	wantState(t, r, "attach:tp_btf", compat.Supported)
 	requireKernel(t, r, "6.6")
-	wantState(t, r, "insn:v4", Supported)
+	wantState(t, r, "insn:v4", compat.Supported)
 }
 
 // TestProbeHostKprobes asserts what is true here: with CONFIG_KPROBES the
@@ -138,14 +140,14 @@ func TestProbeHostKprobes(t *testing.T) {
 	}
 	got := r.Has("attach:kprobe")
 	if v := cfg["CONFIG_KPROBES"]; v == nil {
-		if got.State != Unsupported || !strings.Contains(got.Detail, "CONFIG_KPROBES is not set") {
+		if got.State != compat.Unsupported || !strings.Contains(got.Detail, "CONFIG_KPROBES is not set") {
 			t.Errorf("attach:kprobe = %+v, want unsupported because CONFIG_KPROBES is not set", got)
 		}
-		wantState(t, r, "attach:kretprobe", Unsupported)
+		wantState(t, r, "attach:kretprobe", compat.Unsupported)
 		if fp := cfg["CONFIG_FPROBE"]; fp == nil {
-			wantState(t, r, "attach:kprobe_multi", Unsupported)
+			wantState(t, r, "attach:kprobe_multi", compat.Unsupported)
 		}
-	} else if got.State == Unsupported {
+	} else if got.State == compat.Unsupported {
 		t.Errorf("attach:kprobe = %+v with CONFIG_KPROBES=%s", got, *v)
 	}
 }
@@ -156,21 +158,21 @@ func TestProbeHelperMatrixMatchesCilium(t *testing.T) {
 	r := hostProbe(t)
 	checked := 0
 	for _, ptName := range []string{"xdp", "kprobe", "socket_filter", "sched_cls", "cgroup_sock_addr", "tracepoint"} {
-		pt, _ := progTypeByName(ptName)
-		if r.ProgramTypes[ptName].State != Supported {
+		pt, _ := kenum.ProgTypeByName(ptName)
+		if r.ProgramTypes[ptName].State != compat.Supported {
 			continue
 		}
-		for i, h := range helpers {
-			if i%4 != 0 && !strings.HasPrefix(h.name, "bpf_ringbuf") && h.name != "bpf_probe_read_kernel" {
+		for i, h := range kenum.Helpers {
+			if i%4 != 0 && !strings.HasPrefix(h.Name, "bpf_ringbuf") && h.Name != "bpf_probe_read_kernel" {
 				continue // a sample keeps the test fast
 			}
-			want := ciliumHelperResult(pt.typ, h)
-			if want.State == Unknown {
+			want := ciliumHelperResult(pt.Type, h)
+			if want.State == compat.Unknown {
 				continue
 			}
-			got := r.Has(FeatureID("helper:" + h.name + "@" + ptName))
+			got := r.Has(compat.FeatureID("helper:" + h.Name + "@" + ptName))
 			if got.State != want.State {
-				t.Errorf("%s@%s: retrobpf %s (%s), cilium/ebpf %s (%s)", h.name, ptName, got.State, got.Detail, want.State, want.Detail)
+				t.Errorf("%s@%s: retrobpf %s (%s), cilium/ebpf %s (%s)", h.Name, ptName, got.State, got.Detail, want.State, want.Detail)
 			}
 			checked++
 		}
@@ -207,17 +209,17 @@ func TestProbeUnprivileged(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("child: %v\n%s", err, b)
 	}
-	r, err := LoadProbeReport(out)
+	r, err := Load(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var unknown int
 	for _, sec := range []map[string]Result{r.ProgramTypes, r.MapTypes, r.Attach, r.TestRun, r.Misc, r.Insn} {
 		for k, res := range sec {
-			if res.State == Unsupported && (res.Errno == "EPERM" || res.Errno == "EACCES" || strings.Contains(res.Detail, "permission denied")) {
+			if res.State == compat.Unsupported && (res.Errno == "EPERM" || res.Errno == "EACCES" || strings.Contains(res.Detail, "permission denied")) {
 				t.Errorf("%s: unsupported from a permission error: %+v", k, res)
 			}
-			if res.State == Unknown {
+			if res.State == compat.Unknown {
 				unknown++
 			}
 		}
@@ -225,8 +227,8 @@ func TestProbeUnprivileged(t *testing.T) {
 	if unknown < 20 {
 		t.Errorf("only %d unknown results as nobody: the probe is not honest about permissions", unknown)
 	}
-	wantState(t, r, "prog:xdp", Unknown)
-	wantState(t, r, "map:ringbuf", Unknown)
+	wantState(t, r, "prog:xdp", compat.Unknown)
+	wantState(t, r, "map:ringbuf", compat.Unknown)
 }
 
 // TestProbeUnprivilegedChild is the child of TestProbeUnprivileged.
@@ -235,7 +237,7 @@ func TestProbeUnprivilegedChild(t *testing.T) {
 	if out == "" {
 		t.Skip("only run by TestProbeUnprivileged")
 	}
-	r, err := Probe(context.Background(), ProbeOptions{})
+	r, err := Probe(context.Background(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +248,7 @@ func TestProbeUnprivilegedChild(t *testing.T) {
 }
 
 // ciliumHelperResult is cilium/ebpf's own answer for a helper.
-func ciliumHelperResult(pt ebpf.ProgramType, h helper) Result {
-	err := haveProgramHelperCilium(pt, h.fn)
+func ciliumHelperResult(pt ebpf.ProgramType, h kenum.Helper) Result {
+	err := haveProgramHelperCilium(pt, h.Fn)
 	return resultOf(err)
 }

@@ -1,4 +1,4 @@
-package compat
+package manifest
 
 import (
 	"encoding/json"
@@ -54,7 +54,7 @@ func manifestDir(t testing.TB, content string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, o := range []string{"ringbuf_tp.o", "perf_kprobe.o", "xdp_pass.o", "fentry_core.o", "nongpl.o", "v3_atomics.o"} {
-		data, err := os.ReadFile(filepath.Join("testdata", o))
+		data, err := os.ReadFile(filepath.Join("..", "compat", "testdata", o))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,11 +71,11 @@ func manifestDir(t testing.TB, content string) string {
 
 func TestLoadManifestValid(t *testing.T) {
 	path := manifestDir(t, validManifest)
-	m, err := LoadManifest(path)
+	m, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.APIVersion != ManifestAPIVersion || len(m.Programs) != 4 {
+	if m.APIVersion != APIVersion || len(m.Programs) != 4 {
 		t.Fatalf("manifest %+v", m)
 	}
 	p := m.Program("execsnoop")
@@ -104,7 +104,7 @@ func TestLoadManifestValid(t *testing.T) {
 	}
 }
 
-// badManifests: each must be rejected by LoadManifest with a message
+// badManifests: each must be rejected by Load with a message
 // naming the line and containing want; schema says whether the JSON
 // Schema can see the problem too.
 var badManifests = []struct {
@@ -236,20 +236,20 @@ func TestLoadManifestErrors(t *testing.T) {
 	for _, c := range badManifests {
 		t.Run(c.name, func(t *testing.T) {
 			path := manifestDir(t, c.yaml)
-			_, err := LoadManifest(path)
+			_, err := Load(path)
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !errors.Is(err, ErrInvalidManifest) {
-				t.Errorf("%v is not ErrInvalidManifest", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("%v is not ErrInvalid", err)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, c.want) {
 				t.Errorf("error %q lacks %q", msg, c.want)
 			}
-			var me *ManifestError
+			var me *ParseError
 			if !errors.As(err, &me) {
-				t.Fatalf("not a *ManifestError: %T", err)
+				t.Fatalf("not a *ParseError: %T", err)
 			}
 			if prefix := path + ":"; !strings.HasPrefix(msg, prefix) {
 				t.Errorf("error %q does not start with %q", msg, prefix)
@@ -271,7 +271,7 @@ func TestLoadManifestErrors(t *testing.T) {
 }
 
 func TestLoadManifestMissingFile(t *testing.T) {
-	_, err := LoadManifest(filepath.Join(t.TempDir(), "nope.yaml"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("err %v", err)
 	}
@@ -337,7 +337,7 @@ func TestManifestSchema(t *testing.T) {
 				return // not even YAML
 			}
 			if err := s.Validate(v); err == nil {
-				t.Errorf("schema accepts a manifest LoadManifest rejects (%s)", c.want)
+				t.Errorf("schema accepts a manifest Load rejects (%s)", c.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +44,7 @@ const helperChunk = 32
 
 // helperJob probes one chunk of helpers for one program type.
 type helperJob struct {
-	pt  progType
+	pt  kenum.ProgType
 	c   int      // chunk index into helpers
 	res []Result // the program type's results, indexed like helpers
 	ref *helperReference
@@ -50,21 +52,21 @@ type helperJob struct {
 
 // helperJobs returns the jobs probing all helpers for one program type,
 // or none (with the reason recorded) when they cannot be probed.
-func (p *prober) helperJobs(pt progType) []helperJob {
+func (p *prober) helperJobs(pt kenum.ProgType) []helperJob {
 	var st Result
-	if !noHelperProbe(pt.typ) {
-		st = p.progState(pt.name)
+	if !noHelperProbe(pt.Type) {
+		st = p.progState(pt.Name)
 	}
 	if reason := helperSkipReason(pt, st); reason != "" {
 		p.mu.Lock()
-		p.rep.Helpers[pt.name] = HelperSet{Reason: reason}
+		p.rep.Helpers[pt.Name] = HelperSet{Reason: reason}
 		p.mu.Unlock()
 		return nil
 	}
-	res := make([]Result, len(helpers))
+	res := make([]Result, len(kenum.Helpers))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.helperResults[pt.name] = res
+	p.helperResults[pt.Name] = res
 	// The first program type probed is the reference: an "invalid func"
 	// answer there means the helper ID is beyond this kernel's
 	// __BPF_FUNC_MAX_ID, which the verifier checks before anything
@@ -72,15 +74,15 @@ func (p *prober) helperJobs(pt progType) []helperJob {
 	// Its jobs come first, so other types rarely wait for them.
 	ref := p.helperRef
 	if ref == nil {
-		ref = &helperReference{name: pt.name}
-		for i := 0; i < len(helpers); i += helperChunk {
+		ref = &helperReference{name: pt.Name}
+		for i := 0; i < len(kenum.Helpers); i += helperChunk {
 			ref.done = append(ref.done, make(chan struct{}))
 			ref.invalid = append(ref.invalid, map[string]bool{})
 		}
 		p.helperRef = ref
 	}
 	var jobs []helperJob
-	for i, c := 0, 0; i < len(helpers); i, c = i+helperChunk, c+1 {
+	for i, c := 0, 0; i < len(kenum.Helpers); i, c = i+helperChunk, c+1 {
 		jobs = append(jobs, helperJob{pt: pt, c: c, res: res, ref: ref})
 	}
 	return jobs
@@ -129,18 +131,18 @@ func (p *prober) runHelperMatrix(ctx context.Context, workers int, jobs []helper
 // runHelperJob probes one chunk and records the results.
 func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 	ref := j.ref
-	isRef := ref.name == j.pt.name
+	isRef := ref.name == j.pt.Name
 	if !isRef {
 		<-ref.done[j.c]
 	}
-	chunk := helpers[j.c*helperChunk : min((j.c+1)*helperChunk, len(helpers))]
+	chunk := kenum.Helpers[j.c*helperChunk : min((j.c+1)*helperChunk, len(kenum.Helpers))]
 	// Each job owns its chunk of res: no lock needed. finishHelpers reads
 	// it after runHelperMatrix's WaitGroup.
 	local := j.res[j.c*helperChunk : j.c*helperChunk+len(chunk)]
 	hp.setProgType(j.pt)
 	for i, h := range chunk {
-		if !isRef && ref.invalid[j.c][h.name] {
-			local[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
+		if !isRef && ref.invalid[j.c][h.Name] {
+			local[i] = Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
 			continue
 		}
 		local[i] = hp.probe(h)
@@ -148,8 +150,8 @@ func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 	}
 	if isRef {
 		for i, h := range chunk {
-			if local[i].State == Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
-				ref.invalid[j.c][h.name] = true
+			if local[i].State == compat.Unsupported && strings.HasPrefix(local[i].Detail, "invalid func") {
+				ref.invalid[j.c][h.Name] = true
 			}
 		}
 		close(ref.done[j.c])
@@ -167,15 +169,15 @@ func noHelperProbe(pt ebpf.ProgramType) bool {
 }
 
 // helperSkipReason says why the helpers of a program type are not probed.
-func helperSkipReason(pt progType, st Result) string {
-	if noHelperProbe(pt.typ) {
-		return "no reliable helper probe for " + pt.name + " programs (they need a BTF attach target; libbpf and cilium/ebpf do not probe them either)"
+func helperSkipReason(pt kenum.ProgType, st Result) string {
+	if noHelperProbe(pt.Type) {
+		return "no reliable helper probe for " + pt.Name + " programs (they need a BTF attach target; libbpf and cilium/ebpf do not probe them either)"
 	}
 	switch st.State {
-	case Unsupported:
-		return "program type " + pt.name + " is unsupported"
-	case Unknown:
-		return "program type " + pt.name + " probe inconclusive: " + st.Detail
+	case compat.Unsupported:
+		return "program type " + pt.Name + " is unsupported"
+	case compat.Unknown:
+		return "program type " + pt.Name + " probe inconclusive: " + st.Detail
 	}
 	return ""
 }
@@ -274,11 +276,11 @@ func newHelperProber(kernVersion uint32) *helperProber {
 
 // setProgType makes the following probes load programs of type pt, with
 // the same expected attach types and flags cilium/ebpf's probe uses.
-func (hp *helperProber) setProgType(pt progType) {
-	hp.attr.progType = uint32(pt.typ)
+func (hp *helperProber) setProgType(pt kenum.ProgType) {
+	hp.attr.progType = uint32(pt.Type)
 	hp.attr.expectedAttachType = 0
 	hp.attr.progFlags = 0
-	switch pt.typ {
+	switch pt.Type {
 	case ebpf.CGroupSockAddr:
 		hp.attr.expectedAttachType = uint32(ebpf.AttachCGroupInet4Connect)
 	case ebpf.CGroupSockopt:
@@ -293,8 +295,8 @@ func (hp *helperProber) setProgType(pt progType) {
 }
 
 // probe loads the probe program calling h.
-func (hp *helperProber) probe(h helper) Result {
-	hp.insns[0] = 0x85 | uint64(uint32(h.fn))<<32 // call imm
+func (hp *helperProber) probe(h kenum.Helper) Result {
+	hp.insns[0] = 0x85 | uint64(uint32(h.Fn))<<32 // call imm
 	var fd uintptr
 	var errno unix.Errno
 	for try := 1; ; try++ {
@@ -314,9 +316,9 @@ func (hp *helperProber) probe(h helper) Result {
 	}
 	if errno == 0 {
 		unix.Close(int(fd))
-		return Result{State: Supported}
+		return Result{State: compat.Supported}
 	}
-	return classifyHelperLoad(errno, hp.log[:], int32(h.fn))
+	return classifyHelperLoad(errno, hp.log[:], int32(h.Fn))
 }
 
 // classifyHelperLoad interprets a failed helper probe load like cilium/ebpf:
@@ -326,7 +328,7 @@ func (hp *helperProber) probe(h helper) Result {
 // unsupported; everything else is Unknown with the verifier's reason.
 func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
 	if errno == unix.EACCES {
-		return Result{State: Supported, Detail: "verifier accepted the call (then rejected arguments or r9)"}
+		return Result{State: compat.Supported, Detail: "verifier accepted the call (then rejected arguments or r9)"}
 	}
 	if i := bytes.IndexByte(log, 0); i >= 0 {
 		log = log[:i]
@@ -336,14 +338,14 @@ func classifyHelperLoad(errno unix.Errno, log []byte, fn int32) Result {
 		var buf [16]byte
 		tag := strconv.AppendInt(append(buf[:0], '#'), int64(fn), 10)
 		if bytes.Contains(last, []byte("invalid func")) && bytes.Contains(last, tag) {
-			return Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
+			return Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
 		}
 		if (bytes.Contains(last, []byte("program of this type cannot use helper")) && bytes.Contains(last, tag)) ||
 			bytes.Contains(last, []byte("unknown func")) {
-			return Result{State: Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
+			return Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
 		}
 	}
-	return Result{State: Unknown, Errno: errnoName(errno), Detail: verifierReason(log)}
+	return Result{State: compat.Unknown, Errno: errnoName(errno), Detail: verifierReason(log)}
 }
 
 // verifierReason is the last verifier log line that is not one of its

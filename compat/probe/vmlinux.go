@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/retrobpf/retrobpf/compat"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +45,7 @@ func vmlinuxWanted() map[string]bool {
 	} {
 		w[n] = true
 	}
-	for _, f := range Catalog() {
+	for _, f := range compat.Catalog() {
 		if n, ok := strings.CutPrefix(string(f.ID), "kfunc:"); ok {
 			w[n] = true
 		}
@@ -272,7 +273,7 @@ func kfuncResult(name string) Result {
 	case len(idx.kfuncTagged) > 0:
 		return unsupported("FUNC " + name + " is not tagged bpf_kfunc (this kernel tags its kfuncs)")
 	}
-	return Result{State: Unknown, Detail: "FUNC " + name + " in vmlinux BTF, but this kernel's BTF does not tag kfuncs"}
+	return Result{State: compat.Unknown, Detail: "FUNC " + name + " in vmlinux BTF, but this kernel's BTF does not tag kfuncs"}
 }
 
 // progLoadAttrBTF is union bpf_attr for BPF_PROG_LOAD up to

@@ -1,4 +1,4 @@
-package compat
+package manifest
 
 import (
 	"encoding/json"

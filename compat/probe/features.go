@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,17 +48,17 @@ func (ciliumFeatures) UprobeMulti() error                    { return features.H
 // probeProgType records prog:<name>. Tracing and LSM are probed like
 // cilium/ebpf does (fentry on bpf_init, LSM on file_mprotect) but resolve
 // the target with vmlinuxIndex instead of decoding all of vmlinux BTF.
-func (p *prober) probeProgType(pt progType) {
+func (p *prober) probeProgType(pt kenum.ProgType) {
 	var err error
-	switch pt.typ {
+	switch pt.Type {
 	case ebpf.Tracing:
 		err = btfProgTypeProbe(ebpf.Tracing, ebpf.AttachTraceFEntry, "bpf_init")
 	case ebpf.LSM:
 		err = btfProgTypeProbe(ebpf.LSM, ebpf.AttachLSMMac, "file_mprotect")
 	default:
-		err = p.feat.ProgramType(pt.typ)
+		err = p.feat.ProgramType(pt.Type)
 	}
-	p.set(p.rep.ProgramTypes, pt.name, resultOf(err))
+	p.set(p.rep.ProgramTypes, pt.Name, resultOf(err))
 }
 
 // btfProgTypeProbe loads a program of type pt on target; EINVAL and E2BIG
@@ -75,7 +76,7 @@ func btfProgTypeProbe(pt ebpf.ProgramType, at ebpf.AttachType, target string) er
 
 // progSupported reports the recorded state of a program type.
 func (p *prober) progState(name string) Result {
-	if pt, ok := progTypeByName(name); ok && needsVmlinuxBTF(pt.typ) {
+	if pt, ok := kenum.ProgTypeByName(name); ok && needsVmlinuxBTF(pt.Type) {
 		<-p.btfProgsDone
 	} else {
 		<-p.phase1Done
@@ -100,14 +101,14 @@ var storageMapTypes = map[ebpf.MapType]bool{
 }
 
 // probeMapType records map:<name>.
-func (p *prober) probeMapType(m mapType) {
+func (p *prober) probeMapType(m kenum.MapType) {
 	var err error
-	if storageMapTypes[m.typ] {
-		err = probeStorageMap(m.typ)
+	if storageMapTypes[m.Type] {
+		err = probeStorageMap(m.Type)
 	} else {
-		err = p.feat.MapType(m.typ)
+		err = p.feat.MapType(m.Type)
 	}
-	p.set(p.rep.MapTypes, m.name, resultOf(err))
+	p.set(p.rep.MapTypes, m.Name, resultOf(err))
 }
 
 func probeStorageMap(mt ebpf.MapType) error {

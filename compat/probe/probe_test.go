@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"encoding/json"
@@ -15,31 +15,33 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
 func TestResultOf(t *testing.T) {
 	for _, tc := range []struct {
 		err   error
-		state State
+		state compat.State
 		errno string
 	}{
-		{nil, Supported, ""},
-		{fmt.Errorf("map type: %w", ebpf.ErrNotSupported), Unsupported, ""},
-		{fmt.Errorf("load: %w", unix.EPERM), Unknown, "EPERM"},
-		{fmt.Errorf("load: %w", unix.EACCES), Unknown, "EACCES"},
+		{nil, compat.Supported, ""},
+		{fmt.Errorf("map type: %w", ebpf.ErrNotSupported), compat.Unsupported, ""},
+		{fmt.Errorf("load: %w", unix.EPERM), compat.Unknown, "EPERM"},
+		{fmt.Errorf("load: %w", unix.EACCES), compat.Unknown, "EACCES"},
 		// A permission error is never proof of absence, even when a
 		// library also wrapped ErrNotSupported.
-		{fmt.Errorf("%w: %w", ebpf.ErrNotSupported, unix.EPERM), Unknown, "EPERM"},
-		{fmt.Errorf("load: %w", unix.EINVAL), Unknown, "EINVAL"},
-		{fmt.Errorf("run: %w", enotsupp), Unknown, "ENOTSUPP"},
-		{errors.New("opaque"), Unknown, ""},
+		{fmt.Errorf("%w: %w", ebpf.ErrNotSupported, unix.EPERM), compat.Unknown, "EPERM"},
+		{fmt.Errorf("load: %w", unix.EINVAL), compat.Unknown, "EINVAL"},
+		{fmt.Errorf("run: %w", enotsupp), compat.Unknown, "ENOTSUPP"},
+		{errors.New("opaque"), compat.Unknown, ""},
 	} {
 		r := resultOf(tc.err)
 		if r.State != tc.state || r.Errno != tc.errno {
 			t.Errorf("resultOf(%v) = %+v, want %s %q", tc.err, r, tc.state, tc.errno)
 		}
-		if r.State != Supported && r.Detail == "" {
+		if r.State != compat.Supported && r.Detail == "" {
 			t.Errorf("resultOf(%v): no detail", tc.err)
 		}
 	}
@@ -53,28 +55,28 @@ func TestClassifyHelperLoad(t *testing.T) {
 		fn    int32
 		errno unix.Errno
 		log   []byte
-		state State
+		state compat.State
 	}{
-		{"args rejected", 130, unix.EACCES, log("0: (85) call bpf_ringbuf_output#130", "R1 type=scalar expected=map_ptr", stats), Supported},
-		{"unknown to kernel", 212, unix.EINVAL, log("0: (85) call unknown#212", "invalid func unknown#212", stats), Unsupported},
-		{"wrong program type", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", stats), Unsupported},
-		{"4.9 wording", 44, unix.EINVAL, log("unknown func 44", stats), Unsupported},
-		{"tag of another helper", 44, unix.EINVAL, log("invalid func unknown#21", stats), Unknown},
-		{"might sleep", 44, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", stats), Unknown},
-		{"permission", 44, unix.EPERM, nil, Unknown},
-		{"no runner", 173, enotsupp, log("func bpf_get_func_ip#173 not supported for program type 31", stats), Unknown},
+		{"args rejected", 130, unix.EACCES, log("0: (85) call bpf_ringbuf_output#130", "R1 type=scalar expected=map_ptr", stats), compat.Supported},
+		{"unknown to kernel", 212, unix.EINVAL, log("0: (85) call unknown#212", "invalid func unknown#212", stats), compat.Unsupported},
+		{"wrong program type", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", stats), compat.Unsupported},
+		{"4.9 wording", 44, unix.EINVAL, log("unknown func 44", stats), compat.Unsupported},
+		{"tag of another helper", 44, unix.EINVAL, log("invalid func unknown#21", stats), compat.Unknown},
+		{"might sleep", 44, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", stats), compat.Unknown},
+		{"permission", 44, unix.EPERM, nil, compat.Unknown},
+		{"no runner", 173, enotsupp, log("func bpf_get_func_ip#173 not supported for program type 31", stats), compat.Unknown},
 		// BPF_LOG_STATS (log level 4): the message, then three stats lines.
-		{"stats: wrong program type", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", "verification time 5 usec", "stack depth 0", stats), Unsupported},
-		{"stats: unknown to kernel", 212, unix.EINVAL, log("invalid func unknown#212", "verification time 3 usec", "stack depth 0", stats), Unsupported},
-		{"stats: might sleep", 148, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", "verification time 3 usec", "stack depth 0", stats), Unknown},
-		{"stats: args rejected", 1, unix.EACCES, log("R1 type=ctx expected=map_ptr", "verification time 3 usec", "stack depth 0", stats), Supported},
-		{"stats: tag of another helper", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#4", "verification time 3 usec", "stack depth 0", stats), Unknown},
+		{"stats: wrong program type", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#44", "verification time 5 usec", "stack depth 0", stats), compat.Unsupported},
+		{"stats: unknown to kernel", 212, unix.EINVAL, log("invalid func unknown#212", "verification time 3 usec", "stack depth 0", stats), compat.Unsupported},
+		{"stats: might sleep", 148, unix.EINVAL, log("helper call might sleep in a non-sleepable prog", "verification time 3 usec", "stack depth 0", stats), compat.Unknown},
+		{"stats: args rejected", 1, unix.EACCES, log("R1 type=ctx expected=map_ptr", "verification time 3 usec", "stack depth 0", stats), compat.Supported},
+		{"stats: tag of another helper", 44, unix.EINVAL, log("program of this type cannot use helper bpf_xdp_adjust_head#4", "verification time 3 usec", "stack depth 0", stats), compat.Unknown},
 	} {
 		r := classifyHelperLoad(tc.errno, tc.log, tc.fn)
 		if r.State != tc.state {
 			t.Errorf("%s: %+v, want %s", tc.name, r, tc.state)
 		}
-		if r.State == Unknown && tc.log != nil && (r.Detail == "" || strings.HasPrefix(r.Detail, "processed")) {
+		if r.State == compat.Unknown && tc.log != nil && (r.Detail == "" || strings.HasPrefix(r.Detail, "processed")) {
 			t.Errorf("%s: detail %q should be the verifier's reason", tc.name, r.Detail)
 		}
 	}
@@ -142,29 +144,29 @@ func TestParseOSRelease(t *testing.T) {
 
 func TestConfigState(t *testing.T) {
 	y, m := "y", "m"
-	p := newProber(ProbeOptions{})
+	p := newProber(Options{})
 	close(p.configDone)
 	p.rep.SystemConfig = SystemConfig{ConfigSource: "/proc/config.gz", Config: map[string]*string{"CONFIG_A": &y, "CONFIG_B": &m, "CONFIG_C": nil}}
-	if r := p.configState("CONFIG_A", "CONFIG_B"); r.State != Supported {
+	if r := p.configState("CONFIG_A", "CONFIG_B"); r.State != compat.Supported {
 		t.Errorf("A,B: %+v", r)
 	}
-	if r := p.configState("CONFIG_A", "CONFIG_C"); r.State != Unsupported || !strings.Contains(r.Detail, "CONFIG_C is not set") {
+	if r := p.configState("CONFIG_A", "CONFIG_C"); r.State != compat.Unsupported || !strings.Contains(r.Detail, "CONFIG_C is not set") {
 		t.Errorf("A,C: %+v", r)
 	}
-	if r := p.configState("CONFIG_D"); r.State != Unknown {
+	if r := p.configState("CONFIG_D"); r.State != compat.Unknown {
 		t.Errorf("D (not read): %+v", r)
 	}
 	p.rep.SystemConfig = SystemConfig{ConfigError: "no config"}
-	if r := p.configState("CONFIG_A"); r.State != Unknown {
+	if r := p.configState("CONFIG_A"); r.State != compat.Unknown {
 		t.Errorf("unreadable config: %+v", r)
 	}
 }
 
 // sampleReport is a hand-built report of a 5.10-like kernel.
-func sampleReport() *ProbeReport {
-	sup, uns := Result{State: Supported}, Result{State: Unsupported, Detail: "x not supported (requires >= 5.11)"}
-	unk := Result{State: Unknown, Errno: "EPERM", Detail: "permission denied"}
-	return &ProbeReport{
+func sampleReport() *Report {
+	sup, uns := Result{State: compat.Supported}, Result{State: compat.Unsupported, Detail: "x not supported (requires >= 5.11)"}
+	unk := Result{State: compat.Unknown, Errno: "EPERM", Detail: "permission denied"}
+	return &Report{
 		SchemaVersion: 1,
 		ProbedAt:      time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Kernel:        KernelInfo{Release: "5.10.0-28-amd64", Version: "5.10.209", VersionCode: 330449, VersionSource: "vdso", Machine: "x86_64"},
@@ -186,46 +188,46 @@ func sampleReport() *ProbeReport {
 		Insn:    map[string]Result{"v3": sup, "v4": uns},
 		TestRun: map[string]Result{"xdp": sup},
 		Stats:   map[string]Result{"verified-insns": uns},
-		Ksyms:   map[string]Result{"do_sys_openat2": sup, "_do_fork": {State: Unsupported, Detail: "not in /proc/kallsyms"}},
-		Kfuncs:  map[string]Result{"bpf_task_acquire": {State: Unsupported, Detail: "no FUNC bpf_task_acquire in vmlinux BTF"}},
+		Ksyms:   map[string]Result{"do_sys_openat2": sup, "_do_fork": {State: compat.Unsupported, Detail: "not in /proc/kallsyms"}},
+		Kfuncs:  map[string]Result{"bpf_task_acquire": {State: compat.Unsupported, Detail: "no FUNC bpf_task_acquire in vmlinux BTF"}},
 	}
 }
 
 func TestProbeReportHas(t *testing.T) {
 	r := sampleReport()
-	for id, want := range map[FeatureID]State{
-		"prog:xdp": Supported, "prog:lsm": Unknown, "prog:syscall": Unsupported, "prog:tracing": Unknown,
-		"map:ringbuf": Supported, "map:task_storage": Unsupported, "map-flag:mmapable": Supported,
-		"helper:bpf_ringbuf_output":          Supported,
-		"helper:bpf_ringbuf_output@kprobe":   Supported,
-		"helper:bpf_ringbuf_output@xdp":      Unknown, // not in xdp's lists
-		"helper:bpf_loop":                    Unknown, // unsupported where probed, but lsm is inconclusive
-		"helper:bpf_loop@kprobe":             Unsupported,
-		"helper:bpf_copy_from_user@kprobe":   Unknown,
-		"helper:bpf_map_lookup_elem@syscall": Unsupported, // program type unsupported
-		"helper:bpf_map_lookup_elem@lsm":     Unknown,
-		"helper:bpf_map_lookup_elem@sk_msg":  Unknown, // not in report
-		"attach:fentry":                      Supported,
-		"attach:kprobe":                      Unknown,
-		"btf:core":                           Supported,
-		"insn:v4":                            Unsupported,
-		"test-run:xdp":                       Supported,
-		"stats:verified-insns":               Unsupported,
-		"global-data":                        Supported,
-		"limit:1m-insns":                     Supported,
-		"bpf2bpf-calls":                      Unknown, // not probed
-		"ksym:do_sys_openat2":                Supported,
-		"ksym:_do_fork":                      Unsupported,
-		"ksym:vfs_read":                      Unknown, // not recorded, loaded report
-		"kfunc:bpf_task_acquire":             Unsupported,
-		"kfunc:bpf_cpumask_create":           Unknown,
-		"no-such-feature":                    Unknown,
+	for id, want := range map[compat.FeatureID]compat.State{
+		"prog:xdp": compat.Supported, "prog:lsm": compat.Unknown, "prog:syscall": compat.Unsupported, "prog:tracing": compat.Unknown,
+		"map:ringbuf": compat.Supported, "map:task_storage": compat.Unsupported, "map-flag:mmapable": compat.Supported,
+		"helper:bpf_ringbuf_output":          compat.Supported,
+		"helper:bpf_ringbuf_output@kprobe":   compat.Supported,
+		"helper:bpf_ringbuf_output@xdp":      compat.Unknown, // not in xdp's lists
+		"helper:bpf_loop":                    compat.Unknown, // unsupported where probed, but lsm is inconclusive
+		"helper:bpf_loop@kprobe":             compat.Unsupported,
+		"helper:bpf_copy_from_user@kprobe":   compat.Unknown,
+		"helper:bpf_map_lookup_elem@syscall": compat.Unsupported, // program type unsupported
+		"helper:bpf_map_lookup_elem@lsm":     compat.Unknown,
+		"helper:bpf_map_lookup_elem@sk_msg":  compat.Unknown, // not in report
+		"attach:fentry":                      compat.Supported,
+		"attach:kprobe":                      compat.Unknown,
+		"btf:core":                           compat.Supported,
+		"insn:v4":                            compat.Unsupported,
+		"test-run:xdp":                       compat.Supported,
+		"stats:verified-insns":               compat.Unsupported,
+		"global-data":                        compat.Supported,
+		"limit:1m-insns":                     compat.Supported,
+		"bpf2bpf-calls":                      compat.Unknown, // not probed
+		"ksym:do_sys_openat2":                compat.Supported,
+		"ksym:_do_fork":                      compat.Unsupported,
+		"ksym:vfs_read":                      compat.Unknown, // not recorded, loaded report
+		"kfunc:bpf_task_acquire":             compat.Unsupported,
+		"kfunc:bpf_cpumask_create":           compat.Unknown,
+		"no-such-feature":                    compat.Unknown,
 	} {
 		got := r.Has(id)
 		if got.State != want {
 			t.Errorf("Has(%s) = %+v, want %s", id, got, want)
 		}
-		if got.State == Unknown && got.Detail == "" {
+		if got.State == compat.Unknown && got.Detail == "" {
 			t.Errorf("Has(%s): unknown without detail", id)
 		}
 	}
@@ -242,11 +244,11 @@ func TestDecodeProbeReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := DecodeProbeReport(good)
+	r, err := Decode(good)
 	if err != nil {
 		t.Fatalf("valid report rejected: %v", err)
 	}
-	if r.Has("helper:bpf_ringbuf_output@kprobe").State != Supported || r.Kernel.Version != "5.10.209" {
+	if r.Has("helper:bpf_ringbuf_output@kprobe").State != compat.Supported || r.Kernel.Version != "5.10.209" {
 		t.Errorf("decoded report lost data: %+v", r.Kernel)
 	}
 	if err := sampleReport().ValidateJSON(); err != nil {
@@ -277,30 +279,30 @@ func TestDecodeProbeReport(t *testing.T) {
 		}), "helpers"},
 		"unprobed no why": {edit(func(m map[string]any) { m["helpers"].(map[string]any)["xdp"] = map[string]any{"probed": false} }), "reason"},
 	} {
-		_, err := DecodeProbeReport(tc.data)
-		if !errors.Is(err, ErrBadProbeReport) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want ErrBadProbeReport mentioning %q", name, err, tc.want)
+		_, err := Decode(tc.data)
+		if !errors.Is(err, ErrBadReport) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want ErrBadReport mentioning %q", name, err, tc.want)
 		}
 	}
 
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "node.json")
 	os.WriteFile(bad, []byte("{}"), 0o644)
-	if _, err := LoadProbeReport(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": ") {
-		t.Errorf("LoadProbeReport(bad) = %v, want an error naming the file", err)
+	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": ") {
+		t.Errorf("Load(bad) = %v, want an error naming the file", err)
 	}
-	if _, err := LoadProbeReport(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "missing.json") {
-		t.Errorf("LoadProbeReport(missing) = %v", err)
+	if _, err := Load(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("Load(missing) = %v", err)
 	}
 }
 
 // TestProbeSchemaDocumentsEverySection keeps the schema and the Go type in
-// step: every JSON field of ProbeReport is a schema property.
+// step: every JSON field of Report is a schema property.
 func TestProbeSchemaDocumentsEverySection(t *testing.T) {
 	var schema struct {
 		Properties map[string]any `json:"properties"`
 	}
-	if err := json.Unmarshal(ProbeJSONSchema, &schema); err != nil {
+	if err := json.Unmarshal(JSONSchema, &schema); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(sampleReport())
@@ -321,18 +323,18 @@ func TestProbeSchemaDocumentsEverySection(t *testing.T) {
 // TestFinishHelpers: the helper lists come out sorted by name, invalid
 // helpers are also unsupported, unknown ones keep their errno and reason.
 func TestFinishHelpers(t *testing.T) {
-	p := newProber(ProbeOptions{})
-	res := make([]Result, len(helpers))
+	p := newProber(Options{})
+	res := make([]Result, len(kenum.Helpers))
 	for i := range res {
 		switch i % 4 {
 		case 0:
-			res[i] = Result{State: Supported, Detail: "verifier accepted the call"}
+			res[i] = Result{State: compat.Supported, Detail: "verifier accepted the call"}
 		case 1:
-			res[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
+			res[i] = Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "program of this type cannot use helper"}
 		case 2:
-			res[i] = Result{State: Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
+			res[i] = Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "invalid func (unknown to this kernel)"}
 		case 3:
-			res[i] = Result{State: Unknown, Errno: "EINVAL", Detail: "helper call might sleep in a non-sleepable prog"}
+			res[i] = Result{State: compat.Unknown, Errno: "EINVAL", Detail: "helper call might sleep in a non-sleepable prog"}
 		}
 	}
 	p.helperResults["kprobe"] = res
@@ -346,11 +348,11 @@ func TestFinishHelpers(t *testing.T) {
 			t.Errorf("%s helpers not sorted: %v", name, list)
 		}
 	}
-	count := func(r int) int { return (len(helpers) - r + 3) / 4 } // i%4 == r
+	count := func(r int) int { return (len(kenum.Helpers) - r + 3) / 4 } // i%4 == r
 	if len(hs.Supported) != count(0) || len(hs.Unsupported) != count(1)+count(2) || len(hs.Invalid) != count(2) || len(hs.Unknown) != count(3) {
 		t.Errorf("counts: %d supported, %d unsupported, %d invalid, %d unknown", len(hs.Supported), len(hs.Unsupported), len(hs.Invalid), len(hs.Unknown))
 	}
-	if got := hs.Unknown[helpers[3].name]; got != "EINVAL helper call might sleep in a non-sleepable prog" {
-		t.Errorf("unknown %s = %q", helpers[3].name, got)
+	if got := hs.Unknown[kenum.Helpers[3].Name]; got != "EINVAL helper call might sleep in a non-sleepable prog" {
+		t.Errorf("unknown %s = %q", kenum.Helpers[3].Name, got)
 	}
 }

@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
 )
 
 // These tests load real probe programs on the host (root only).
@@ -23,23 +25,23 @@ func TestHelperLogLevelsAgree(t *testing.T) {
 	}
 	compared := 0
 	for _, name := range []string{"socket_filter", "kprobe", "xdp", "cgroup_sock_addr", "syscall", "tracepoint"} {
-		pt, _ := progTypeByName(name)
-		if r.ProgramTypes[name].State != Supported {
+		pt, _ := kenum.ProgTypeByName(name)
+		if r.ProgramTypes[name].State != compat.Supported {
 			continue
 		}
 		stats, level1 := newHelperProber(r.Kernel.VersionCode), newHelperProber(r.Kernel.VersionCode)
 		level1.attr.logLevel = 1
 		stats.setProgType(pt)
 		level1.setProgType(pt)
-		for _, h := range helpers {
+		for _, h := range kenum.Helpers {
 			got, want := stats.probe(h), level1.probe(h)
 			if got != want {
-				t.Errorf("%s@%s: log level %d gives %+v, log level 1 %+v", h.name, name, logLevelStats, got, want)
+				t.Errorf("%s@%s: log level %d gives %+v, log level 1 %+v", h.Name, name, logLevelStats, got, want)
 			}
 			compared++
 		}
 	}
-	if compared < len(helpers) {
+	if compared < len(kenum.Helpers) {
 		t.Fatalf("only %d helper probes compared", compared)
 	}
 }
@@ -48,7 +50,7 @@ func TestHelperLogLevelsAgree(t *testing.T) {
 // worker thread as on one per CPU.
 func TestHelperMatrixWorkers(t *testing.T) {
 	r := hostProbe(t)
-	one, err := Probe(context.Background(), ProbeOptions{Workers: 1})
+	one, err := Probe(context.Background(), Options{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +102,15 @@ func BenchmarkHelperProbe(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root")
 	}
-	pt, _ := progTypeByName("kprobe")
-	if err := haveProgType(pt.typ); err != nil {
+	pt, _ := kenum.ProgTypeByName("kprobe")
+	if err := haveProgType(pt.Type); err != nil {
 		b.Skip(err)
 	}
 	hp := newHelperProber(0)
 	hp.attr.logLevel = logLevelStats
 	hp.setProgType(pt)
 	for i := 0; b.Loop(); i++ {
-		hp.probe(helpers[i%len(helpers)])
+		hp.probe(kenum.Helpers[i%len(kenum.Helpers)])
 	}
 }
 

@@ -1,4 +1,4 @@
-package compat
+package probe
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
+	"github.com/retrobpf/retrobpf/compat"
 )
 
 const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
@@ -20,13 +21,13 @@ func (p *prober) probeBTF() {
 	kernel := resultOf(loadRawBTF(&btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}))
 	p.set(p.rep.BTF, "kernel", kernel)
 	needsKernel := func(r Result) Result {
-		if r.State != Supported && kernel.State == Unsupported {
+		if r.State != compat.Supported && kernel.State == compat.Unsupported {
 			return unsupported("btf:kernel unsupported")
 		}
-		if r.State == Unknown && r.Errno == "EINVAL" {
+		if r.State == compat.Unknown && r.Errno == "EINVAL" {
 			// The same well-formed blob without the new kind loads:
 			// the kernel rejects the kind.
-			r.State = Unsupported
+			r.State = compat.Unsupported
 		}
 		return r
 	}
@@ -71,11 +72,11 @@ func (p *prober) probeBTF() {
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		mods = unknown(err)
 	default:
-		if c := p.configState("CONFIG_MODULES"); c.State != Supported {
+		if c := p.configState("CONFIG_MODULES"); c.State != compat.Supported {
 			mods = c
 		} else {
 			mods = p.configState("CONFIG_DEBUG_INFO_BTF_MODULES")
-			if mods.State == Supported {
+			if mods.State == compat.Supported {
 				mods.Detail += " (no modules loaded)"
 			}
 		}
@@ -159,7 +160,7 @@ func readKallsyms(want map[string]bool) (map[string]bool, error) {
 func (p *prober) probeSymbols() {
 	wantK := map[string]bool{}
 	wantF := map[string]bool{}
-	for _, f := range Catalog() {
+	for _, f := range compat.Catalog() {
 		if n, ok := strings.CutPrefix(string(f.ID), "ksym:"); ok && p.opts.KsymsCatalog {
 			wantK[n] = true
 		}

@@ -1,6 +1,10 @@
-package compat
+package manifest
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/retrobpf/retrobpf/compat"
+)
 
 // FuzzManifest: any bytes may be rejected, none may panic, and an accepted
 // manifest must satisfy the invariants the decoder promises.
@@ -11,14 +15,14 @@ func FuzzManifest(f *testing.F) {
 	}
 	f.Add([]byte("apiVersion: retrobpf/v1\nprograms:\n  - &a {name: x, trigger: {kind: exec}, variants: [{name: v, object: o}]}\n  - *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseManifest(data, "fuzz.yaml")
+		m, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if m != nil {
 				t.Fatal("manifest returned with an error")
 			}
 			return
 		}
-		if m.APIVersion != ManifestAPIVersion || len(m.Programs) == 0 {
+		if m.APIVersion != APIVersion || len(m.Programs) == 0 {
 			t.Fatalf("accepted %+v", m)
 		}
 		names := map[string]bool{}
@@ -37,7 +41,7 @@ func FuzzManifest(f *testing.F) {
 				}
 				vn[v.Name] = true
 				for _, id := range v.Requires {
-					if _, err := Lookup(id); err != nil {
+					if _, err := compat.Lookup(id); err != nil {
 						t.Fatalf("unknown feature accepted: %v", err)
 					}
 				}

@@ -1,33 +1,44 @@
-package compat
+package manifest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
-// ManifestAPIVersion is the only apiVersion LoadManifest accepts.
-const ManifestAPIVersion = "retrobpf/v1"
+// APIVersion is the only apiVersion Load accepts.
+const APIVersion = "retrobpf/v1"
 
-// ErrInvalidManifest wraps every manifest error (syntax, unknown key,
+// ErrInvalid wraps every manifest error (syntax, unknown key,
 // missing object, duplicate name, unknown feature, bad constraint).
-var ErrInvalidManifest = errors.New("invalid manifest")
+var ErrInvalid = errors.New("invalid manifest")
 
 // Manifest lists programs and, per program, variants in preference order.
-// Its format is documented by compat/manifest.schema.json.
+// Its format is documented by manifest/manifest.schema.json.
 type Manifest struct {
-	APIVersion string            `json:"apiVersion"`
-	Programs   []ManifestProgram `json:"programs"`
+	APIVersion string    `json:"apiVersion"`
+	Programs   []Program `json:"programs"`
 	// Path is the file the manifest was loaded from; object paths are
 	// relative to its directory.
 	Path string `json:"-"`
+	// Dir is Path's directory, absolute: objects resolve against it.
+	Dir string `json:"-"`
+	// Raw is the manifest file as read, shipped into VMs so the guest
+	// selects from the same bytes; SHA256 is its digest, kept for reports.
+	Raw    []byte `json:"-"`
+	SHA256 string `json:"-"`
 }
 
-// ManifestProgram is one logical program with its variants.
-type ManifestProgram struct {
+// Program is one logical program with its variants.
+type Program struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
 	Trigger     Trigger   `json:"trigger"`
@@ -46,7 +57,7 @@ type Variant struct {
 	// Programs to load and attach from the object; empty means all.
 	Programs []string `json:"programs,omitempty"`
 	// Requires are extra feature IDs, added to what Analyze derives.
-	Requires []FeatureID `json:"requires,omitempty"`
+	Requires []compat.FeatureID `json:"requires,omitempty"`
 	// Kernel is an optional version constraint — a last resort, since
 	// distro kernels backport features and version checks lie.
 	Kernel      *KernelConstraint `json:"kernel,omitempty"`
@@ -98,7 +109,7 @@ var triggerFields = map[TriggerKind][]string{
 }
 
 // Program returns the named program, or nil.
-func (m *Manifest) Program(name string) *ManifestProgram {
+func (m *Manifest) Program(name string) *Program {
 	for i := range m.Programs {
 		if m.Programs[i].Name == name {
 			return &m.Programs[i]
@@ -107,16 +118,18 @@ func (m *Manifest) Program(name string) *ManifestProgram {
 	return nil
 }
 
-// LoadManifest reads and validates a manifest file: unknown keys, missing
+// Load reads and validates a manifest file: unknown keys, missing
 // objects, duplicate program or variant names, unknown feature IDs, bad
 // kernel constraints and bad triggers are errors that name the file and
-// line, and wrap ErrInvalidManifest.
-func LoadManifest(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
+// line, and wrap ErrInvalid.
+func Load(path string) (*Manifest, error) {
+	// A FIFO or device named as the manifest is refused at once rather
+	// than read forever.
+	data, err := inputfile.Read(path, inputfile.MaxDocument)
 	if err != nil {
-		return nil, err // *fs.PathError names the file
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err) // err names the file
 	}
-	m, err := ParseManifest(data, path)
+	m, err := Parse(data, path)
 	if err != nil {
 		return nil, err
 	}
@@ -126,17 +139,23 @@ func LoadManifest(path string) (*Manifest, error) {
 	return m, nil
 }
 
-// ParseManifest parses and validates manifest YAML without touching the
+// Parse parses and validates manifest YAML without touching the
 // file system; path names the source in messages and anchors object paths.
-// LoadManifest also checks that the objects exist.
-func ParseManifest(data []byte, path string) (*Manifest, error) {
+// Load also checks that the objects exist.
+func Parse(data []byte, path string) (*Manifest, error) {
 	d := &manifestDecoder{file: path}
 	m := d.decode(data)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
 	m.Path = path
+	m.Raw = data
+	sum := sha256.Sum256(data)
+	m.SHA256 = hex.EncodeToString(sum[:])
 	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		m.Dir = abs
+	}
 	for i := range m.Programs {
 		for j := range m.Programs[i].Variants {
 			v := &m.Programs[i].Variants[j]
@@ -173,22 +192,22 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// ManifestError lists every problem found in a manifest. Its message is
+// ParseError lists every problem found in a manifest. Its message is
 // the first problem (file:line: …) and how many more there are.
-type ManifestError struct {
+type ParseError struct {
 	File     string
-	Problems []ManifestProblem
+	Problems []Problem
 }
 
-// ManifestProblem is one error at one line.
-type ManifestProblem struct {
+// Problem is one error at one line.
+type Problem struct {
 	Line    int
 	Message string
 }
 
-func (p ManifestProblem) String() string { return fmt.Sprintf("line %d: %s", p.Line, p.Message) }
+func (p Problem) String() string { return fmt.Sprintf("line %d: %s", p.Line, p.Message) }
 
-func (e *ManifestError) Error() string {
+func (e *ParseError) Error() string {
 	if len(e.Problems) == 0 {
 		return e.File + ": invalid manifest"
 	}
@@ -205,7 +224,7 @@ func (e *ManifestError) Error() string {
 }
 
 // Detail is every problem, one per line, as file:line: message.
-func (e *ManifestError) Detail() string {
+func (e *ParseError) Detail() string {
 	var b strings.Builder
 	for _, p := range e.Problems {
 		fmt.Fprintf(&b, "%s:%d: %s\n", e.File, p.Line, p.Message)
@@ -213,8 +232,8 @@ func (e *ManifestError) Detail() string {
 	return b.String()
 }
 
-// Unwrap makes errors.Is(err, ErrInvalidManifest) true.
-func (e *ManifestError) Unwrap() error { return ErrInvalidManifest }
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ParseError) Unwrap() error { return ErrInvalid }
 
 func plural(n int) string {
 	if n == 1 {
