@@ -2,11 +2,12 @@ package matrix
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
@@ -47,21 +48,19 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 			}
 			continue
 		}
-		f, err := os.Open(path)
+		// inputfile refuses a FIFO at once instead of blocking on it.
+		data, err := inputfile.Read(path, inputfile.MaxSmall)
 		if err != nil {
-			return nil, fmt.Errorf("%w: kernels file: %v", ErrKernelList, err)
+			return nil, fmt.Errorf("%w: kernels file: %w", ErrKernelList, err)
 		}
-		sc := bufio.NewScanner(f)
+		sc := bufio.NewScanner(bytes.NewReader(data))
 		for line := 1; sc.Scan(); line++ {
 			entry, _, _ := strings.Cut(sc.Text(), "#")
 			if err := add(fmt.Sprintf("%s:%d: ", path, line), strings.TrimSpace(entry)); err != nil {
-				f.Close()
 				return nil, err
 			}
 		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
+		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrKernelList, path, err)
 		}
 	}

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/reports"
@@ -57,6 +59,24 @@ func TestParseKernelsRefusesBadRefs(t *testing.T) {
 		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %v naming %s", tc.list, err, tc.is, tc.want)
 		}
+	}
+}
+
+// A @FIFO is refused at once: it used to block until a writer appeared.
+func TestParseKernelsRefusesFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ParseKernels("@" + fifo); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrKernelList) || !errors.Is(err, inputfile.ErrNotRegular) {
+			t.Fatalf("err = %v, want ErrKernelList and ErrNotRegular", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ParseKernels blocks on a FIFO")
 	}
 }
 
