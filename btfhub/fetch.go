@@ -31,7 +31,7 @@ var (
 	// ErrNoHub is returned when no archive base URL is configured. There is
 	// deliberately no built-in default: the archive's location is the user's
 	// choice (a public archive, a company mirror, an air-gapped directory).
-	ErrNoHub = errors.New("no BTFHub archive configured: set --hub URL or " + EnvHub + " (an http(s) base URL of a BTFHub-archive tree, or file:///path to a local copy)")
+	ErrNoHub = errors.New("no BTFHub archive configured")
 	// ErrNotInHub is returned when the archive has no file for the kernel.
 	ErrNotInHub = errors.New("kernel not in the BTFHub archive")
 	// ErrBadHub is returned for a hub URL that is not http(s):// or

@@ -79,7 +79,7 @@ func (l *LockFile) Check(archivePath, sha string) error {
 	if !ok || e.SHA256 == sha {
 		return nil
 	}
-	return fmt.Errorf("%w: %s: locked sha256 %s, fetched %s (use --update to accept it)", ErrLockMismatch, archivePath, e.SHA256, sha)
+	return fmt.Errorf("%w: %s: locked sha256 %s, fetched %s", ErrLockMismatch, archivePath, e.SHA256, sha)
 }
 
 // Paths returns the locked archive paths, sorted.

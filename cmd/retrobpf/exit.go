@@ -62,6 +62,26 @@ var exitCodes = []struct {
 	{context.DeadlineExceeded, cliutil.ExitInfra},
 }
 
+// flagHints complete a library error with the flag or variable that
+// fixes it: libraries never name a flag, the command that has them does.
+var flagHints = []struct {
+	err  error
+	hint string
+}{
+	{btfhub.ErrNoHub, ": set --hub URL or " + btfhub.EnvHub + " (an http(s) base URL of a BTFHub-archive tree, or file:///path to a local copy)"},
+	{btfhub.ErrLockMismatch, " (use --update to accept it)"},
+}
+
+// flagHint returns the hint for err's sentinel, or "".
+func flagHint(err error) string {
+	for _, h := range flagHints {
+		if errors.Is(err, h.err) {
+			return h.hint
+		}
+	}
+	return ""
+}
+
 // exitCode decides how the process ends for err: 0 for nil, the code a
 // command gave it explicitly, the table's code for a library sentinel, 2
 // for urfave/cli's own usage errors and 3 for anything else.

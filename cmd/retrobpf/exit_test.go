@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/retrobpf/retrobpf/btfhub"
@@ -57,6 +58,27 @@ func TestExitCodeTableMatchesKernels(t *testing.T) {
 		}
 		if got := exitCode(err); got != want {
 			t.Errorf("%v: exit %d, want %d", e, got, want)
+		}
+	}
+}
+
+// The flag that fixes a library error is named by the command, once, at
+// the end of the line: the library's text names no flag.
+func TestFlagHint(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{btfhub.ErrNoHub, ": set --hub URL or " + btfhub.EnvHub},
+		{fmt.Errorf("%w: a.tar.xz: locked sha256 1, fetched 2", btfhub.ErrLockMismatch), " (use --update to accept it)"},
+		{errors.New("other"), ""},
+	} {
+		got := flagHint(tc.err)
+		if tc.want == "" && got != "" || len(got) < len(tc.want) || got[:len(tc.want)] != tc.want {
+			t.Errorf("flagHint(%v) = %q, want prefix %q", tc.err, got, tc.want)
+		}
+		if strings.Contains(tc.err.Error(), "--") {
+			t.Errorf("library error names a flag: %v", tc.err)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func setUsageErrors(c *cli.Command) {
 func run(args []string) int {
 	err := newApp().Run(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "retrobpf: %v\n", err)
+		fmt.Fprintf(os.Stderr, "retrobpf: %v%s\n", err, flagHint(err))
 	}
 	return exitCode(err)
 }
