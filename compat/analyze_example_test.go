@@ -19,7 +19,7 @@ func ExampleAnalyze() {
 			fmt.Printf(" %s", r.Feature)
 		}
 		fmt.Println()
-		v := compat.CheckProgram(&p, compat.VersionTarget(kversion.MustParse("4.19")), compat.CheckOptions{})
+		v := compat.CheckProgram(&p, compat.VersionTarget(kversion.MustParse("4.19")))
 		fmt.Println("on 4.19:", v.Verdict)
 		for _, u := range v.Unmet {
 			fmt.Printf("  %s %s: %s\n", u.State, u.Feature, u.Source)

@@ -37,7 +37,7 @@ func TestAnalyzeAgreesWithHostLoad(t *testing.T) {
 		}
 		for i := range rep.Programs {
 			p := &rep.Programs[i]
-			v := compat.CheckProgram(p, host, compat.CheckOptions{})
+			v := compat.CheckProgram(p, host)
 			loadErr := loadOne(obj, p.Name)
 			t.Logf("%s/%s: %s (%d unmet), load: %v", obj, p.Name, v.Verdict, len(v.Unmet), loadErr)
 			switch {

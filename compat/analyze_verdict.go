@@ -19,14 +19,16 @@ type Unmet struct {
 // Verdict is the outcome of comparing a program with a target.
 type Verdict string
 
-// Verdicts. Unknown means no requirement is known to be missing but at
-// least one could not be confirmed; Invalid means the program cannot load on
-// any kernel (an error finding such as a GPL-only helper in a non-GPL
-// program).
+// Verdicts. Unconfirmed means no requirement is known to be missing but at
+// least one could not be decided from what is known of the target (a
+// kernel symbol against a bare version, say): it is never read as
+// compatible, since a false "compatible" ships a program the node refuses.
+// Invalid means the program cannot load on any kernel (an error finding
+// such as a GPL-only helper in a non-GPL program).
 const (
 	Compatible   Verdict = "compatible"
 	Incompatible Verdict = "incompatible"
-	Undecided    Verdict = "unknown"
+	Unconfirmed  Verdict = "unconfirmed"
 	Invalid      Verdict = "invalid"
 )
 
@@ -35,33 +37,16 @@ type ProgramVerdict struct {
 	Program string  `json:"program"`
 	Verdict Verdict `json:"verdict"`
 	// Unmet lists every requirement that is not Supported, in requirement
-	// order (except those accepted as Unconfirmed).
+	// order: Unsupported ones and those the target could not decide.
 	Unmet []Unmet `json:"unmet"`
-	// Unconfirmed are Unknown answers accepted by CheckOptions.
-	Unconfirmed []Unmet `json:"unconfirmed,omitempty"`
-}
-
-// CheckOptions tune CheckProgram.
-type CheckOptions struct {
-	// AcceptUnknownSymbols accepts Unknown answers for ksym:NAME
-	// requirements (attach targets) as Unconfirmed: a version-only target
-	// cannot know kernel symbols. See SelectOptions.AcceptUnknownSymbols.
-	AcceptUnknownSymbols bool
 }
 
 // OK reports whether the program is known to load on the target.
 func (v ProgramVerdict) OK() bool { return v.Verdict == Compatible }
 
 // CheckProgram compares one analysed program with a target.
-func CheckProgram(p *ProgramReport, t Target, opts CheckOptions) ProgramVerdict {
-	v := ProgramVerdict{Program: p.Name, Unmet: []Unmet{}}
-	for _, u := range Evaluate(t, p.Type, p.Requirements) {
-		if u.State == Unknown && opts.AcceptUnknownSymbols && u.Requirement.DerivedSymbol() {
-			v.Unconfirmed = append(v.Unconfirmed, u)
-			continue
-		}
-		v.Unmet = append(v.Unmet, u)
-	}
+func CheckProgram(p *ProgramReport, t Target) ProgramVerdict {
+	v := ProgramVerdict{Program: p.Name, Unmet: Evaluate(t, p.Type, p.Requirements)}
 	v.Verdict = verdictOf(v.Unmet)
 	if p.HasErrors() {
 		v.Verdict = Invalid
@@ -75,7 +60,7 @@ func verdictOf(unmet []Unmet) Verdict {
 		if u.State == Unsupported {
 			return Incompatible
 		}
-		verdict = Undecided
+		verdict = Unconfirmed
 	}
 	return verdict
 }

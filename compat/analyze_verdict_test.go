@@ -39,19 +39,19 @@ func TestEvaluateQualifiedHelper(t *testing.T) {
 func TestCheckProgramVerdicts(t *testing.T) {
 	rep := analyzeFile(t, "ringbuf_tp.o")
 	p := rep.Program("handle_exec")
-	if v := CheckProgram(p, VersionTarget(kversion.MustParse("5.8")), CheckOptions{}); v.Verdict != Compatible || len(v.Unmet) != 0 {
+	if v := CheckProgram(p, VersionTarget(kversion.MustParse("5.8"))); v.Verdict != Compatible || len(v.Unmet) != 0 {
 		t.Errorf("5.8: %+v", v)
 	}
-	v := CheckProgram(p, VersionTarget(kversion.MustParse("5.4")), CheckOptions{})
+	v := CheckProgram(p, VersionTarget(kversion.MustParse("5.4")))
 	if v.Verdict != Incompatible || len(v.Unmet) != 2 {
 		t.Fatalf("5.4: %+v", v)
 	}
 	rep = analyzeFile(t, "nongpl.o")
-	if v := CheckProgram(rep.Program("read_probe"), VersionTarget(kversion.MustParse("6.12")), CheckOptions{}); v.Verdict != Invalid {
+	if v := CheckProgram(rep.Program("read_probe"), VersionTarget(kversion.MustParse("6.12"))); v.Verdict != Invalid {
 		t.Errorf("non-GPL: %+v", v)
 	}
 	rep = analyzeFile(t, "fentry_core.o")
-	if v := CheckProgram(rep.Program("on_unlink"), VersionTarget(kversion.MustParse("6.12")), CheckOptions{}); v.Verdict != Undecided || v.Unmet[0].State != Unknown {
+	if v := CheckProgram(rep.Program("on_unlink"), VersionTarget(kversion.MustParse("6.12"))); v.Verdict != Unconfirmed || v.Unmet[0].State != Unknown {
 		t.Errorf("fentry ksym on a version target: %+v", v)
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -16,13 +14,11 @@ import (
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/check"
 	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
-
-// checkSchemaVersion versions the JSON output of check.
-const checkSchemaVersion = 1
 
 func init() {
 	register(&cli.Command{
@@ -33,9 +29,11 @@ func init() {
 			"comes from) and the first upstream kernel that has them all. With a target (--kernel, --probe\n" +
 			"or --host, optionally --btf) every program is compared with it and each unmet requirement is\n" +
 			"shown with its hint. By default only the requirements that set the minimum kernel and the\n" +
-			"unmet ones are printed; --verbose prints all of them.\n\n" +
+			"unmet ones are printed; --verbose prints all of them. JSON output (schema_version 1):\n" +
+			"compat/check/check.schema.json.\n\n" +
 			"Exit 0: every program is compatible (or no target was given and no program is invalid);\n" +
-			"exit 1: a program is incompatible, cannot be confirmed (unknown) or can never load;\n" +
+			"exit 1: a program is incompatible, unconfirmed (a requirement the target cannot decide,\n" +
+			"such as an attach target against a bare version) or can never load;\n" +
 			"exit 2: an input is not a readable BPF object (the others are still reported).",
 		Flags: commandFlags(checkTargetFlags()...),
 		Action: func(c *cli.Context) error {
@@ -50,31 +48,26 @@ func init() {
 			if len(objects) == 0 {
 				return cliutil.Usagef("check: no object files given (usage: retrobpf check [--kernel V|--probe FILE|--host] OBJECT.o...)")
 			}
-			res := &checkResult{SchemaVersion: checkSchemaVersion, Objects: []checkObject{}}
+			res := check.Analyze(objects)
 			var badInput []string // one line per unreadable input
-			for _, path := range objects {
-				rep, err := compat.Analyze(path)
-				if err != nil {
-					msg := checkInputError(path, err)
-					badInput = append(badInput, path+": "+msg)
-					res.Objects = append(res.Objects, checkObject{Path: path, Error: msg})
-					continue
+			for _, obj := range res.Objects {
+				if obj.Error != "" {
+					badInput = append(badInput, obj.Path+": "+obj.Error)
 				}
-				res.Objects = append(res.Objects, checkObject{Path: path, ObjectReport: rep})
 			}
-			spec, err := checkResolveTarget(c, o, res.symbols())
+			spec, err := checkResolveTarget(c, o, res.Requirements())
 			if err != nil {
 				return err
 			}
-			res.evaluate(spec)
+			res.Evaluate(spec)
 			if err := o.Emit(func(w io.Writer) error {
 				switch o.Format {
 				case "json":
 					return cliutil.JSON(w, res)
 				case "markdown":
-					return res.markdown(w, o.Verbose)
+					return checkMarkdown(w, res, o.Verbose)
 				}
-				return res.table(w, o.Verbose)
+				return checkTable(w, res, o.Verbose)
 			}); err != nil {
 				return err
 			}
@@ -86,21 +79,11 @@ func init() {
 				}
 				return cliutil.Usagef("check: %s", badInput[len(badInput)-1])
 			case !res.OK:
-				return cliutil.Failed(fmt.Errorf("check: %s", res.summary()))
+				return cliutil.Failed(fmt.Errorf("check: %s", res.Summary()))
 			}
 			return nil
 		},
 	})
-}
-
-// checkInputError is the problem with an unreadable input, without the
-// file name (the caller adds it once).
-func checkInputError(path string, err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Path == path {
-		return pe.Err.Error()
-	}
-	return strings.TrimPrefix(err.Error(), path+": ")
 }
 
 // checkTargetFlags are the target selection flags shared by check and select.
@@ -113,20 +96,10 @@ func checkTargetFlags() []cli.Flag {
 	}
 }
 
-// checkTarget is a resolved --kernel/--probe/--host (+ --btf) target.
-type checkTarget struct {
-	target  compat.Target
-	version kversion.Version // zero when unknown
-	// versionOnly: catalog knowledge only (--kernel), which cannot know
-	// kernel symbols, so attach-target ksym: requirements are accepted as
-	// unconfirmed.
-	versionOnly bool
-}
-
-// checkResolveTarget builds the target from the flags; nil target when none was
-// given. syms are the ksym:/kfunc: names the objects need, so a host probe
-// records them.
-func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.FeatureID) (*checkTarget, error) {
+// checkResolveTarget builds the target from the flags; nil when none was
+// given. needs are the objects' requirements, so a host probe records the
+// kernel symbols and kfuncs among them.
+func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requirement) (*check.Target, error) {
 	n := 0
 	for _, f := range []string{"kernel", "probe", "host"} {
 		if c.IsSet(f) {
@@ -136,45 +109,40 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 	if n > 1 {
 		return nil, cliutil.Usagef("give only one of --kernel, --probe and --host")
 	}
-	spec := &checkTarget{}
+	spec := &check.Target{}
 	switch {
 	case c.IsSet("kernel"):
 		v, err := kversion.Parse(c.String("kernel"))
 		if err != nil || v.Suffix != "" {
 			return nil, cliutil.Usagef("--kernel %q: want an upstream version such as 4.19 or 5.10.200", c.String("kernel"))
 		}
-		spec.target, spec.version, spec.versionOnly = compat.VersionTarget(v), v, true
+		spec.Target, spec.Version, spec.VersionOnly = compat.VersionTarget(v), v, true
 	case c.IsSet("probe"):
 		rep, err := probe.Load(c.String("probe"))
 		if err != nil {
 			return nil, cliutil.Usage(fmt.Errorf("--probe: %w", err))
 		}
-		spec.target, spec.version = rep, checkProbedVersion(rep)
+		spec.Target, spec.Version = rep, checkProbedVersion(rep)
 	case c.Bool("host"):
 		if os.Geteuid() != 0 {
 			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 		}
 		var opts probe.Options
-		for _, id := range syms {
-			kind, name, _ := strings.Cut(string(id), ":")
-			if kind == "ksym" {
-				opts.Ksyms = append(opts.Ksyms, name)
-			} else {
-				opts.Kfuncs = append(opts.Kfuncs, name)
-			}
+		for _, r := range needs {
+			opts.Record(r.Feature)
 		}
 		rep, err := probe.Probe(context.Background(), opts)
 		if err != nil {
 			return nil, cliutil.Infra(err)
 		}
-		spec.target, spec.version = rep, checkProbedVersion(rep)
+		spec.Target, spec.Version = rep, checkProbedVersion(rep)
 		// On the host, kernel types for CO-RE come from the loader's own
 		// search order (--btf, $RETROBPF_BTF, sysfs, the BTF cache), so
 		// check answers btf:core exactly as a load on this node would.
 		_, src, err := btfhub.KernelTypes(context.Background(), btfhub.LoaderOptions{BTFFile: c.String("btf")})
 		switch {
 		case err == nil && src.Kind != btfhub.SourceSysfs:
-			spec.target = compat.WithExternalBTF(spec.target)
+			spec.Target = compat.WithExternalBTF(spec.Target)
 			o.Logf("retrobpf: kernel types for CO-RE: %s", src)
 		case err == nil:
 			o.Debugf("retrobpf: kernel types for CO-RE: %s", src)
@@ -188,15 +156,15 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, syms []compat.Featur
 		return spec, nil
 	}
 	if f := c.String("btf"); f != "" {
-		if spec.target == nil {
+		if spec.Target == nil {
 			return nil, cliutil.Usagef("--btf needs a target (--kernel, --probe or --host)")
 		}
 		if _, err := btfhub.LoadBTFFile(f); err != nil {
 			return nil, cliutil.Usagef("--btf %s: not a usable BTF file: %v", f, err)
 		}
-		spec.target = compat.WithExternalBTF(spec.target)
+		spec.Target = compat.WithExternalBTF(spec.Target)
 	}
-	if spec.target == nil {
+	if spec.Target == nil {
 		return nil, nil
 	}
 	return spec, nil
@@ -208,99 +176,6 @@ func checkProbedVersion(rep *probe.Report) kversion.Version {
 		v, _ = kversion.Parse(rep.Kernel.Release)
 	}
 	return v
-}
-
-// checkResult is the output of check. JSON: schema_version, target (""
-// without one), kernel, ok, objects[] = the object report (path, programs,
-// maps, requirements, min_kernel, min_kernel_by, findings) or error, plus
-// verdicts[] {program, verdict, unmet[]} when a target was given.
-type checkResult struct {
-	SchemaVersion int              `json:"schema_version"`
-	Target        string           `json:"target,omitempty"`
-	Kernel        kversion.Version `json:"kernel"`
-	OK            bool             `json:"ok"`
-	Objects       []checkObject    `json:"objects"`
-	hasTarget     bool
-}
-
-type checkObject struct {
-	*compat.ObjectReport
-	Path     string                  `json:"path"`
-	Error    string                  `json:"error,omitempty"`
-	Verdicts []compat.ProgramVerdict `json:"verdicts,omitempty"`
-}
-
-func (r *checkResult) symbols() []compat.FeatureID {
-	seen := map[compat.FeatureID]bool{}
-	var out []compat.FeatureID
-	for _, o := range r.Objects {
-		if o.ObjectReport == nil {
-			continue
-		}
-		for _, q := range o.Requirements {
-			s := string(q.Feature)
-			if (strings.HasPrefix(s, "ksym:") || strings.HasPrefix(s, "kfunc:")) && !seen[q.Feature] {
-				seen[q.Feature] = true
-				out = append(out, q.Feature)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-func (r *checkResult) evaluate(spec *checkTarget) {
-	r.OK = true
-	if spec != nil {
-		r.hasTarget, r.Target, r.Kernel = true, spec.target.Name(), spec.version
-	}
-	for i := range r.Objects {
-		o := &r.Objects[i]
-		if o.ObjectReport == nil {
-			continue
-		}
-		for j := range o.Programs {
-			p := &o.Programs[j]
-			if spec == nil {
-				if p.HasErrors() {
-					r.OK = false
-				}
-				continue
-			}
-			v := compat.CheckProgram(p, spec.target, compat.CheckOptions{AcceptUnknownSymbols: spec.versionOnly})
-			if !v.OK() {
-				r.OK = false
-			}
-			o.Verdicts = append(o.Verdicts, v)
-		}
-	}
-}
-
-func (r *checkResult) counts() (ok, total int) {
-	for _, o := range r.Objects {
-		if o.ObjectReport == nil {
-			continue
-		}
-		for j, p := range o.Programs {
-			total++
-			if r.hasTarget {
-				if o.Verdicts[j].OK() {
-					ok++
-				}
-			} else if !p.HasErrors() {
-				ok++
-			}
-		}
-	}
-	return ok, total
-}
-
-func (r *checkResult) summary() string {
-	ok, total := r.counts()
-	if !r.hasTarget {
-		return fmt.Sprintf("%d of %d programs can never load (see findings)", total-ok, total)
-	}
-	return fmt.Sprintf("%d of %d programs compatible with %s", ok, total, r.Target)
 }
 
 // checkShownRequirements are the requirements printed by default: those that set
@@ -353,7 +228,7 @@ func checkVersionLabel(v kversion.Version) string {
 	return v.String()
 }
 
-func (r *checkResult) table(w io.Writer, verbose bool) error {
+func checkTable(w io.Writer, r *check.Result, verbose bool) error {
 	for i, o := range r.Objects {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -370,7 +245,7 @@ func (r *checkResult) table(w io.Writer, verbose bool) error {
 		for j := range o.Programs {
 			p := &o.Programs[j]
 			var v *compat.ProgramVerdict
-			if r.hasTarget {
+			if r.HasTarget() {
 				v = &o.Verdicts[j]
 			}
 			fmt.Fprintf(w, "\n  %s  [%s]  type %s, attach %s, %d insns, license %q\n", p.Name, p.Section, p.Type, checkAttachLabel(p), p.Instructions, p.License)
@@ -395,9 +270,6 @@ func (r *checkResult) table(w io.Writer, verbose bool) error {
 			}
 			if v != nil {
 				fmt.Fprintf(w, "    %s: %s\n", r.Target, strings.ToUpper(string(v.Verdict)))
-				for _, u := range v.Unconfirmed {
-					fmt.Fprintf(w, "      unconfirmed %s: %s (%s)\n", u.Feature, u.Reason, u.Detail)
-				}
 				for _, u := range v.Unmet {
 					fmt.Fprintf(w, "      %s %s (since %s): %s [%s]\n", u.State, u.Feature, checkVersionLabel(u.Since), u.Reason, u.Source)
 					if u.Detail != "" {
@@ -410,8 +282,8 @@ func (r *checkResult) table(w io.Writer, verbose bool) error {
 			}
 		}
 	}
-	if r.hasTarget {
-		fmt.Fprintf(w, "\n%s\n", r.summary())
+	if r.HasTarget() {
+		fmt.Fprintf(w, "\n%s\n", r.Summary())
 	}
 	return nil
 }
@@ -424,9 +296,9 @@ func checkFeatureList(reqs []compat.Requirement) string {
 	return strings.Join(s, ", ")
 }
 
-func (r *checkResult) markdown(w io.Writer, verbose bool) error {
+func checkMarkdown(w io.Writer, r *check.Result, verbose bool) error {
 	title := "BPF object check"
-	if r.hasTarget {
+	if r.HasTarget() {
 		title += " against " + r.Target
 	}
 	fmt.Fprintf(w, "# %s\n", mdtable.Cell(title))
@@ -442,7 +314,7 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintln(w)
-		if r.hasTarget {
+		if r.HasTarget() {
 			fmt.Fprintln(w, "| Program | Type | Attach | Min kernel | Verdict | Unmet |")
 			fmt.Fprintln(w, "|---|---|---|---|---|---|")
 		} else {
@@ -452,7 +324,7 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 		for j := range o.Programs {
 			p := &o.Programs[j]
 			row := fmt.Sprintf("| `%s` | %s | %s | %s |", p.Name, p.Type, mdtable.Cell(checkAttachLabel(p)), checkVersionLabel(p.MinKernel))
-			if r.hasTarget {
+			if r.HasTarget() {
 				v := o.Verdicts[j]
 				var un []string
 				for _, u := range v.Unmet {
@@ -467,7 +339,7 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 		for j := range o.Programs {
 			p := &o.Programs[j]
 			var v *compat.ProgramVerdict
-			if r.hasTarget {
+			if r.HasTarget() {
 				v = &o.Verdicts[j]
 			}
 			reqs := checkShownRequirements(p, v, verbose)
@@ -498,8 +370,8 @@ func (r *checkResult) markdown(w io.Writer, verbose bool) error {
 			}
 		}
 	}
-	if r.hasTarget {
-		fmt.Fprintf(w, "\n%s\n", mdtable.Cell(r.summary()))
+	if r.HasTarget() {
+		fmt.Fprintf(w, "\n%s\n", mdtable.Cell(r.Summary()))
 	}
 	return nil
 }

@@ -48,19 +48,19 @@ func init() {
 				}
 				return cliutil.Usage(err)
 			}
-			spec, err := checkResolveTarget(c, o, selectSymbols(m))
+			spec, err := checkResolveTarget(c, o, selectNeeds(m))
 			if err != nil {
 				return err
 			}
 			if spec == nil {
 				return cliutil.Usagef("select: give a target: --kernel VERSION, --probe FILE or --host")
 			}
-			sel, err := manifest.Select(m, spec.target, manifest.SelectOptions{
+			sel, err := manifest.Select(m, spec.Target, manifest.SelectOptions{
 				AllFailures:  o.Verbose,
 				AllowUnknown: c.Bool("allow-unknown"),
 				// A version cannot tell whether a kernel symbol exists.
-				AcceptUnknownSymbols: spec.versionOnly,
-				Kernel:               spec.version,
+				AcceptUnknownSymbols: spec.VersionOnly,
+				Kernel:               spec.Version,
 			})
 			if err != nil {
 				return cliutil.Usage(err)
@@ -88,20 +88,15 @@ func init() {
 	})
 }
 
-// selectSymbols lists the ksym:/kfunc: IDs the manifest requires
-// explicitly, so a host probe records them (the live report looks up
-// derived ones itself).
-func selectSymbols(m *manifest.Manifest) []compat.FeatureID {
-	var out []compat.FeatureID
-	seen := map[compat.FeatureID]bool{}
+// selectNeeds lists the manifest's explicit requires: entries, so a host
+// probe records the kernel symbols and kfuncs among them (the live report
+// looks up those derived from the objects itself).
+func selectNeeds(m *manifest.Manifest) []compat.Requirement {
+	var out []compat.Requirement
 	for _, p := range m.Programs {
 		for _, v := range p.Variants {
 			for _, id := range v.Requires {
-				s := string(id)
-				if (strings.HasPrefix(s, "ksym:") || strings.HasPrefix(s, "kfunc:")) && !seen[id] {
-					seen[id] = true
-					out = append(out, id)
-				}
+				out = append(out, compat.Requirement{Feature: id, Origin: compat.FromManifest})
 			}
 		}
 	}

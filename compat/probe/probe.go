@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -420,3 +421,22 @@ var helpersByName = sync.OnceValue(func() []int {
 	sort.Slice(idx, func(a, b int) bool { return kenum.Helpers[idx[a]].Name < kenum.Helpers[idx[b]].Name })
 	return idx
 })
+
+// Record adds the kernel symbols (ksym:NAME) and kfuncs (kfunc:NAME) among
+// ids to what Probe records, once each and sorted, so a saved report
+// answers them without the kernel; other IDs are ignored.
+func (o *Options) Record(ids ...compat.FeatureID) {
+	for _, id := range ids {
+		kind, name, _ := strings.Cut(string(id), ":")
+		switch kind {
+		case "ksym":
+			o.Ksyms = append(o.Ksyms, name)
+		case "kfunc":
+			o.Kfuncs = append(o.Kfuncs, name)
+		}
+	}
+	slices.Sort(o.Ksyms)
+	o.Ksyms = slices.Compact(o.Ksyms)
+	slices.Sort(o.Kfuncs)
+	o.Kfuncs = slices.Compact(o.Kfuncs)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -354,5 +355,14 @@ func TestFinishHelpers(t *testing.T) {
 	}
 	if got := hs.Unknown[kenum.Helpers[3].Name]; got != "EINVAL helper call might sleep in a non-sleepable prog" {
 		t.Errorf("unknown %s = %q", kenum.Helpers[3].Name, got)
+	}
+}
+
+func TestOptionsRecord(t *testing.T) {
+	var o Options
+	o.Record("ksym:tcp_sendmsg", "kfunc:bpf_task_acquire", "map:ringbuf", "ksym:do_unlinkat", "ksym:tcp_sendmsg")
+	o.Record("kfunc:bpf_task_acquire")
+	if !slices.Equal(o.Ksyms, []string{"do_unlinkat", "tcp_sendmsg"}) || !slices.Equal(o.Kfuncs, []string{"bpf_task_acquire"}) {
+		t.Fatalf("ksyms %v kfuncs %v", o.Ksyms, o.Kfuncs)
 	}
 }

@@ -251,37 +251,18 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 // the suite's variants need (from the manifest and from the objects), so
 // a saved report answers them without the kernel.
 func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
-	ksyms, kfuncs := map[string]bool{}, map[string]bool{}
-	add := func(id string) {
-		if n, ok := strings.CutPrefix(id, "ksym:"); ok {
-			ksyms[n] = true
-		}
-		if n, ok := strings.CutPrefix(id, "kfunc:"); ok {
-			kfuncs[n] = true
-		}
-	}
+	var opts probe.Options
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
-			for _, r := range v.Requires {
-				add(string(r))
-			}
+			opts.Record(v.Requires...)
 			if rep, err := compat.Analyze(v.ObjectPath); err == nil {
 				for _, r := range rep.Requirements {
-					add(string(r.Feature))
+					opts.Record(r.Feature)
 				}
 			}
 		}
 	}
-	return probe.Probe(ctx, probe.Options{Ksyms: keys(ksyms), Kfuncs: keys(kfuncs)})
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return probe.Probe(ctx, opts)
 }
 
 // loadVariant loads every listed program of the variant, one by one, and

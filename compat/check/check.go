@@ -1,0 +1,144 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/kversion"
+)
+
+// SchemaVersion is the schema_version of Result JSON.
+const SchemaVersion = 1
+
+// Target is what the objects are compared with.
+type Target struct {
+	compat.Target
+	// Version is the target's kernel version; zero when unknown.
+	Version kversion.Version
+	// VersionOnly marks catalog knowledge only (a bare kernel version),
+	// which cannot know kernel symbols: check reads their programs as
+	// unconfirmed, and select may accept them (manifest.SelectOptions).
+	VersionOnly bool
+}
+
+// Result is the outcome of a check (check.schema.json).
+type Result struct {
+	SchemaVersion int              `json:"schema_version"`
+	Target        string           `json:"target,omitempty"` // "" without a target
+	Kernel        kversion.Version `json:"kernel"`
+	OK            bool             `json:"ok"`
+	Objects       []Object         `json:"objects"`
+	hasTarget     bool
+}
+
+// Object is one input: its analysis, or the error that made it unreadable.
+type Object struct {
+	*compat.ObjectReport
+	Path     string                  `json:"path"`
+	Error    string                  `json:"error,omitempty"`
+	Verdicts []compat.ProgramVerdict `json:"verdicts,omitempty"`
+}
+
+// Analyze analyses every object at paths, in order. An object that cannot
+// be read or is not a BPF object is recorded with its error (without the
+// file name, which Path holds).
+func Analyze(paths []string) *Result {
+	r := &Result{SchemaVersion: SchemaVersion, Objects: []Object{}}
+	for _, path := range paths {
+		rep, err := compat.Analyze(path)
+		if err != nil {
+			r.Objects = append(r.Objects, Object{Path: path, Error: inputError(path, err)})
+			continue
+		}
+		r.Objects = append(r.Objects, Object{Path: path, ObjectReport: rep})
+	}
+	return r
+}
+
+// inputError is the problem with an unreadable input, without its name.
+func inputError(path string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err.Error()
+	}
+	return strings.TrimPrefix(err.Error(), path+": ")
+}
+
+// Requirements lists every requirement of every readable object, in input
+// order (a feature may repeat across objects).
+func (r *Result) Requirements() []compat.Requirement {
+	var out []compat.Requirement
+	for _, o := range r.Objects {
+		if o.ObjectReport != nil {
+			out = append(out, o.ObjectReport.Requirements...)
+		}
+	}
+	return out
+}
+
+// Evaluate compares every program with t (nil: no target, when only
+// programs that can never load fail) and sets OK.
+func (r *Result) Evaluate(t *Target) {
+	r.OK = true
+	if t != nil {
+		r.hasTarget, r.Target, r.Kernel = true, t.Name(), t.Version
+	}
+	for i := range r.Objects {
+		o := &r.Objects[i]
+		if o.ObjectReport == nil {
+			r.OK = false
+			continue
+		}
+		o.Verdicts = nil
+		for j := range o.Programs {
+			p := &o.Programs[j]
+			if t == nil {
+				if p.HasErrors() {
+					r.OK = false
+				}
+				continue
+			}
+			v := compat.CheckProgram(p, t.Target)
+			if !v.OK() {
+				r.OK = false
+			}
+			o.Verdicts = append(o.Verdicts, v)
+		}
+	}
+}
+
+// HasTarget reports whether Evaluate was given a target.
+func (r *Result) HasTarget() bool { return r.hasTarget }
+
+// Counts returns how many programs passed and how many there are.
+func (r *Result) Counts() (ok, total int) {
+	for _, o := range r.Objects {
+		if o.ObjectReport == nil {
+			continue
+		}
+		for j, p := range o.Programs {
+			total++
+			if r.hasTarget {
+				if o.Verdicts[j].OK() {
+					ok++
+				}
+			} else if !p.HasErrors() {
+				ok++
+			}
+		}
+	}
+	return ok, total
+}
+
+// Summary is the one-line verdict, e.g. "3 of 5 programs compatible with
+// kernel 5.10 (catalog)".
+func (r *Result) Summary() string {
+	ok, total := r.Counts()
+	if !r.hasTarget {
+		return fmt.Sprintf("%d of %d programs can never load (see findings)", total-ok, total)
+	}
+	return fmt.Sprintf("%d of %d programs compatible with %s", ok, total, r.Target)
+}
