@@ -132,14 +132,7 @@ func guestRun(c *cli.Context) error {
 	if job.Fault == "panic" {
 		crashKernel()
 	}
-	out, err := guest.Run(c.Context, guest.Options{
-		Suite: s, Ref: job.Ref, BTF: job.BTF,
-		VerifierOnly: job.VerifierOnly, NoProbe: job.NoProbe,
-		Samples: job.Samples, Accel: job.Accel,
-		Programs: job.Programs, Target: target,
-		BlockDevice: job.BlockDevice, LoopModule: job.LoopModule,
-		Logf: o.Logf,
-	})
+	out, err := guest.Run(c.Context, job.Options(s, target, o.Logf))
 	if err != nil {
 		if errors.Is(err, guest.ErrInput) {
 			return cliutil.Usage(err)

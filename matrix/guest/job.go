@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
 	"github.com/retrobpf/retrobpf/reports"
 )
@@ -72,6 +74,21 @@ func (j *Job) Check() error {
 		return fmt.Errorf("%w: a probe-only job runs no programs", ErrInput)
 	}
 	return nil
+}
+
+// Options returns the Run options of the job for its loaded manifest m.
+// target, when set, answers selection instead of a probe (the job's
+// ProbeReport, once read). Keeping the mapping here, next to both types,
+// makes a new option a field in Job and Options and a line below.
+func (j *Job) Options(m *manifest.Manifest, target compat.Target, logf func(format string, args ...any)) Options {
+	return Options{
+		Suite: m, Ref: j.Ref, BTF: j.BTF,
+		VerifierOnly: j.VerifierOnly, NoProbe: j.NoProbe,
+		Samples: j.Samples, Accel: j.Accel,
+		Programs: j.Programs, Target: target,
+		BlockDevice: j.BlockDevice, LoopModule: j.LoopModule,
+		Logf: logf,
+	}
 }
 
 // Marshal encodes j as the document DecodeJob reads.

@@ -56,3 +56,28 @@ func TestMarshalChecks(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Every Run option a job can carry is carried: a field of Options that
+// Job also has must arrive with the job's value, so adding an option
+// cannot silently leave the VM path on the default.
+func TestJobOptionsCopiesEveryField(t *testing.T) {
+	j := &Job{
+		Manifest: "/m", Ref: "6.1", BTF: "/b", Accel: reports.AccelTCG, VerifierOnly: true, NoProbe: true,
+		Samples: 7, Programs: []string{"a"}, BlockDevice: true, LoopModule: "/l",
+	}
+	o := j.Options(nil, nil, nil)
+	jv, ov := reflect.ValueOf(*j), reflect.ValueOf(o)
+	for i := 0; i < ov.NumField(); i++ {
+		name := ov.Type().Field(i).Name
+		jf := jv.FieldByName(name)
+		if !jf.IsValid() {
+			continue // Suite, Target, Logf: not part of a job
+		}
+		if jf.IsZero() {
+			t.Fatalf("test job leaves %s zero: set it so the copy is checked", name)
+		}
+		if !reflect.DeepEqual(jf.Interface(), ov.Field(i).Interface()) {
+			t.Errorf("Options.%s = %v, want the job's %v", name, ov.Field(i).Interface(), jf.Interface())
+		}
+	}
+}
