@@ -21,7 +21,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // EnvHub names the environment variable holding the archive base URL.
@@ -31,7 +31,7 @@ var (
 	// ErrNoHub is returned when no archive base URL is configured. There is
 	// deliberately no built-in default: the archive's location is the user's
 	// choice (a public archive, a company mirror, an air-gapped directory).
-	ErrNoHub = errors.New("no BTFHub archive configured: set --hub URL or " + EnvHub + " (an http(s) base URL of a BTFHub-archive tree, or file:///path to a local copy)")
+	ErrNoHub = errors.New("no BTFHub archive configured")
 	// ErrNotInHub is returned when the archive has no file for the kernel.
 	ErrNotInHub = errors.New("kernel not in the BTFHub archive")
 	// ErrBadHub is returned for a hub URL that is not http(s):// or
@@ -179,7 +179,7 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, err
 	}
-	if err := cliutil.WriteFileAtomic(dst, raw, 0o644); err != nil {
+	if err := atomicfile.WriteFile(dst, raw, 0o644); err != nil {
 		return nil, err
 	}
 	lock.Entries[ap] = LockEntry{SHA256: res.SHA256, Size: int64(len(tarball)), URL: res.URL, Fetched: time.Now().UTC().Truncate(time.Second)}

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // LockFileName is the name of the lock file kept in the cache directory.
@@ -65,10 +65,12 @@ func (l *LockFile) Write(path string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := cliutil.JSON(&buf, l); err != nil {
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(l); err != nil {
 		return err
 	}
-	return cliutil.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // Check returns ErrLockMismatch if archivePath is locked with another hash.
@@ -77,7 +79,7 @@ func (l *LockFile) Check(archivePath, sha string) error {
 	if !ok || e.SHA256 == sha {
 		return nil
 	}
-	return fmt.Errorf("%w: %s: locked sha256 %s, fetched %s (use --update to accept it)", ErrLockMismatch, archivePath, e.SHA256, sha)
+	return fmt.Errorf("%w: %s: locked sha256 %s, fetched %s", ErrLockMismatch, archivePath, e.SHA256, sha)
 }
 
 // Paths returns the locked archive paths, sorted.

@@ -80,8 +80,12 @@ func e2e(t *testing.T, manifestPath string, refs ...string) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
+	parsed, err := ParseKernels(strings.Join(refs, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return Options{
-		Suite: s, Kernels: refs, Jobs: 2, OutputDir: t.TempDir(), Accel: vmtest.AccelTCG,
+		Suite: s, Kernels: parsed, Jobs: 2, OutputDir: t.TempDir(), Accel: vmtest.AccelTCG,
 		Agent: agent(t), Cache: cache, Samples: 6, Logf: t.Logf,
 	}
 }
@@ -110,7 +114,7 @@ func TestE2EBundledSuite(t *testing.T) {
 		t.Fatalf("%d kernels in results", len(res.Kernels))
 	}
 	for _, ref := range o.Kernels {
-		saved, err := reports.Load(filepath.Join(o.OutputDir, FileName(ref)))
+		saved, err := reports.Load(filepath.Join(o.OutputDir, FileName(ref.String())))
 		if err != nil || len(saved.Kernels) != 1 {
 			t.Fatalf("per-kernel file of %s: %v", ref, err)
 		}

@@ -2,47 +2,65 @@ package matrix
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
-// ErrKernelList marks an unusable --kernels value.
+// ErrKernelList marks an unusable kernel list: no kernels or an
+// unreadable @FILE. An entry that is not a kernel reference is reported
+// with the kernels package's error (ErrBadRef, ErrUnknownAlias) instead.
 var ErrKernelList = errors.New("invalid kernel list")
 
-// ParseKernels splits a --kernels value: comma-separated references
-// (aliases like 6.1, deb:…, oci:…, file:…); an entry "@FILE" reads one
-// reference per line from FILE ('#' starts a comment). Duplicates are
+// ParseKernels parses a kernel list: comma-separated references (aliases
+// like 6.1, deb:…, oci:…, file:…); an entry "@FILE" reads one reference
+// per line from FILE ('#' starts a comment). Every reference is parsed
+// here, before anything boots, so a typo is bad input rather than a
+// kernel that fails to resolve half-way through a run. Duplicates are
 // dropped, order is kept.
-func ParseKernels(s string) ([]string, error) {
-	var out []string
+func ParseKernels(s string) ([]kernels.Ref, error) {
+	var out []kernels.Ref
 	seen := map[string]bool{}
-	add := func(ref string) {
-		if ref != "" && !seen[ref] {
-			seen[ref] = true
+	add := func(where, entry string) error {
+		if entry == "" {
+			return nil
+		}
+		ref, err := kernels.ParseRef(entry)
+		if err != nil {
+			return fmt.Errorf("%s%w", where, err)
+		}
+		if key := ref.String(); !seen[key] {
+			seen[key] = true
 			out = append(out, ref)
 		}
+		return nil
 	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		path, isFile := strings.CutPrefix(part, "@")
 		if !isFile {
-			add(part)
+			if err := add("", part); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		f, err := os.Open(path)
+		// inputfile refuses a FIFO at once instead of blocking on it.
+		data, err := inputfile.Read(path, inputfile.MaxSmall)
 		if err != nil {
-			return nil, fmt.Errorf("%w: kernels file: %v", ErrKernelList, err)
+			return nil, fmt.Errorf("%w: kernels file: %w", ErrKernelList, err)
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			add(strings.TrimSpace(line))
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for line := 1; sc.Scan(); line++ {
+			entry, _, _ := strings.Cut(sc.Text(), "#")
+			if err := add(fmt.Sprintf("%s:%d: ", path, line), strings.TrimSpace(entry)); err != nil {
+				return nil, err
+			}
 		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
+		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrKernelList, path, err)
 		}
 	}

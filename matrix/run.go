@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/reports"
@@ -24,7 +24,7 @@ import (
 // Options configure Run.
 type Options struct {
 	Suite   *manifest.Manifest
-	Kernels []string // references, already sharded
+	Kernels []kernels.Ref // parsed references, already sharded
 	Shard   *reports.Shard
 	Jobs    int // VMs at once (default 1)
 	// BTF is an external BTF file for kernels without their own.
@@ -43,7 +43,8 @@ type Options struct {
 	Resolve kernels.ResolveOptions
 	// ToolVersion goes into the results.
 	ToolVersion string
-	// PanicAt injects a fault for hostile tests: kernel ref → program
+	// PanicAt injects a fault for hostile tests: kernel ref (canonical
+	// form) → program
 	// whose step crashes the guest kernel (sysrq c) before it starts.
 	PanicAt map[string]string
 	Logf    func(format string, args ...any)
@@ -55,14 +56,23 @@ const (
 	guestProbe    = "/tmp/retrobpf-probe.json"
 	guestBTF      = "/suite/.btf/vmlinux.btf"
 	guestLoopKO   = "/suite/.modules/loop.ko"
+	guestJobDir   = "/suite/.jobs"
 )
 
 // guestOutput is where program i's guest-run step writes its results.
 func guestOutput(i int) string { return fmt.Sprintf("/tmp/retrobpf-guest-%d.json", i) }
 
-// ErrInterrupted is returned when the context ended before every kernel
-// finished; the finished ones are saved.
-var ErrInterrupted = errors.New("interrupted")
+var (
+	// ErrInterrupted is returned when the context ended before every
+	// kernel finished; the finished ones are saved.
+	ErrInterrupted = errors.New("interrupted")
+	// ErrOutputDir is returned when the output directory cannot be
+	// created: nothing ran.
+	ErrOutputDir = errors.New("unusable output directory")
+	// ErrUnshippable is returned for a manifest whose objects cannot be
+	// copied into a VM (outside the manifest's directory): nothing ran.
+	ErrUnshippable = errors.New("manifest cannot be shipped into a VM")
+)
 
 // Run runs the suite on every kernel and returns the combined results,
 // also saved as OutputDir/results.json. Each kernel's results are saved as
@@ -76,17 +86,18 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		o.Jobs = 1
 	}
 	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
-		return nil, cliutil.Usage(fmt.Errorf("--output-dir: %w", err))
+		return nil, fmt.Errorf("%w: %w", ErrOutputDir, err)
 	}
 	files, err := planFiles(o)
 	if err != nil {
-		return nil, cliutil.Usage(err)
+		return nil, err
 	}
 	start := time.Now().UTC()
 	results := make([]*reports.KernelResult, len(o.Kernels))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, o.Jobs)
-	for i, ref := range o.Kernels {
+	for i, r := range o.Kernels {
+		ref := r.String()
 		if o.Resume {
 			if kr := finished(o, ref); kr != nil {
 				logf("%s: finished earlier (%s), skipped", ref, kr.Outcome)
@@ -125,10 +136,10 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		}
 	}
 	if err := all.Save(filepath.Join(o.OutputDir, "results.json")); err != nil {
-		return all, cliutil.Infra(err)
+		return all, err
 	}
 	if ctx.Err() != nil {
-		return all, cliutil.Infra(fmt.Errorf("%w: %d of %d kernels finished and saved in %s; rerun with --resume", ErrInterrupted, len(all.Kernels), len(o.Kernels), o.OutputDir))
+		return all, fmt.Errorf("%w: %d of %d kernels finished and saved in %s", ErrInterrupted, len(all.Kernels), len(o.Kernels), o.OutputDir)
 	}
 	return all, nil
 }
@@ -172,7 +183,7 @@ func planFiles(o Options) ([]vmtest.File, error) {
 		for _, v := range p.Variants {
 			rel := filepath.ToSlash(filepath.Clean(v.Object))
 			if filepath.IsAbs(v.Object) || strings.HasPrefix(rel, "../") {
-				return nil, fmt.Errorf("%s: program %s variant %s: object %q must be relative to the manifest, inside its directory, to ship into a VM", o.Suite.Path, p.Name, v.Name, v.Object)
+				return nil, fmt.Errorf("%w: %s: program %s variant %s: object %q must be relative to the manifest, inside its directory, to ship into a VM", ErrUnshippable, o.Suite.Path, p.Name, v.Name, v.Object)
 			}
 			if seen[rel] {
 				continue
@@ -200,47 +211,10 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 		return kr
 	}
 	kr.Release, kr.Version = k.Release, k.Version
-	base := []string{"/bin/retrobpf", "guest-run", "--manifest", path.Join(guestSuiteDir, "suite.yaml"), "--ref", ref}
-	plan := vmtest.Plan{Files: append([]vmtest.File(nil), files...)}
-	if k.Config != "" && k.Release != "" {
-		// The probe reads the kernel config (e.g. for attach:tc).
-		plan.Files = append(plan.Files, vmtest.File{Path: "/boot/config-" + k.Release, Source: k.Config})
-	}
-	btfFile := o.BTF
-	if btfFile == "" {
-		btfFile = k.BTF
-	}
-	if btfFile != "" {
-		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
-		base = append(base, "--btf", guestBTF)
-	}
-	if needBlock {
-		base = append(base, "--block-device")
-		if ko, err := k.Module("loop"); err == nil {
-			plan.Files = append(plan.Files, vmtest.File{Path: guestLoopKO, Data: ko})
-			base = append(base, "--loop-module", guestLoopKO)
-		} else {
-			logf("%s: %v: fsync triggers get a block device only if loop is built in", ref, err)
-		}
-	}
-	// One probe step, then one step per program: each finished program's
-	// results come back at once, so a kernel that dies later keeps them.
-	plan.Steps = append(plan.Steps, vmtest.Step{Name: "probe",
-		Args: append(slices.Clone(base), "--probe-only", "--output", guestProbe), Collect: []string{guestProbe}})
-	for i, p := range o.Suite.Programs {
-		args := append(slices.Clone(base), "--program", p.Name, "--probe-report", guestProbe, "--output", guestOutput(i))
-		if o.VerifierOnly {
-			args = append(args, "--verifier-only")
-		}
-		if o.Samples > 0 {
-			args = append(args, "--samples", fmt.Sprint(o.Samples))
-		}
-		step := vmtest.Step{Name: p.Name, Args: args, Collect: []string{guestOutput(i)}}
-		if o.PanicAt[ref] == p.Name {
-			step.Args = append(step.Args, "--fault", "panic")
-			step.Env = []string{"RETROBPF_ALLOW_CRASH=1"}
-		}
-		plan.Steps = append(plan.Steps, step)
+	plan, err := kernelPlan(o, ref, k, files, needBlock, logf)
+	if err != nil {
+		kr.Error = err.Error()
+		return kr
 	}
 	mem := o.MemoryMB
 	if mem <= 0 {
@@ -253,6 +227,66 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 		return kr
 	}
 	return fromVM(kr, res, o, logf)
+}
+
+// kernelPlan is the VM plan for one kernel: the suite's files, the BTF
+// and loop module the kernel needs, and one guest-run step to probe, then
+// one per program, each given its Job as a JSON file. The kernel's config
+// is not added here: vmtest.Run ships it for every VM.
+func kernelPlan(o Options, ref string, k *kernels.Kernel, files []vmtest.File, needBlock bool, logf func(string, ...any)) (vmtest.Plan, error) {
+	plan := vmtest.Plan{Files: slices.Clone(files)}
+	base := guest.Job{Manifest: path.Join(guestSuiteDir, "suite.yaml"), Ref: ref}
+	btfFile := o.BTF
+	if btfFile == "" {
+		btfFile = k.BTF
+	}
+	if btfFile != "" {
+		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
+		base.BTF = guestBTF
+	}
+	if needBlock {
+		base.BlockDevice = true
+		if ko, err := k.Module("loop"); err == nil {
+			plan.Files = append(plan.Files, vmtest.File{Path: guestLoopKO, Data: ko})
+			base.LoopModule = guestLoopKO
+		} else {
+			logf("%s: %v: fsync triggers get a block device only if loop is built in", ref, err)
+		}
+	}
+	addStep := func(name, jobFile string, job guest.Job, env []string) error {
+		data, err := job.Marshal()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		plan.Files = append(plan.Files, vmtest.File{Path: jobFile, Data: data})
+		plan.Steps = append(plan.Steps, vmtest.Step{Name: name,
+			Args: []string{"/bin/retrobpf", "guest-run", "--job", jobFile}, Env: env, Collect: []string{job.Output}})
+		return nil
+	}
+	// One probe step, then one step per program: each finished program's
+	// results come back at once, so a kernel that dies later keeps them.
+	probe := base
+	probe.ProbeOnly, probe.Output = true, guestProbe
+	if err := addStep("probe", path.Join(guestJobDir, "probe.json"), probe, nil); err != nil {
+		return plan, err
+	}
+	for i, p := range o.Suite.Programs {
+		job := base
+		job.Programs, job.ProbeReport, job.Output = []string{p.Name}, guestProbe, guestOutput(i)
+		job.VerifierOnly = o.VerifierOnly
+		if o.Samples > 0 {
+			job.Samples = o.Samples
+		}
+		var env []string
+		if o.PanicAt[ref] == p.Name {
+			job.Fault = "panic"
+			env = []string{"RETROBPF_ALLOW_CRASH=1"}
+		}
+		if err := addStep(p.Name, path.Join(guestJobDir, fmt.Sprintf("%d.json", i)), job, env); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
 }
 
 // fromVM turns the VM's result into the kernel's result: the guest's own
@@ -308,7 +342,7 @@ func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(s
 		for name, data := range g.Logs {
 			p := filepath.Join(o.OutputDir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
-				if err := cliutil.WriteFileAtomic(p, data, 0o644); err != nil {
+				if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
 					logf("%s: %v", kr.Ref, err)
 				}
 			}

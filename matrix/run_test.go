@@ -7,13 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/guest"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
 func TestParseKernels(t *testing.T) {
@@ -24,12 +27,120 @@ func TestParseKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got, " ") != "6.1 file:/boot/vmlinuz 5.10 oci:example/k:6.6" {
+	var names []string
+	for _, r := range got {
+		names = append(names, r.String())
+	}
+	if strings.Join(names, " ") != "6.1 file:/boot/vmlinuz 5.10 oci:example/k:6.6" {
 		t.Fatalf("%q", got)
 	}
 	for _, bad := range []string{"", " , ", "@" + filepath.Join(dir, "missing")} {
 		if _, err := ParseKernels(bad); !errors.Is(err, ErrKernelList) {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// A reference that cannot be a kernel is refused while the list is
+// parsed, naming it (and its line in a @FILE), not when its VM would boot.
+func TestParseKernelsRefusesBadRefs(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "k.txt")
+	os.WriteFile(f, []byte("6.1\n# next one is a typo\n6.2\n"), 0o644)
+	for _, tc := range []struct {
+		list, want string
+		is         error
+	}{
+		{"6.1,6.2", `"6.2"`, kernels.ErrUnknownAlias},
+		{"nonsense", `"nonsense"`, kernels.ErrBadRef},
+		{"6.1, deb:", `"deb:"`, kernels.ErrBadRef},
+		{"@" + f, f + `:3: unknown kernel alias "6.2"`, kernels.ErrUnknownAlias},
+	} {
+		_, err := ParseKernels(tc.list)
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %v naming %s", tc.list, err, tc.is, tc.want)
+		}
+	}
+}
+
+// A @FIFO is refused at once: it used to block until a writer appeared.
+func TestParseKernelsRefusesFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ParseKernels("@" + fifo); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrKernelList) || !errors.Is(err, inputfile.ErrNotRegular) {
+			t.Fatalf("err = %v, want ErrKernelList and ErrNotRegular", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ParseKernels blocks on a FIFO")
+	}
+}
+
+func TestRunRefusesUnusableOutputDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := Run(t.Context(), Options{OutputDir: filepath.Join(file, "results")}); !errors.Is(err, ErrOutputDir) {
+		t.Fatalf("err = %v, want ErrOutputDir", err)
+	}
+}
+
+// The plan passes each step its options as a Job file, not argv, and
+// leaves the kernel config to vmtest.Run, which ships it for every VM
+// (adding it here too put /boot/config-* into the initramfs twice).
+func TestKernelPlan(t *testing.T) {
+	s, err := manifest.Load("testdata/host.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(cfg, []byte("CONFIG_BPF=y\n"), 0o644)
+	k := &kernels.Kernel{Ref: "6.1", Release: "6.1.0-x", Config: cfg, BTF: "/host/vmlinux.btf"}
+	o := Options{Suite: s, Samples: 7, VerifierOnly: true, PanicAt: map[string]string{"6.1": s.Programs[1].Name}}
+	files, err := planFiles(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := kernelPlan(o, "6.1", k, files, true, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := map[string][]byte{}
+	for _, f := range plan.Files {
+		if strings.HasPrefix(f.Path, "/boot/") {
+			t.Errorf("plan ships %s: vmtest.Run adds the config", f.Path)
+		}
+		data[f.Path] = f.Data
+	}
+	if len(plan.Steps) != 1+len(s.Programs) {
+		t.Fatalf("%d steps", len(plan.Steps))
+	}
+	for i, st := range plan.Steps {
+		if len(st.Args) != 4 || st.Args[2] != "--job" {
+			t.Fatalf("step %s: args %q, want guest-run --job FILE", st.Name, st.Args)
+		}
+		job, err := guest.DecodeJob(data[st.Args[3]])
+		if err != nil {
+			t.Fatalf("step %s: %v", st.Name, err)
+		}
+		if job.Ref != "6.1" || job.BTF != guestBTF || !job.BlockDevice || len(st.Collect) != 1 || st.Collect[0] != job.Output {
+			t.Errorf("step %s: %+v", st.Name, job)
+		}
+		if i == 0 {
+			if !job.ProbeOnly || job.Output != guestProbe || job.VerifierOnly || job.Samples != 0 {
+				t.Errorf("probe step: %+v", job)
+			}
+			continue
+		}
+		p := s.Programs[i-1]
+		if len(job.Programs) != 1 || job.Programs[0] != p.Name || job.ProbeReport != guestProbe || !job.VerifierOnly || job.Samples != 7 {
+			t.Errorf("step %s: %+v", st.Name, job)
+		}
+		if panics := i == 2; panics != (job.Fault == "panic") || panics != (len(st.Env) == 1) {
+			t.Errorf("step %s: fault %q, env %q", st.Name, job.Fault, st.Env)
 		}
 	}
 }
@@ -59,8 +170,12 @@ func TestShards(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	refs, err := ParseKernels("oci:k:4.19,5.10,6.1,6.12,oci:k:6.6")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
-	if err := GitHubMatrix(&buf, ks, 2); err != nil {
+	if err := GitHubMatrix(&buf, refs, 2); err != nil {
 		t.Fatal(err)
 	}
 	var m struct {
@@ -147,7 +262,7 @@ func TestPlanFilesRefusesEscapingObjects(t *testing.T) {
 	if err != nil {
 		t.Skipf("manifest not loadable here: %v", err)
 	}
-	if _, err := planFiles(Options{Suite: s}); err == nil || !strings.Contains(err.Error(), "inside its directory") {
+	if _, err := planFiles(Options{Suite: s}); !errors.Is(err, ErrUnshippable) || !strings.Contains(err.Error(), "inside its directory") {
 		t.Fatalf("%v", err)
 	}
 	s2, err := manifest.Load("testdata/host.yaml")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/retrobpf/retrobpf/reports"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
 // ErrShard marks an unusable --shard value.
@@ -28,11 +29,11 @@ func ParseShard(s string) (*reports.Shard, error) {
 // ShardKernels returns the kernels of shard sh: kernel j (0-based) goes to
 // shard j mod N + 1, so shards differ by at most one kernel. A nil shard
 // is everything.
-func ShardKernels(kernels []string, sh *reports.Shard) []string {
+func ShardKernels[R any](kernels []R, sh *reports.Shard) []R {
 	if sh == nil {
 		return kernels
 	}
-	var out []string
+	var out []R
 	for j, k := range kernels {
 		if j%sh.Total+1 == sh.Index {
 			out = append(out, k)
@@ -44,9 +45,9 @@ func ShardKernels(kernels []string, sh *reports.Shard) []string {
 // GitHubMatrix writes a GitHub Actions strategy.matrix for n shards:
 // {"include":[{"shard":"1/3","kernels":"5.10"},…]}. Shards without a
 // kernel are left out (more shards than kernels).
-func GitHubMatrix(w io.Writer, kernels []string, n int) error {
+func GitHubMatrix(w io.Writer, refs []kernels.Ref, n int) error {
 	if n < 1 {
-		return fmt.Errorf("%w: --shards %d: want at least 1", ErrShard, n)
+		return fmt.Errorf("%w: %d shards: want at least 1", ErrShard, n)
 	}
 	type entry struct {
 		Shard   string `json:"shard"`
@@ -56,11 +57,15 @@ func GitHubMatrix(w io.Writer, kernels []string, n int) error {
 		Include []entry `json:"include"`
 	}{Include: []entry{}}
 	for i := 1; i <= n; i++ {
-		ks := ShardKernels(kernels, &reports.Shard{Index: i, Total: n})
+		ks := ShardKernels(refs, &reports.Shard{Index: i, Total: n})
 		if len(ks) == 0 {
 			continue
 		}
-		m.Include = append(m.Include, entry{Shard: fmt.Sprintf("%d/%d", i, n), Kernels: strings.Join(ks, ",")})
+		names := make([]string, len(ks))
+		for j, k := range ks {
+			names[j] = k.String()
+		}
+		m.Include = append(m.Include, entry{Shard: fmt.Sprintf("%d/%d", i, n), Kernels: strings.Join(names, ",")})
 	}
 	return json.NewEncoder(w).Encode(m)
 }

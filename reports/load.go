@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/internal/jsondoc"
 
 	"github.com/retrobpf/retrobpf/internal/inputfile"
@@ -94,5 +94,5 @@ func (r *Results) Save(path string) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	return cliutil.WriteAtomic(path, 0o644, r.Write)
+	return atomicfile.Write(path, 0o644, r.Write)
 }

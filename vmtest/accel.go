@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // KVMProbeTimeout bounds the real boot that proves KVM works: a healthy
@@ -76,7 +76,7 @@ func DetectAccel(ctx context.Context, m Machine) Accel {
 	}
 	if b, err := json.MarshalIndent(a, "", "  "); err == nil {
 		if os.MkdirAll(filepath.Dir(path), 0o755) == nil {
-			cliutil.WriteFileAtomic(path, append(b, '\n'), 0o644)
+			atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 		}
 	}
 	return a.Accel

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/retrobpf/retrobpf/vmtest/initramfs"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 	"github.com/retrobpf/retrobpf/vmtest/proto"
 )
 
@@ -54,13 +55,7 @@ func Run(ctx context.Context, m Machine, p Plan) (*Result, error) {
 		return res.infra("work dir: %v", err), nil
 	}
 
-	// The kernel's config at the path probes look for it, so the guest
-	// can read it like a distribution system would.
-	if k := m.Kernel; k.Config != "" && k.Release != "" {
-		if _, err := os.Stat(k.Config); err == nil {
-			p.Files = append([]File{{Path: "/boot/config-" + k.Release, Source: k.Config}}, p.Files...)
-		}
-	}
+	p.Files = withKernelConfig(m.Kernel, p.Files)
 	image, err := buildImage(m, p, dir)
 	if err != nil {
 		return res.infra("initramfs: %v", err), nil
@@ -72,6 +67,26 @@ func Run(ctx context.Context, m Machine, p Plan) (*Result, error) {
 	vm := &qemu{m: m, accel: accel, image: image, console: consoleLog}
 	vm.run(ctx, res)
 	return res, nil
+}
+
+// withKernelConfig puts the kernel's config where probes look for it
+// (/boot/config-RELEASE), so the guest reads it like a distribution system
+// would. This is the only place that adds it: every VM gets it, and a
+// plan that already ships that path keeps its own.
+func withKernelConfig(k *kernels.Kernel, files []File) []File {
+	if k.Config == "" || k.Release == "" {
+		return files
+	}
+	if _, err := os.Stat(k.Config); err != nil {
+		return files
+	}
+	path := "/boot/config-" + k.Release
+	for _, f := range files {
+		if filepath.Clean(f.Path) == path {
+			return files
+		}
+	}
+	return append([]File{{Path: path, Source: k.Config}}, files...)
 }
 
 func checkInput(m Machine, p Plan) error {

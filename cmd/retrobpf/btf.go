@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -20,8 +19,9 @@ import (
 
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/btfhub/minimize"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/internal/btflimit"
-	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
 
 const btfExitCodes = `Exit codes: 0 ok; 1 refused (the archive file changed since it was locked,
@@ -113,24 +113,6 @@ func cacheFromFlags(c *cli.Context) (btfhub.Cache, error) {
 	return btfhub.Cache{Dir: dir}, nil
 }
 
-// classifyBTFError maps btfhub errors to exit codes.
-func classifyBTFError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, btfhub.ErrLockMismatch), errors.Is(err, minimize.ErrNotEquivalent):
-		return cliutil.Failed(err)
-	case errors.Is(err, btfhub.ErrBadKernel), errors.Is(err, btfhub.ErrNoHub), errors.Is(err, btfhub.ErrBadHub),
-		errors.Is(err, btfhub.ErrNotInHub):
-		return cliutil.Usage(err)
-	case errors.Is(err, btfhub.ErrBadArchive), errors.Is(err, btfhub.ErrInvalidBTF), errors.Is(err, btfhub.ErrNetwork),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return cliutil.Infra(err)
-	default:
-		return cliutil.Infra(err)
-	}
-}
-
 func btfFetchCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "fetch",
@@ -173,7 +155,7 @@ func btfFetchCmd() *cli.Command {
 			defer stop()
 			res, err := f.Fetch(ctx, k)
 			if err != nil {
-				return classifyBTFError(err)
+				return err
 			}
 			if out != "" {
 				raw, err := os.ReadFile(res.File)
@@ -184,7 +166,7 @@ func btfFetchCmd() *cli.Command {
 					_, err := o.Stdout.Write(raw)
 					return err
 				}
-				if err := cliutil.WriteFileAtomic(out, raw, 0o644); err != nil {
+				if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 					return cliutil.Usage(err)
 				}
 			}
@@ -306,7 +288,7 @@ func btfLsCmd() *cli.Command {
 				id, ver, arch, _ := k.ArchiveDir()
 				rels, err := btfhub.ListHub(c.Context, hub, k)
 				if err != nil {
-					return classifyBTFError(err)
+					return err
 				}
 				list = list[:0]
 				for _, r := range rels {
@@ -389,9 +371,9 @@ func btfMinimizeCmd() *cli.Command {
 				return cliutil.Infra(fmt.Errorf("minimized BTF does not parse: %w", err))
 			}
 			if err := minimize.Check(full, min, objects...); err != nil {
-				return classifyBTFError(err)
+				return err
 			}
-			if err := cliutil.WriteFileAtomic(out, raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 				return cliutil.Usage(err)
 			}
 			fi, _ := os.Stat(fullPath)

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/retrobpf/retrobpf/btfhub"
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 )
 
 func btfLoadCmd() *cli.Command {
@@ -82,7 +82,7 @@ func btfLoadCmd() *cli.Command {
 					return cliutil.Usage(err) // the user's --btf file is bad input
 				}
 				if !errors.Is(err, btfhub.ErrNoKernelBTF) {
-					return classifyBTFError(err)
+					return err
 				}
 				// Load anyway without types, to show what the kernel says.
 				o.Logf("%v", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
@@ -63,8 +63,6 @@ func init() {
 	})
 }
 
-// kernelsError maps a kernels error to an exit code: bad references,
-// files and packages are input errors (2), the rest infrastructure (3).
 // oneLinePerError formats a multierror as one line per error, the first
 // on the "retrobpf: " line itself.
 func oneLinePerError(errs []error) string {
@@ -75,19 +73,8 @@ func oneLinePerError(errs []error) string {
 	return strings.Join(lines, "\n")
 }
 
-func kernelsError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if kernels.IsInputError(err) {
-		return cliutil.Usage(err)
-	}
-	return cliutil.Infra(err)
-}
-
 func openKernelCache(c *cli.Context) (*kernels.Cache, error) {
-	cache, err := kernels.Open(c.String("cache-dir"))
-	return cache, kernelsError(err)
+	return kernels.Open(c.String("cache-dir"))
 }
 
 func kernelsResolve(c *cli.Context, pull bool) error {
@@ -105,10 +92,13 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 	// Reject bad references before downloading anything, naming all of
 	// them at once rather than one per attempt.
 	var bad *multierror.Error
+	var parsed []kernels.Ref
 	for _, r := range refs {
-		if _, err := kernels.ParseRef(r); err != nil {
+		ref, err := kernels.ParseRef(r)
+		if err != nil {
 			bad = multierror.Append(bad, err)
 		}
+		parsed = append(parsed, ref)
 	}
 	if bad != nil {
 		bad.ErrorFormat = oneLinePerError
@@ -139,15 +129,15 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var got []*kernels.Kernel
-	for _, r := range refs {
+	for _, r := range parsed {
 		var k *kernels.Kernel
 		if pull {
-			k, err = cache.Pull(ctx, r, opts)
+			k, err = cache.Pull(ctx, r.String(), opts)
 		} else {
-			k, err = cache.Resolve(ctx, r, opts)
+			k, err = cache.Resolve(ctx, r.String(), opts)
 		}
 		if err != nil {
-			return kernelsError(err)
+			return err
 		}
 		got = append(got, k)
 	}
@@ -184,7 +174,7 @@ func kernelsList(c *cli.Context) error {
 	}
 	entries, err := cache.List()
 	if err != nil {
-		return kernelsError(err)
+		return err
 	}
 	return o.Emit(func(w io.Writer) error {
 		if o.Format == "json" {
@@ -222,7 +212,7 @@ func kernelsRemove(c *cli.Context) error {
 	}
 	for _, r := range refs {
 		if err := cache.Remove(context.Background(), r); err != nil {
-			return kernelsError(err)
+			return err
 		}
 		o.Logf("removed %s", r)
 	}

@@ -3,15 +3,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/vmtest/agent"
 )
 
@@ -69,13 +67,10 @@ func setUsageErrors(c *cli.Command) {
 // run is main without os.Exit, for testscript.
 func run(args []string) int {
 	err := newApp().Run(args)
-	if err != nil && cliutil.Code(err) == cliutil.ExitInfra && isCLIUsageError(err) {
-		err = cliutil.Usage(err)
-	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "retrobpf: %v\n", err)
+		fmt.Fprintf(os.Stderr, "retrobpf: %v%s\n", err, flagHint(err))
 	}
-	return cliutil.Code(err)
+	return exitCode(err)
 }
 
 func main() {
@@ -83,20 +78,4 @@ func main() {
 		agent.Main()
 	}
 	os.Exit(run(os.Args))
-}
-
-// isCLIUsageError recognises the errors urfave/cli returns itself without
-// going through OnUsageError (missing required flags, bad subcommand).
-func isCLIUsageError(err error) bool {
-	var ee *cliutil.ExitError
-	if errors.As(err, &ee) {
-		return false
-	}
-	msg := err.Error()
-	for _, p := range []string{"Required flag", "Required flags", "flag provided but not defined", "invalid value", "No help topic"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix"
 )
 
@@ -30,7 +31,7 @@ func init() {
 				}
 				refs, err := matrix.ParseKernels(c.String("kernels"))
 				if err != nil {
-					return cliutil.Usage(err)
+					return fmt.Errorf("--kernels: %w", err)
 				}
 				if c.Int("shards") < 1 {
 					return cliutil.Usagef("--shards %d: want at least 1", c.Int("shards"))

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 )
 
 // options reads the global flags (they may be given before or after the

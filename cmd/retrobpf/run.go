@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix"
 	"github.com/retrobpf/retrobpf/reports"
@@ -64,14 +64,16 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return cliutil.Usage(err)
 	}
+	// Parsed here, before anything boots or is written: a typo such as
+	// 6.2 is bad input (exit 2), not a kernel that fails to resolve.
 	refs, err := matrix.ParseKernels(c.String("kernels"))
 	if err != nil {
-		return cliutil.Usage(err)
+		return fmt.Errorf("--kernels: %w", err)
 	}
 	var shard *reports.Shard
 	if v := c.String("shard"); v != "" {
 		if shard, err = matrix.ParseShard(v); err != nil {
-			return cliutil.Usage(err)
+			return err
 		}
 		refs = matrix.ShardKernels(refs, shard)
 		if len(refs) == 0 {
@@ -115,7 +117,7 @@ func runAction(c *cli.Context) error {
 			ext = format
 		}
 		report := filepath.Join(dir, "report."+ext)
-		if rerr := cliutil.WriteAtomic(report, 0o644, func(w io.Writer) error { return reports.Render(w, res, format) }); rerr != nil {
+		if rerr := atomicfile.Write(report, 0o644, func(w io.Writer) error { return reports.Render(w, res, format) }); rerr != nil {
 			o.Logf("report: %v", rerr)
 		} else {
 			o.Logf("results: %s, report: %s", filepath.Join(dir, "results.json"), report)
@@ -126,10 +128,12 @@ func runAction(c *cli.Context) error {
 			}
 		}
 	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, matrix.ErrInterrupted) {
-			return cliutil.Infra(err)
-		}
+	switch {
+	case errors.Is(err, matrix.ErrInterrupted):
+		return fmt.Errorf("%w; rerun with --resume", err)
+	case errors.Is(err, matrix.ErrOutputDir):
+		return fmt.Errorf("--output-dir: %w", err)
+	case err != nil:
 		return err
 	}
 	if why := matrix.Failed(res); len(why) > 0 {

@@ -15,7 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
@@ -95,6 +95,16 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 	if len(splitList(c.StringSlice("kernel"))) == 0 {
 		return nil, cliutil.Usagef("--kernel is required (e.g. --kernel 6.1)")
 	}
+	// Every reference is parsed before anything is pulled or booted, so a
+	// bad second one does not cost a download of the first.
+	var refs []kernels.Ref
+	for _, s := range splitList(c.StringSlice("kernel")) {
+		ref, err := kernels.ParseRef(s)
+		if err != nil {
+			return nil, fmt.Errorf("--kernel: %w", err)
+		}
+		refs = append(refs, ref)
+	}
 	if c.Int("memory") < 64 || c.Int("cpus") < 1 || c.Int("jobs") < 1 {
 		return nil, cliutil.Usagef("--memory must be at least 64, --cpus and --jobs at least 1")
 	}
@@ -105,17 +115,17 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 	cache, err := kernels.Open("")
 	if err != nil {
 		stop()
-		return nil, kernelErr(err)
+		return nil, err
 	}
 	opts := kernels.ResolveOptions{Mirror: c.String("mirror"), Logf: o.Logf}
 	if f, ok := o.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !o.Quiet {
 		opts.Progress = f
 	}
-	for _, ref := range splitList(c.StringSlice("kernel")) {
-		k, err := cache.Resolve(ctx, ref, opts)
+	for _, ref := range refs {
+		k, err := cache.Resolve(ctx, ref.String(), opts)
 		if err != nil {
 			stop()
-			return nil, kernelErr(fmt.Errorf("kernel %s: %w", ref, err))
+			return nil, fmt.Errorf("kernel %s: %w", ref, err)
 		}
 		s.kernels = append(s.kernels, k)
 	}
@@ -130,13 +140,6 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 		s.machine.WorkDir = keep
 	}
 	return s, nil
-}
-
-func kernelErr(err error) error {
-	if kernels.IsInputError(err) {
-		return cliutil.Usage(err)
-	}
-	return cliutil.Infra(err)
 }
 
 func splitList(in []string) []string {
@@ -169,9 +172,9 @@ func (s *vmSetup) runAll(plan vmtest.Plan) ([]*vmtest.Result, error) {
 			continue
 		}
 		if errors.Is(err, vmtest.ErrInput) {
-			return nil, cliutil.Usage(err)
+			return nil, err
 		}
-		return nil, cliutil.Infra(fmt.Errorf("kernel %s: %w", s.kernels[i].Ref, err))
+		return nil, fmt.Errorf("kernel %s: %w", s.kernels[i].Ref, err)
 	}
 	for i, r := range results {
 		s.o.Debugf("kernel %s (%s): %s, accel %s, boot to agent %s (guest clock %s, QEMU CPU %s), total %s", s.kernels[i].Ref, r.Release, r.Outcome, r.Accel, r.BootToReady.Round(time.Millisecond), r.GuestReady, r.ReadyCPU, r.Total.Round(time.Millisecond))

@@ -28,7 +28,7 @@ func kernelTypesFor(ctx context.Context, file string) (*btf.Spec, string, error)
 	case errors.Is(err, btfhub.ErrNoKernelBTF):
 		return nil, "none", nil
 	case err != nil && file != "":
-		return nil, "", fmt.Errorf("%w: --btf %s: %w", ErrInput, file, err)
+		return nil, "", fmt.Errorf("%w: BTF file %s: %w", ErrInput, file, err)
 	case err != nil:
 		return nil, "", fmt.Errorf("%w: kernel types: %w", ErrInput, err)
 	}

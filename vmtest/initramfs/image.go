@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // AgentPath is where the agent lives in the guest; /init links to it.
@@ -61,7 +61,7 @@ func Base(cacheDir, agent string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = cliutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+	err = atomicfile.Write(dst, 0o644, func(w io.Writer) error {
 		return writeBase(w, bin, size)
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func Write(dst, base string, plan []byte, files []File) error {
 		return fmt.Errorf("initramfs base: %w", err)
 	}
 	defer in.Close()
-	return cliutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+	return atomicfile.Write(dst, 0o644, func(w io.Writer) error {
 		if _, err := io.Copy(w, in); err != nil {
 			return err
 		}

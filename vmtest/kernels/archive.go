@@ -18,7 +18,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"github.com/retrobpf/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // debArch is the only architecture kernels are fetched for.
@@ -278,7 +278,7 @@ func readIndexCached(path string, keep func(string) bool) ([]pkgEntry, error) {
 		}
 		fmt.Fprintf(&buf, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Package, e.Version, e.Size, e.SHA256, e.Filename, dep)
 	}
-	if err := cliutil.WriteFileAtomic(summary, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(summary, buf.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
 	var out []pkgEntry

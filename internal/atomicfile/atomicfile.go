@@ -1,4 +1,4 @@
-package cliutil
+package atomicfile
 
 import (
 	"fmt"
@@ -7,18 +7,19 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so readers never see a half-written file.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return WriteAtomic(path, perm, func(w io.Writer) error {
+// WriteFile writes data to path atomically with permissions perm.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return Write(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// WriteAtomic streams fill into a temporary file beside path and renames it
-// into place only when fill and the sync succeed. On error nothing is left.
-func WriteAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+// Write streams fill into a temporary file in path's directory (so the
+// rename stays on one file system) and renames it to path only when fill,
+// the chmod, the fsync and the close all succeed. On error nothing is
+// left behind and an existing path keeps its old content.
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -36,6 +37,8 @@ func WriteAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err
 	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// Without the fsync a crash after the rename can leave an empty or
+	// partial file under the final name on ext4/xfs with delayed allocation.
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -1,5 +1,8 @@
-// Package cliutil holds what every retrobpf command shares: exit codes,
-// the global output flags and atomic file writes.
+// Package cliutil holds what every retrobpf command shares: the global
+// output flags and the exit-code wrappers for errors the command itself
+// finds (a bad flag value). It lives under cmd/retrobpf/internal so that
+// no library can import it: libraries return sentinel errors, and the
+// command alone turns them into exit codes (see ../../exit.go).
 package cliutil
 
 import (

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // Global flag names shared by every command.
@@ -61,7 +63,7 @@ func (o *Options) Emit(render func(w io.Writer) error) error {
 		_, err := o.Stdout.Write(buf.Bytes())
 		return err
 	}
-	if err := WriteFileAtomic(o.Output, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(o.Output, buf.Bytes(), 0o644); err != nil {
 		return Usage(err)
 	}
 	return nil
