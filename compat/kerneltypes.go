@@ -18,13 +18,20 @@ import (
 // btf_trace_ type, cannot attach. A kprobe target missing from the BTF may
 // still be in kallsyms (pahole leaves out some functions), so it stays
 // Unknown rather than Unsupported.
-func WithKernelBTF(t Target, spec *btf.Spec) Target {
-	return kernelBTF{Target: t, spec: spec}
+//
+// types is the kernel's BTF (*btf.Spec), or anything that looks type names
+// up the same way (a probe report's recorded attach surface).
+func WithKernelBTF(t Target, types interface {
+	AnyTypesByName(name string) ([]btf.Type, error)
+}) Target {
+	return kernelBTF{Target: t, spec: types}
 }
 
 type kernelBTF struct {
 	Target
-	spec *btf.Spec
+	spec interface {
+		AnyTypesByName(name string) ([]btf.Type, error)
+	}
 }
 
 func (t kernelBTF) Has(id FeatureID) Availability {

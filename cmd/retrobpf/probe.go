@@ -27,6 +27,7 @@ func init() {
 			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
 		Flags: commandFlags(
 			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
+			&cli.BoolFlag{Name: "no-attach-surface", Usage: "leave the attach surface (kallsyms, BTF functions, tracepoints; ~1 MB) out of the report: a saved report then cannot decide attach targets"},
 			&cli.StringSliceFlag{Name: "ksym", Usage: "also record kernel symbol `NAME` from /proc/kallsyms (repeatable)"},
 			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
 			&cli.BoolFlag{Name: "attach-all", Usage: "also attach uprobe and perf tracepoint programs for real (slower: their teardown waits for RCU grace periods)"},
@@ -83,12 +84,13 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 	}
 	rep, err := probe.Probe(context.Background(), probe.Options{
-		Workers:      c.Int("workers"),
-		SkipHelpers:  c.Bool("skip-helpers"),
-		Ksyms:        c.StringSlice("ksym"),
-		KsymsCatalog: c.Bool("catalog-ksyms"),
-		AttachAll:    c.Bool("attach-all"),
-		Kfuncs:       c.StringSlice("kfunc"),
+		Workers:         c.Int("workers"),
+		SkipHelpers:     c.Bool("skip-helpers"),
+		NoAttachSurface: c.Bool("no-attach-surface"),
+		Ksyms:           c.StringSlice("ksym"),
+		KsymsCatalog:    c.Bool("catalog-ksyms"),
+		AttachAll:       c.Bool("attach-all"),
+		Kfuncs:          c.StringSlice("kfunc"),
 	})
 	if err != nil {
 		return nil, cliutil.Infra(err)

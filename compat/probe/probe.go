@@ -33,6 +33,10 @@ type Options struct {
 	// SkipHelpers skips the per-program-type helper matrix, by far the
 	// largest part of the probe. helper:* then answers Unknown.
 	SkipHelpers bool
+	// NoAttachSurface leaves the attach surface (kallsyms, BTF functions,
+	// tracepoints) out of the report, which then cannot decide attach
+	// targets once saved.
+	NoAttachSurface bool
 	// Ksyms are kernel symbols to look up in /proc/kallsyms and record in
 	// the report, so a saved report can answer ksym:NAME. Reading kallsyms
 	// costs more kernel time than the rest of the probe, so it is only read
@@ -87,6 +91,9 @@ type Report struct {
 	Stats   map[string]Result    `json:"stats"`
 	Ksyms   map[string]Result    `json:"ksyms,omitempty"`
 	Kfuncs  map[string]Result    `json:"kfuncs,omitempty"`
+	// AttachSurface is what the kernel offers to attach to, so a saved
+	// report decides kprobe, fentry, tracepoint and tp_btf targets.
+	AttachSurface *AttachSurface `json:"attach_surface,omitempty"`
 
 	// live is set for a report made in this process: it answers ksym:NAME
 	// and kfunc:NAME that were not recorded by looking them up now.

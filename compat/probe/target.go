@@ -37,6 +37,11 @@ func (r *Report) result(id compat.FeatureID) Result {
 		return Result{State: compat.Unknown, Detail: err.Error()}
 	}
 	kind, name, _ := strings.Cut(string(id), ":")
+	if _, recorded := r.Ksyms[name]; r.AttachSurface != nil && !(kind == "ksym" && recorded) {
+		if res, ok := r.AttachSurface.result(id); ok {
+			return res
+		}
+	}
 	lookup := func(m map[string]Result, key string) Result {
 		if res, ok := m[key]; ok && res.State != "" {
 			return res

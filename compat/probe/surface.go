@@ -1,0 +1,303 @@
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/klauspost/compress/zstd"
+	"github.com/retrobpf/retrobpf/compat"
+)
+
+// SurfaceEncoding is how each AttachSurface list is stored: its names
+// sorted and front-coded (per name: uvarint length of the prefix shared
+// with the previous name, uvarint length of the rest, the rest),
+// zstd-compressed, base64 for JSON. Front coding takes a distro kernel's
+// ~120k symbols from 470 KB to about 320 KB compressed, so a fleet node's
+// probe stays small enough to ship around.
+const SurfaceEncoding = "front+zstd+base64"
+
+// maxSurfaceList bounds one decoded list (a hostile report could
+// otherwise expand a small string into gigabytes).
+const maxSurfaceList = 64 << 20
+
+// AttachSurface is what a kernel offers programs to attach to, recorded by
+// Probe so that a saved report decides attach targets without the kernel:
+// kprobe targets (kallsyms), BTF functions (fentry/fexit/fmod_ret/lsm),
+// raw tracepoints (btf_trace_ types: raw_tp, tp_btf) and tracepoint events
+// (tracefs). A list that could not be read is empty and its reason is in
+// Errors; its targets stay Unknown.
+type AttachSurface struct {
+	Encoding string `json:"encoding"`
+	// Symbols are the kernel's symbol names from /proc/kallsyms.
+	Symbols string `json:"symbols,omitempty"`
+	// BTFFuncs are the FUNC names of the kernel's vmlinux BTF.
+	BTFFuncs string `json:"btf_funcs,omitempty"`
+	// RawTracepoints are the btf_trace_NAME types of the vmlinux BTF,
+	// without the prefix.
+	RawTracepoints string `json:"raw_tracepoints,omitempty"`
+	// Tracepoints are tracefs's available_events as GROUP/EVENT.
+	Tracepoints string `json:"tracepoints,omitempty"`
+	// Errors says why a list is missing, keyed by its JSON name.
+	Errors map[string]string `json:"errors,omitempty"`
+
+	once    sync.Once
+	sets    map[string]map[string]bool // by JSON name
+	loadErr error
+}
+
+// collectAttachSurface reads the running kernel's attach surface.
+func collectAttachSurface() *AttachSurface {
+	s := &AttachSurface{Encoding: SurfaceEncoding, Errors: map[string]string{}}
+	set := func(field *string, key string, names []string, err error) {
+		if err == nil && len(names) == 0 {
+			err = errors.New("empty")
+		}
+		if err != nil {
+			s.Errors[key] = err.Error()
+			return
+		}
+		*field, err = encodeList(names)
+		if err != nil {
+			s.Errors[key] = err.Error()
+		}
+	}
+	syms, err := kallsymsNames()
+	set(&s.Symbols, "symbols", syms, err)
+	funcs, traces, err := btfSurface()
+	set(&s.BTFFuncs, "btf_funcs", funcs, err)
+	set(&s.RawTracepoints, "raw_tracepoints", traces, err)
+	events, err := tracefsEvents()
+	set(&s.Tracepoints, "tracepoints", events, err)
+	if len(s.Errors) == 0 {
+		s.Errors = nil
+	}
+	return s
+}
+
+func kallsymsNames() ([]string, error) {
+	syms, err := readKallsyms(nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(syms) == 0 && !procHasKallsyms() {
+		return nil, errors.New("/proc/kallsyms is empty")
+	}
+	out := make([]string, 0, len(syms))
+	for n := range syms {
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func btfSurface() (funcs, traces []string, err error) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, nil, err
+	}
+	for typ, err := range spec.All() {
+		if err != nil {
+			return nil, nil, err
+		}
+		switch t := typ.(type) {
+		case *btf.Func:
+			funcs = append(funcs, t.Name)
+		case *btf.Typedef:
+			if n, ok := strings.CutPrefix(t.Name, "btf_trace_"); ok {
+				traces = append(traces, n)
+			}
+		}
+	}
+	return funcs, traces, nil
+}
+
+// tracefsEvents reads available_events where tracefs is mounted; the probe
+// does not mount it (it changes nothing on the node).
+func tracefsEvents() ([]string, error) {
+	var errs []string
+	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		data, err := os.ReadFile(dir + "/available_events")
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		var out []string
+		for line := range strings.Lines(string(data)) {
+			if group, event, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+				out = append(out, group+"/"+event)
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tracefs not mounted: %s", strings.Join(errs, "; "))
+}
+
+func encodeList(names []string) (string, error) {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var buf bytes.Buffer
+	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+	if err != nil {
+		return "", err
+	}
+	prev := ""
+	var rec []byte
+	for _, n := range names {
+		shared := 0
+		for shared < len(prev) && shared < len(n) && prev[shared] == n[shared] {
+			shared++
+		}
+		rec = binary.AppendUvarint(rec[:0], uint64(shared))
+		rec = binary.AppendUvarint(rec, uint64(len(n)-shared))
+		rec = append(rec, n[shared:]...)
+		zw.Write(rec)
+		prev = n
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+func decodeList(enc string) (map[string]bool, error) {
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(raw), zstd.WithDecoderMaxMemory(maxSurfaceList))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	out := map[string]bool{}
+	br := bufio.NewReader(io.LimitReader(zr, maxSurfaceList))
+	var prev []byte
+	for total := 0; ; {
+		shared, err := binary.ReadUvarint(br)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		rest, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, fmt.Errorf("truncated list: %w", err)
+		}
+		if shared > uint64(len(prev)) || rest > maxSymbolName {
+			return nil, errors.New("malformed list")
+		}
+		name := append(prev[:shared:shared], make([]byte, rest)...)
+		if _, err := io.ReadFull(br, name[shared:]); err != nil {
+			return nil, fmt.Errorf("truncated list: %w", err)
+		}
+		if total += len(name); total > maxSurfaceList {
+			return nil, fmt.Errorf("list larger than %d bytes", maxSurfaceList)
+		}
+		out[string(name)] = true
+		prev = name
+	}
+}
+
+// maxSymbolName bounds one name (KSYM_NAME_LEN is 512).
+const maxSymbolName = 4096
+
+// list decodes (once) and returns the named list, nil when not recorded.
+func (s *AttachSurface) list(key string) (map[string]bool, error) {
+	s.once.Do(func() {
+		if s.Encoding != SurfaceEncoding {
+			s.loadErr = fmt.Errorf("attach surface encoding %q (this retrobpf reads %s)", s.Encoding, SurfaceEncoding)
+			return
+		}
+		s.sets = map[string]map[string]bool{}
+		for k, enc := range map[string]string{"symbols": s.Symbols, "btf_funcs": s.BTFFuncs, "raw_tracepoints": s.RawTracepoints, "tracepoints": s.Tracepoints} {
+			if enc == "" {
+				continue
+			}
+			m, err := decodeList(enc)
+			if err != nil {
+				s.loadErr = fmt.Errorf("attach surface %s: %w", k, err)
+				return
+			}
+			s.sets[k] = m
+		}
+	})
+	if s.loadErr != nil {
+		return nil, s.loadErr
+	}
+	return s.sets[key], nil
+}
+
+// AnyTypesByName answers like a *btf.Spec for the names compat's kernel
+// BTF target asks about: FUNCs and btf_trace_ typedefs.
+func (s *AttachSurface) AnyTypesByName(name string) ([]btf.Type, error) {
+	if n, ok := strings.CutPrefix(name, "btf_trace_"); ok {
+		if traces, _ := s.list("raw_tracepoints"); traces[n] {
+			return []btf.Type{&btf.Typedef{Name: name}}, nil
+		}
+	}
+	if funcs, _ := s.list("btf_funcs"); funcs[name] {
+		return []btf.Type{&btf.Func{Name: name}}, nil
+	}
+	return nil, btf.ErrNotFound
+}
+
+// result decides an attach-target ID from the surface: kallsyms for
+// ksym:, tracefs for tracepoint:, and the BTF lists for the rest (and for
+// tracepoints when tracefs was not mounted).
+func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
+	kind, name, _ := strings.Cut(string(id), ":")
+	switch kind {
+	case "ksym":
+		syms, err := s.list("symbols")
+		switch {
+		case err != nil:
+			return unknown(err), true
+		case syms == nil:
+		case syms[name]:
+			return supported(name + " in kallsyms (recorded attach surface)"), true
+		default:
+			return unsupported("no symbol " + name + " in kallsyms (recorded attach surface)"), true
+		}
+	case "tracepoint":
+		events, err := s.list("tracepoints")
+		switch {
+		case err != nil:
+			return unknown(err), true
+		case events == nil:
+		case events[name]:
+			return supported(name + " in tracefs available_events (recorded attach surface)"), true
+		default:
+			return unsupported("no event " + name + " in tracefs available_events (recorded attach surface)"), true
+		}
+	case "btf-func", "raw-tp":
+	default:
+		return Result{}, false
+	}
+	if _, err := s.list("btf_funcs"); err != nil {
+		return unknown(err), true
+	}
+	if s.BTFFuncs == "" {
+		return Result{}, false
+	}
+	a := compat.WithKernelBTF(noAnswers{}, s).Has(id)
+	return Result{State: a.State, Detail: a.Detail + " (recorded attach surface)"}, true
+}
+
+// noAnswers is a Target that decides nothing, so WithKernelBTF answers.
+type noAnswers struct{}
+
+func (noAnswers) Name() string { return "" }
+func (noAnswers) Has(compat.FeatureID) compat.Availability {
+	return compat.Availability{State: compat.Unknown}
+}
