@@ -3,6 +3,7 @@ package btfhub
 import (
 	"errors"
 	"fmt"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"sort"
 
 	"github.com/cilium/ebpf"
@@ -37,7 +38,7 @@ func LoadObjects(paths []string, kernel *btf.Spec, src Source) []LoadResult {
 	var out []LoadResult
 	opts := CollectionOptions(kernel, src)
 	for _, p := range paths {
-		spec, err := ebpf.LoadCollectionSpec(p)
+		spec, err := objload.Load(p, objload.Options{}) // as libbpf would load it here
 		if err != nil {
 			out = append(out, LoadResult{Object: p, Class: ClassObject, Error: err.Error()})
 			continue

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"io"
 	"os"
 	"sort"
@@ -208,11 +209,12 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 			spec, err = nil, fmt.Errorf("%w: loader panic: %v", ErrBadObject, p)
 		}
 	}()
-	spec, err = ebpf.LoadCollectionSpecFromReader(sr)
+	// objload reads it as libbpf would (weak maps and externs included).
+	obj, err := objload.ReadAt(sr, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadObject, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
 	}
-	return spec, nil
+	return obj.Spec, nil
 }
 
 func machineName(m elf.Machine) string {

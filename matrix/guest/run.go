@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"io"
 	"net"
 	"os"
@@ -150,7 +151,8 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		var results []reports.VariantResult
 		for _, v := range p.Variants {
 			vr := reports.VariantResult{Program: p.Name, Variant: v.Name, Object: v.Object}
-			spec, err := ebpf.LoadCollectionSpec(o.Suite.ObjectPath(v))
+			// As libbpf prepares it for this kernel: weak maps, .kconfig, typed ksyms.
+			spec, err := objload.Load(o.Suite.ObjectPath(v), objload.Options{KernelTypes: kernelTypes})
 			if err != nil {
 				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("read object: %v", err)
 				results = append(results, vr)
