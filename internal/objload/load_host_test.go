@@ -110,4 +110,3 @@ func TestHostRunningKernel(t *testing.T) {
 		})
 	}
 }
-
