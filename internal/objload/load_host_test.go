@@ -2,6 +2,9 @@ package objload
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -109,4 +112,62 @@ func TestHostRunningKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTypedKsymMissing(t *testing.T) {
+	o, err := ReadFile("testdata/ksym.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.typedKsyms["runqueues"] || !o.typedKsyms["retrobpf_no_such_var"] {
+		t.Fatalf("typed ksyms %v", o.typedKsyms)
+	}
+	// A target whose BTF lacks runqueues: the strong one is unresolved.
+	_, err = o.Prepare(Options{Release: "0.0-test", KernelTypes: emptyBTF(t)})
+	if !errors.Is(err, ErrUnresolved) || !strings.Contains(err.Error(), "runqueues") {
+		t.Errorf("Prepare = %v, want ErrUnresolved naming runqueues", err)
+	}
+}
+
+func TestHostTypedKsym(t *testing.T) {
+	testutils.RequireRoot(t, "loads BPF programs")
+	spec, err := Load("testdata/ksym.o", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := func(name string) (*ebpf.Collection, error) {
+		cs := spec.Copy()
+		for n := range cs.Programs {
+			if n != name {
+				delete(cs.Programs, n)
+			}
+		}
+		return ebpf.NewCollection(cs)
+	}
+	coll, err := one("weak_absent")
+	if err != nil {
+		t.Fatalf("weak_absent: %v", err)
+	}
+	defer coll.Close()
+	if got := runProgram(t, coll.Programs["weak_absent"]); got != 0 {
+		t.Errorf("&retrobpf_no_such_var = %d, want NULL", got)
+	}
+
+	coll, err = one("percpu")
+	if err == nil {
+		coll.Close()
+		return
+	}
+	// Without CONFIG_KALLSYMS_ALL the kernel has the variable's BTF but no
+	// address for it, and says so only for a BPF_PSEUDO_BTF_ID load:
+	// libbpf's object fails the same way here.
+	if haveKallsym("runqueues") || !strings.Contains(err.Error(), "kernel symbol 'runqueues'") {
+		t.Fatalf("percpu: %v", err)
+	}
+	t.Logf("percpu refused as under libbpf (no data symbols in kallsyms): %v", firstLine(err.Error()))
+}
+
+func haveKallsym(name string) bool {
+	raw, err := os.ReadFile("/proc/kallsyms")
+	return err == nil && bytes.Contains(raw, []byte(" "+name+"\n"))
 }

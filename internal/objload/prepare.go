@@ -214,23 +214,7 @@ func (o *Object) prepareKconfig(spec *ebpf.CollectionSpec, opts Options) error {
 // target's BTF (libbpf's bpf_object__resolve_ksym_var_btf_id). A weak one
 // the target lacks loads as NULL.
 func (o *Object) prepareKsyms(spec *ebpf.CollectionSpec, opts Options) error {
-	if spec.Types == nil {
-		return nil
-	}
-	var ds *btf.Datasec
-	if err := spec.Types.TypeByName(".ksyms", &ds); err != nil {
-		return nil
-	}
-	typed := map[string]bool{}
-	for _, vsi := range ds.Vars {
-		v, ok := vsi.Type.(*btf.Var)
-		if !ok {
-			continue
-		}
-		if _, void := btf.UnderlyingType(v.Type).(*btf.Void); !void {
-			typed[v.Name] = true
-		}
-	}
+	typed := o.typedKsyms
 	if len(typed) == 0 {
 		return nil
 	}

@@ -23,6 +23,8 @@ type Object struct {
 	Spec *ebpf.CollectionSpec
 	// weak holds the names of the symbols that were STB_WEAK.
 	weak map[string]bool
+	// typedKsyms holds the __ksym variables that had a type (not void).
+	typedKsyms map[string]bool
 }
 
 // Weak reports whether the object declared name (a map, extern or
@@ -72,6 +74,10 @@ func Read(raw []byte) (_ *Object, err error) {
 			err = fmt.Errorf("%w: loader panic: %v", ErrBadObject, p)
 		}
 	}()
+	typed, err := untypeKsyms(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
+	}
 	weak, hidden, err := globalizeWeak(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
@@ -81,7 +87,7 @@ func Read(raw []byte) (_ *Object, err error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
 	}
 	staticHidden(spec, hidden)
-	return &Object{Spec: spec, weak: weak}, nil
+	return &Object{Spec: spec, weak: weak, typedKsyms: typed}, nil
 }
 
 // globalizeWeak rewrites the binding of STB_WEAK symbols to STB_GLOBAL in
