@@ -116,6 +116,8 @@ func TestLibbpfTools(t *testing.T) {
 				beforeRead++
 				n, _ := loadEach(spec)
 				beforeLoad += n
+			} else {
+				t.Logf("before: %s: %v", tl.name, firstLine(err.Error()))
 			}
 			o, err := Read(bytes.Clone(raw))
 			if err != nil {
