@@ -209,12 +209,13 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 			spec, err = nil, fmt.Errorf("%w: loader panic: %v", ErrBadObject, p)
 		}
 	}()
-	// objload reads it as libbpf would (weak maps and externs included).
+	// objload reads it as libbpf would (weak maps and externs included,
+	// .kconfig laid out as a map).
 	obj, err := objload.ReadAt(sr, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
 	}
-	return obj.Spec, nil
+	return obj.AnalysisSpec(), nil
 }
 
 func machineName(m elf.Machine) string {

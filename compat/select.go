@@ -107,7 +107,7 @@ type VariantResult struct {
 // variantError is the verdict of a variant that could not be evaluated:
 // a load-error failure, so that it reads like any rejection.
 func variantError(v *Variant, err error) VariantResult {
-	u := Unmet{Requirement: Requirement{Feature: FeatureLoadError, Reason: err.Error()}, State: Unsupported, Detail: "the variant cannot be evaluated"}
+	u := Unmet{Requirement: Requirement{Feature: FeatureLoadError, Reason: err.Error(), Source: v.Object}, State: Unsupported, Detail: "the variant cannot be evaluated"}
 	return VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []Requirement{}, Failures: []Unmet{u}, FailureCount: 1, Error: err.Error()}
 }
 

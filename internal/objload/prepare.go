@@ -39,13 +39,25 @@ func Load(path string, opts Options) (*ebpf.CollectionSpec, error) {
 // wrapping ErrUnresolved that names it.
 func (o *Object) Prepare(opts Options) (*ebpf.CollectionSpec, error) {
 	spec := o.Spec.Copy()
-	if err := o.prepareKconfig(spec, opts); err != nil {
+	if err := o.prepareKconfig(spec, &opts); err != nil {
 		return nil, err
 	}
 	if err := o.prepareKsyms(spec, opts); err != nil {
 		return nil, err
 	}
 	return spec, nil
+}
+
+// AnalysisSpec returns a copy of Spec laid out as Prepare lays it out for
+// any target: programs read .kconfig externs from a map named KconfigMap
+// (its contents zero), so static analysis sees the global data they need.
+// Typed ksyms still name the kernel variable.
+func (o *Object) AnalysisSpec() *ebpf.CollectionSpec {
+	spec := o.Spec.Copy()
+	if err := o.prepareKconfig(spec, nil); err != nil {
+		return o.Spec.Copy() // Prepare reports the problem at load
+	}
+	return spec
 }
 
 // Kconfig returns the .kconfig values Prepare would give the target, by
@@ -160,7 +172,9 @@ func (o *Object) kconfigData(ds *btf.Datasec, externs []*kcfgExtern, opts Option
 // (unexported metadata) cannot be removed, so each such instruction is
 // rebuilt without it, keeping the metadata that matters (symbol, source
 // line, BTF func info).
-func (o *Object) prepareKconfig(spec *ebpf.CollectionSpec, opts Options) error {
+//
+// With opts nil the map's contents are zero.
+func (o *Object) prepareKconfig(spec *ebpf.CollectionSpec, opts *Options) error {
 	ds, externs, err := o.kconfigExterns()
 	if ds == nil || err != nil {
 		return err
@@ -189,9 +203,11 @@ func (o *Object) prepareKconfig(spec *ebpf.CollectionSpec, opts Options) error {
 	if !used {
 		return nil
 	}
-	data, err := o.kconfigData(ds, externs, opts)
-	if err != nil {
-		return err
+	data := make([]byte, ds.Size)
+	if opts != nil {
+		if data, err = o.kconfigData(ds, externs, *opts); err != nil {
+			return err
+		}
 	}
 	if _, dup := spec.Maps[KconfigMap]; dup {
 		return fmt.Errorf("%w: the object has its own map %s", ErrBadObject, KconfigMap)

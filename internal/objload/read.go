@@ -63,6 +63,9 @@ func Read(raw []byte) (_ *Object, err error) {
 	if len(raw) > inputfile.MaxObject {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", inputfile.ErrTooLarge, len(raw), int64(inputfile.MaxObject))
 	}
+	if !bytes.HasPrefix(raw, []byte(elf.ELFMAG)) {
+		return nil, fmt.Errorf("%w: not an ELF file", ErrBadObject)
+	}
 	// cilium/ebpf recurses along BTF reference chains; a hostile object
 	// must be refused before it decodes them.
 	if err := btflimit.Check(raw, btflimit.DefaultLimits); err != nil {
