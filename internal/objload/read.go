@@ -66,6 +66,9 @@ func Read(raw []byte) (_ *Object, err error) {
 	if !bytes.HasPrefix(raw, []byte(elf.ELFMAG)) {
 		return nil, fmt.Errorf("%w: not an ELF file", ErrBadObject)
 	}
+	if err := checkSections(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadObject, err)
+	}
 	// cilium/ebpf recurses along BTF reference chains; a hostile object
 	// must be refused before it decodes them.
 	if err := btflimit.Check(raw, btflimit.DefaultLimits); err != nil {
@@ -91,6 +94,30 @@ func Read(raw []byte) (_ *Object, err error) {
 	}
 	staticHidden(spec, hidden)
 	return &Object{Spec: spec, weak: weak, typedKsyms: typed}, nil
+}
+
+// maxNoBits bounds zero-filled sections such as .bss, which cilium/ebpf
+// allocates up front; no kernel creates a map value anywhere near this big
+// (KMALLOC_MAX_SIZE).
+const maxNoBits = 64 << 20
+
+// checkSections refuses what would make the decoders read past the file
+// or allocate what the file only claims.
+func checkSections(raw []byte) error {
+	ef, err := elf.NewFile(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_NOBITS && s.Offset+s.FileSize > uint64(len(raw)) {
+			return fmt.Errorf("section %s extends past the end of the file", s.Name)
+		}
+		if s.Type == elf.SHT_NOBITS && s.Size > maxNoBits {
+			return fmt.Errorf("section %s claims %d bytes", s.Name, s.Size)
+		}
+	}
+	return nil
 }
 
 // globalizeWeak rewrites the binding of STB_WEAK symbols to STB_GLOBAL in
