@@ -3,11 +3,12 @@ package btfhub
 import (
 	"errors"
 	"fmt"
-	"github.com/retrobpf/retrobpf/internal/objload"
 	"sort"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // Load failure classes reported by LoadObjects.

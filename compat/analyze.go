@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"github.com/retrobpf/retrobpf/internal/objload"
 	"io"
 	"os"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/retrobpf/retrobpf/internal/kversion"
 
 	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // The test objects in testdata are built from testdata/src by clang.

@@ -3,13 +3,13 @@ package minimize
 import (
 	"errors"
 	"fmt"
-	"github.com/retrobpf/retrobpf/internal/objload"
 	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // ErrNotEquivalent is returned by Check when an object relocates

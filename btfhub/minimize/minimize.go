@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/retrobpf/retrobpf/internal/objload"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // ErrNoRelocations is returned when the objects have no CO-RE relocations:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/retrobpf/retrobpf/internal/objload"
 	"io"
 	"net"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/loopdev"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
 	"github.com/retrobpf/retrobpf/matrix/suite"
 	"github.com/retrobpf/retrobpf/matrix/triage"
@@ -151,8 +151,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		var results []reports.VariantResult
 		for _, v := range p.Variants {
 			vr := reports.VariantResult{Program: p.Name, Variant: v.Name, Object: v.Object}
-			// As libbpf prepares it for this kernel: weak maps, .kconfig, typed ksyms.
-			spec, err := objload.Load(o.Suite.ObjectPath(v), objload.Options{KernelTypes: kernelTypes})
+			// As libbpf prepares it for this kernel: weak maps, .kconfig, typed
+			// ksyms (by this kernel's own BTF IDs, not an external --btf's).
+			spec, err := objload.Load(o.Suite.ObjectPath(v), objload.Options{})
 			if err != nil {
 				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("read object: %v", err)
 				results = append(results, vr)
