@@ -20,5 +20,10 @@
 //     handles them like libbpf.
 //
 // Read also bounds what it hands the ELF and BTF decoders (object size,
-// BTF graph) and turns a decoder panic into an error.
+// BTF graph, section sizes) and turns a decoder panic into an error.
+//
+// Where it still differs from libbpf: typed ksyms are looked up in vmlinux
+// BTF only (libbpf also searches module BTF), the local and kernel types of
+// a typed ksym are not compared, and LINUX_KERNEL_VERSION ignores Ubuntu's
+// /proc/version_signature (Debian's uname -v is honoured).
 package objload
