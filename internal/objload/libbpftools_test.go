@@ -73,23 +73,17 @@ func loadEach(spec *ebpf.CollectionSpec) (loaded int, errs map[string]error) {
 	return loaded, errs
 }
 
-// TestLibbpfTools loads the objects of a real libbpf tool suite nobody
-// here wrote, through cilium/ebpf alone ("before") and through objload
-// ("after"). Programs may fail for reasons no loader can fix (fentry on a
-// function this kernel lacks, a program the tool autoloads only on some
-// kernels); what must not fail is reading the objects, and objload must
-// load at least every program cilium/ebpf alone loads.
-func TestLibbpfTools(t *testing.T) {
-	testutils.RequireRoot(t, "loads BPF programs")
-	if testing.Short() {
-		t.Skip("loads every program of libbpf-tools (about a minute); not with -short")
-	}
+type libbpfTool struct {
+	name string
+	objs [][]byte
+}
+
+// libbpfToolObjects returns the objects embedded in libbpf-tools, by tool,
+// or skips the test when the package is not installed.
+func libbpfToolObjects(t *testing.T) []libbpfTool {
+	t.Helper()
 	bins, _ := filepath.Glob(filepath.Join(libbpfTools, "*"))
-	type tool struct {
-		name string
-		objs [][]byte
-	}
-	var tools []tool
+	var tools []libbpfTool
 	for _, b := range bins {
 		st, err := os.Stat(b)
 		if err != nil || !st.Mode().IsRegular() || st.Size() > 64<<20 {
@@ -100,13 +94,28 @@ func TestLibbpfTools(t *testing.T) {
 			continue
 		}
 		if objs := embeddedObjects(raw); len(objs) > 0 {
-			tools = append(tools, tool{filepath.Base(b), objs})
+			tools = append(tools, libbpfTool{filepath.Base(b), objs})
 		}
 	}
 	if len(tools) < 10 {
 		t.Skipf("found %d binaries with embedded BPF objects in %s: is Debian's libbpf-tools installed? (make deps-test)", len(tools), libbpfTools)
 	}
 	sort.Slice(tools, func(i, j int) bool { return tools[i].name < tools[j].name })
+	return tools
+}
+
+// TestLibbpfTools loads the objects of a real libbpf tool suite nobody
+// here wrote, through cilium/ebpf alone ("before") and through objload
+// ("after"). Programs may fail for reasons no loader can fix (fentry on a
+// function this kernel lacks, a program the tool autoloads only on some
+// kernels); what must not fail is reading the objects, and objload must
+// load at least every program cilium/ebpf alone loads.
+func TestLibbpfTools(t *testing.T) {
+	testutils.RequireRoot(t, "loads BPF programs")
+	if testing.Short() {
+		t.Skip("loads every program of libbpf-tools (about 20 s); not with -short")
+	}
+	tools := libbpfToolObjects(t)
 
 	var objects, progs, beforeRead, beforeLoad, afterRead, afterLoad int
 	for _, tl := range tools {
