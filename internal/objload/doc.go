@@ -23,7 +23,6 @@
 // BTF graph, section sizes) and turns a decoder panic into an error.
 //
 // Where it still differs from libbpf: typed ksyms are looked up in vmlinux
-// BTF only (libbpf also searches module BTF), the local and kernel types of
-// a typed ksym are not compared, and LINUX_KERNEL_VERSION ignores Ubuntu's
-// /proc/version_signature (Debian's uname -v is honoured).
+// BTF only (libbpf also searches module BTF), and the local and kernel
+// types of a typed ksym are not compared.
 package objload

@@ -172,3 +172,25 @@ func emptyBTF(t *testing.T) *btf.Spec {
 	}
 	return s
 }
+
+func TestKernelVersionSources(t *testing.T) {
+	if v, ok := ubuntuVersion("Ubuntu 5.15.0-91.101-generic 5.15.131\n"); !ok || v.Code() != kversion.MustParse("5.15.131").Code() {
+		t.Errorf("ubuntuVersion = %v, %v", v, ok)
+	}
+	if _, ok := ubuntuVersion("garbage"); ok {
+		t.Error("ubuntuVersion accepted garbage")
+	}
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{Release: "6.1.0-18-amd64", Version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)"}, "6.1.76"},
+		{Options{Release: "6.1.0-18-amd64"}, "6.1.0"},
+		{Options{Release: "4.19.300-custom"}, "4.19.255"}, // the patch level saturates
+	} {
+		v, err := tc.opts.kernelVersion()
+		if err != nil || v.Code() != kversion.MustParse(tc.want).Code() {
+			t.Errorf("%+v: %v, %v, want %s", tc.opts, v, err, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -69,12 +70,18 @@ func (o Options) release() string {
 
 var debianVersion = regexp.MustCompile(`Debian (\d+\.\d+\.\d+)`)
 
-// kernelVersion is libbpf's get_kernel_version: the Debian version from
-// uname -v if there is one, else the release's leading x.y.z.
+// kernelVersion is libbpf's get_kernel_version: Ubuntu's upstream version
+// from /proc/version_signature (running kernel only), the Debian version
+// from uname -v, else the release's leading x.y.z.
 func (o Options) kernelVersion() (kversion.Version, error) {
 	ver := o.Version
 	if ver == "" && o.running() {
 		_, ver = uname()
+		if raw, err := inputfile.Read("/proc/version_signature", inputfile.MaxSmall); err == nil {
+			if v, ok := ubuntuVersion(string(raw)); ok {
+				return v, nil
+			}
+		}
 	}
 	if m := debianVersion.FindStringSubmatch(ver); m != nil {
 		if v, err := kversion.Parse(m[1]); err == nil {
@@ -82,6 +89,17 @@ func (o Options) kernelVersion() (kversion.Version, error) {
 		}
 	}
 	return kversion.Parse(o.release())
+}
+
+// ubuntuVersion reads /proc/version_signature ("Ubuntu 5.15.0-91.101-generic
+// 5.15.131"): the third field is the upstream version.
+func ubuntuVersion(sig string) (kversion.Version, bool) {
+	f := strings.Fields(sig)
+	if len(f) < 3 {
+		return kversion.Version{}, false
+	}
+	v, err := kversion.Parse(f[2])
+	return v, err == nil
 }
 
 // maxConfig bounds a kernel config, decompressed (a distribution's is
