@@ -31,9 +31,11 @@ endef
 deps:
 	$(call apt_install,qemu-system-x86_64:qemu-system-x86 bpftool:bpftool pahole:dwarves)
 
-# deps-test adds what only the tests need: Chromium renders the HTML report.
+# deps-test adds what only the tests need: Chromium renders the HTML report;
+# libbpf-tools' binaries embed real libbpf-built objects that internal/objload
+# must load.
 deps-test: deps
-	$(call apt_install,chromium:chromium)
+	$(call apt_install,chromium:chromium /usr/sbin/biolatency:libbpf-tools)
 
 # deps-bpf installs the compiler for regenerating the BPF objects.
 deps-bpf:

@@ -7,6 +7,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // Load failure classes reported by LoadObjects.
@@ -37,7 +39,7 @@ func LoadObjects(paths []string, kernel *btf.Spec, src Source) []LoadResult {
 	var out []LoadResult
 	opts := CollectionOptions(kernel, src)
 	for _, p := range paths {
-		spec, err := ebpf.LoadCollectionSpec(p)
+		spec, err := objload.Load(p, objload.Options{}) // as libbpf would load it here
 		if err != nil {
 			out = append(out, LoadResult{Object: p, Class: ClassObject, Error: err.Error()})
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/retrobpf/retrobpf/internal/kversion"
 
 	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // The test objects in testdata are built from testdata/src by clang.
@@ -208,11 +209,13 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 			spec, err = nil, fmt.Errorf("%w: loader panic: %v", ErrBadObject, p)
 		}
 	}()
-	spec, err = ebpf.LoadCollectionSpecFromReader(sr)
+	// objload reads it as libbpf would (weak maps and externs included,
+	// .kconfig laid out as a map).
+	obj, err := objload.ReadAt(sr, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadObject, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
 	}
-	return spec, nil
+	return obj.AnalysisSpec(), nil
 }
 
 func machineName(m elf.Machine) string {

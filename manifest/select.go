@@ -100,6 +100,29 @@ type VariantResult struct {
 	Failures     []compat.Unmet       `json:"failures"`
 	FailureCount int                  `json:"failure_count"`
 	Unconfirmed  []compat.Unmet       `json:"unconfirmed,omitempty"`
+	// Error says why the variant could not be evaluated (its object is
+	// unreadable or lacks a listed program); it is then not runnable.
+	Error string `json:"error,omitempty"`
+}
+
+// variantError is the verdict of a variant that could not be evaluated:
+// a load-error failure, so that it reads like any rejection.
+func variantError(v *Variant, err error) VariantResult {
+	u := compat.Unmet{Requirement: compat.Requirement{Feature: FeatureLoadError, Reason: err.Error(), Source: v.Object}, State: compat.Unsupported, Detail: "the variant cannot be evaluated"}
+	return VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []compat.Requirement{}, Failures: []compat.Unmet{u}, FailureCount: 1, Error: err.Error()}
+}
+
+// Errors lists the variants that could not be evaluated, one line each.
+func (s *Selection) Errors() []string {
+	var out []string
+	for _, p := range s.Programs {
+		for _, v := range p.Variants {
+			if v.Error != "" {
+				out = append(out, v.Error)
+			}
+		}
+	}
+	return out
 }
 
 // Failed returns the programs without a runnable variant.
@@ -118,8 +141,9 @@ func (s *Selection) Failed() []ProgramSelection {
 // object and programs, and its kernel: constraint — all hold on t
 // (Supported). Every variant is evaluated and every rejected one is
 // explained. A program without a runnable variant is not an error here:
-// Selection.OK is false. Errors are for objects that cannot be analysed or
-// that lack a program the manifest names.
+// Selection.OK is false. A variant whose object cannot be analysed or
+// lacks a program the manifest names is not runnable and says why in
+// VariantResult.Error (Selection.Errors); the others are still evaluated.
 func Select(m *Manifest, t compat.Target, opts SelectOptions) (*Selection, error) {
 	kernel := opts.Kernel
 	if kernel.IsZero() {
@@ -134,7 +158,7 @@ func Select(m *Manifest, t compat.Target, opts SelectOptions) (*Selection, error
 		for _, v := range p.Variants {
 			vr, err := evaluateVariant(m, &p, &v, t, kernel, opts, cache)
 			if err != nil {
-				return nil, err
+				vr = variantError(&v, err) // costs this variant only
 			}
 			if vr.Runnable && ps.Selected == "" {
 				vr.Selected = true

@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -161,9 +163,62 @@ programs:
         object: ringbuf_tp.o
         programs: [no_such_prog]
 `)
-	_, err := Select(m, compat.VersionTarget(kversion.MustParse("6.1")), SelectOptions{})
-	if err == nil || !strings.Contains(err.Error(), `no program "no_such_prog"`) || !strings.Contains(err.Error(), "suite.yaml:6") {
-		t.Fatalf("err %v", err)
+	sel, err := Select(m, compat.VersionTarget(kversion.MustParse("6.1")), SelectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := sel.Errors()
+	if len(errs) != 1 || !strings.Contains(errs[0], `no program "no_such_prog"`) || !strings.Contains(errs[0], "suite.yaml:6") {
+		t.Fatalf("errors %q", errs)
+	}
+	if sel.OK || sel.Programs[0].Variants[0].Runnable {
+		t.Fatal("a variant naming a missing program is runnable")
+	}
+}
+
+// One unreadable object costs only its own variant: the program's other
+// variant and the other programs are still selected (issue 10: one bad
+// object in a manifest made the guest's whole selection, and so the
+// kernel's whole run, fail).
+func TestSelectBadObjectIsolated(t *testing.T) {
+	path := manifestDir(t, `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants:
+      - name: broken
+        object: broken.o
+      - name: good
+        object: ringbuf_tp.o
+  - name: b
+    trigger: {kind: exec}
+    variants:
+      - name: only
+        object: ringbuf_tp.o
+`)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "broken.o"), []byte("\x7fELF garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Select(m, compat.VersionTarget(kversion.MustParse("6.1")), SelectOptions{AcceptUnknownSymbols: true})
+	if err != nil {
+		t.Fatalf("Select: %v", err)
+	}
+	if got := sel.Programs[0].Selected; got != "good" {
+		t.Errorf("a: selected %q, want good", got)
+	}
+	if got := sel.Programs[1].Selected; got != "only" {
+		t.Errorf("b: selected %q, want only", got)
+	}
+	v := sel.Programs[0].Variants[0]
+	if v.Runnable || v.Error == "" || len(v.Failures) != 1 || v.Failures[0].Feature != FeatureLoadError {
+		t.Errorf("broken variant: %+v", v)
+	}
+	if errs := sel.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "broken.o") {
+		t.Errorf("Errors() = %q", errs)
 	}
 }
 

@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // ErrNotEquivalent is returned by Check when an object relocates
@@ -21,10 +21,11 @@ var ErrNotEquivalent = errors.New("minimized BTF relocates differently")
 // "program: relocation => fixup". target_type_id results are shown without
 // the ID, which is always an ID in the BTF used.
 func Fixups(path string, target *btf.Spec) ([]string, error) {
-	spec, err := ebpf.LoadCollectionSpec(path)
+	obj, err := objload.ReadFile(path) // weak maps and externs as libbpf reads them
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err // names the file
 	}
+	spec := obj.Spec
 	names := make([]string, 0, len(spec.Programs))
 	for n := range spec.Programs {
 		names = append(names, n)

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
 	"github.com/retrobpf/retrobpf/btfhub/internal/btftype"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // ErrNoRelocations is returned when the objects have no CO-RE relocations:
@@ -32,10 +32,11 @@ type Stats struct {
 func ObjectRelocations(paths ...string) ([]corerelo.Relocation, error) {
 	var out []corerelo.Relocation
 	for _, p := range paths {
-		spec, err := ebpf.LoadCollectionSpec(p)
+		obj, err := objload.ReadFile(p) // weak maps and externs as libbpf reads them
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, err // names the file
 		}
+		spec := obj.Spec
 		rs, err := corerelo.FromCollection(spec)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)

@@ -27,7 +27,7 @@ func init() {
 			"JSON output (schema_version 1) is the stable interface of the matrix; its fields are\n" +
 			"documented on manifest.Selection.\n\n" +
 			"Exit 0: every program has a variant; 1: a program has none (the reasons are printed);\n" +
-			"2: the manifest or one of its objects is invalid.",
+			"2: the manifest or one of its objects is invalid (the other variants are still reported).",
 		Flags: commandFlags(append(checkTargetFlags(),
 			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see manifest/manifest.schema.json)", Required: true},
 			&cli.BoolFlag{Name: "allow-unknown", Usage: "accept requirements the target cannot confirm (listed as unconfirmed)"},
@@ -75,6 +75,13 @@ func init() {
 				return selectTable(w, sel)
 			}); err != nil {
 				return err
+			}
+			if errs := sel.Errors(); len(errs) > 0 {
+				more := ""
+				if len(errs) > 1 {
+					more = fmt.Sprintf(" (and %d more)", len(errs)-1)
+				}
+				return cliutil.Usagef("%s%s", errs[0], more)
 			}
 			if failed := sel.Failed(); len(failed) > 0 {
 				var parts []string

@@ -23,6 +23,7 @@ import (
 	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/loopdev"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"github.com/retrobpf/retrobpf/manifest"
 	"github.com/retrobpf/retrobpf/matrix/overhead"
 	"github.com/retrobpf/retrobpf/matrix/triage"
@@ -152,7 +153,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		var results []reports.VariantResult
 		for _, v := range p.Variants {
 			vr := reports.VariantResult{Program: p.Name, Variant: v.Name, Object: v.Object}
-			spec, err := ebpf.LoadCollectionSpec(v.ObjectPath)
+			// As libbpf prepares it for this kernel: weak maps, .kconfig, typed
+			// ksyms (by this kernel's own BTF IDs, not an external --btf's).
+			spec, err := objload.Load(v.ObjectPath, objload.Options{})
 			if err != nil {
 				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("read object: %v", err)
 				results = append(results, vr)
