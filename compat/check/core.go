@@ -8,6 +8,7 @@ import (
 	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/btfhub/corerelo"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // coreUnmet relocates every program of the object at path against the
@@ -20,10 +21,12 @@ import (
 // .kconfig, which the verifier reads as constants — is therefore Unknown,
 // not Unsupported, until reachability is evaluated.
 func coreUnmet(path string, kernel *btf.Spec) (map[string][]compat.Unmet, error) {
-	spec, err := ebpf.LoadCollectionSpec(path)
+	// As libbpf reads it (weak symbols made global), like the analysis.
+	obj, err := objload.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	spec := obj.Spec
 	out := map[string][]compat.Unmet{}
 	for name, prog := range spec.Programs {
 		if spec.Types == nil {
