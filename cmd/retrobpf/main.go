@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 
@@ -68,9 +71,28 @@ func setUsageErrors(c *cli.Command) {
 func run(args []string) int {
 	err := newApp().Run(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "retrobpf: %v%s\n", err, flagHint(err))
+		fmt.Fprintf(os.Stderr, "retrobpf: %s\n", oneLine(err.Error()+flagHint(err)))
 	}
 	return exitCode(err)
+}
+
+// oneLine keeps an error on one line whatever it quotes: a file name with
+// a newline (or a terminal escape) would otherwise split the line scripts
+// read, or rewrite the terminal. Control characters are shown Go-escaped.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func main() {
