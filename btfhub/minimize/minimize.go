@@ -20,6 +20,11 @@ import (
 // there is nothing to keep, and an empty BTF would only hide the mistake.
 var ErrNoRelocations = errors.New("objects have no CO-RE relocations")
 
+// ErrNoMatch is returned when none of the objects' relocations matches a
+// type of the full BTF: the result would be an empty BTF that makes every
+// load fail, so the BTF is most likely not the target kernel's.
+var ErrNoMatch = errors.New("no CO-RE relocation matches a type of the BTF")
+
 // Stats describes one minimization.
 type Stats struct {
 	Objects     int `json:"objects"`
@@ -59,6 +64,9 @@ func Objects(full *btf.Spec, paths ...string) ([]byte, Stats, error) {
 	types, err := Types(full, relos)
 	if err != nil {
 		return nil, st, err
+	}
+	if len(types) == 0 {
+		return nil, st, fmt.Errorf("%s: %w (%d relocations): is it the target kernel's BTF?", strings.Join(paths, ", "), ErrNoMatch, len(relos))
 	}
 	raw, err := Marshal(types)
 	if err != nil {

@@ -2,6 +2,7 @@ package minimize
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -168,5 +169,27 @@ func TestCandidatesUseSpecIndex(t *testing.T) {
 	}
 	if ts, err := candidates(full, "retrobpf_no_such_type"); err != nil || len(ts) != 0 {
 		t.Fatalf("missing type: %v, %v", ts, err)
+	}
+}
+
+// TestNoMatchIsAnError: a BTF that has none of the types the objects
+// relocate against (here one int) is not minimized into an empty BTF
+// that every load would then fail on.
+func TestNoMatchIsAnError(t *testing.T) {
+	b, err := btf.NewBuilder([]btf.Type{&btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Objects(full, "testdata/core.o")
+	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "testdata/core.o") {
+		t.Fatalf("err = %v, want ErrNoMatch naming the object", err)
 	}
 }
