@@ -148,11 +148,11 @@ func Analyze(path string) (*ObjectReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	spec, err := loadSpec(f, st.Size())
+	spec, weak, err := loadSpec(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	rep, err := AnalyzeSpec(spec)
+	rep, err := analyzeSpec(spec, weak)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -162,45 +162,48 @@ func Analyze(path string) (*ObjectReport, error) {
 
 // AnalyzeReader is Analyze for an object held in memory or another reader.
 func AnalyzeReader(r io.ReaderAt, size int64) (*ObjectReport, error) {
-	spec, err := loadSpec(r, size)
+	spec, weak, err := loadSpec(r, size)
 	if err != nil {
 		return nil, err
 	}
-	return AnalyzeSpec(spec)
+	return analyzeSpec(spec, weak)
 }
 
 // loadSpec classifies bad input before handing the bytes to cilium/ebpf,
 // whose own errors do not say "this is not an ELF at all".
-func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) {
+// weak reports whether the object declares a symbol __weak, as libbpf
+// reads it: a weak __ksym that is absent loads as NULL, so it is no
+// requirement.
+func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, weak func(string) bool, err error) {
 	head := make([]byte, min(size, maxProbeBytes))
 	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, nil, err
 	}
 	if !bytes.HasPrefix(head, elfMagic) {
 		if size == 0 {
-			return nil, fmt.Errorf("%w (empty file)", ErrNotELF)
+			return nil, nil, fmt.Errorf("%w (empty file)", ErrNotELF)
 		}
-		return nil, ErrNotELF
+		return nil, nil, ErrNotELF
 	}
 	sr := io.NewSectionReader(r, 0, size)
 	ef, err := elf.NewFile(sr)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("%w: the file ends early (%d bytes)", ErrBadELF, size)
+		return nil, nil, fmt.Errorf("%w: the file ends early (%d bytes)", ErrBadELF, size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadELF, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadELF, err)
 	}
 	if ef.Machine != elf.EM_BPF {
-		return nil, fmt.Errorf("%w: ELF for %s", ErrNotBPF, machineName(ef.Machine))
+		return nil, nil, fmt.Errorf("%w: ELF for %s", ErrNotBPF, machineName(ef.Machine))
 	}
 	for _, s := range ef.Sections {
 		if s.Type != elf.SHT_NOBITS && s.Offset+s.FileSize > uint64(size) {
-			return nil, fmt.Errorf("%w: section %s extends past the end of the file", ErrBadELF, s.Name)
+			return nil, nil, fmt.Errorf("%w: section %s extends past the end of the file", ErrBadELF, s.Name)
 		}
 		// cilium/ebpf allocates zeroed .bss contents up front; no kernel
 		// creates a map value anywhere near this big (KMALLOC_MAX_SIZE).
 		if s.Type == elf.SHT_NOBITS && s.Size > maxNoBitsSection {
-			return nil, fmt.Errorf("%w: section %s claims %d bytes", ErrBadObject, s.Name, s.Size)
+			return nil, nil, fmt.Errorf("%w: section %s claims %d bytes", ErrBadObject, s.Name, s.Size)
 		}
 	}
 	// cilium/ebpf must not take the process down on hostile input.
@@ -213,9 +216,9 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, err error) 
 	// .kconfig laid out as a map).
 	obj, err := objload.ReadAt(sr, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
 	}
-	return obj.AnalysisSpec(), nil
+	return obj.AnalysisSpec(), obj.Weak, nil
 }
 
 func machineName(m elf.Machine) string {
@@ -227,6 +230,10 @@ func machineName(m elf.Machine) string {
 // hand with cilium/ebpf/asm). Requirements are deduplicated per program,
 // keeping the first source.
 func AnalyzeSpec(spec *ebpf.CollectionSpec) (*ObjectReport, error) {
+	return analyzeSpec(spec, func(string) bool { return false })
+}
+
+func analyzeSpec(spec *ebpf.CollectionSpec, weak func(string) bool) (*ObjectReport, error) {
 	if spec == nil {
 		return nil, errNilSpec
 	}
@@ -241,7 +248,7 @@ func AnalyzeSpec(spec *ebpf.CollectionSpec) (*ObjectReport, error) {
 	usedBy := map[string][]string{}
 	var objReqs reqSet
 	for _, n := range names {
-		p := analyzeProgram(spec, n, spec.Programs[n])
+		p := analyzeProgram(spec, weak, n, spec.Programs[n])
 		for _, m := range p.Maps {
 			usedBy[m] = append(usedBy[m], n)
 		}

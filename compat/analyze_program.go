@@ -17,7 +17,7 @@ const bpfFSleepable = 1 << 4
 const maxClassicInsns = 4096
 
 // analyzeProgram derives everything one program needs.
-func analyzeProgram(spec *ebpf.CollectionSpec, name string, p *ebpf.ProgramSpec) ProgramReport {
+func analyzeProgram(spec *ebpf.CollectionSpec, weak func(string) bool, name string, p *ebpf.ProgramSpec) ProgramReport {
 	pr := ProgramReport{
 		Name:     name,
 		Section:  p.SectionName,
@@ -31,7 +31,7 @@ func analyzeProgram(spec *ebpf.CollectionSpec, name string, p *ebpf.ProgramSpec)
 	pr.Sleepable = p.Flags&bpfFSleepable != 0
 	pr.Instructions = int(p.Instructions.Size() / asm.InstructionSize)
 
-	a := &progAnalysis{spec: spec, prog: p, report: &pr}
+	a := &progAnalysis{spec: spec, weak: weak, prog: p, report: &pr}
 	a.section = "section " + p.SectionName
 	if p.SectionName == "" {
 		a.section = "program " + name
@@ -59,6 +59,7 @@ func analyzeProgram(spec *ebpf.CollectionSpec, name string, p *ebpf.ProgramSpec)
 
 type progAnalysis struct {
 	spec    *ebpf.CollectionSpec
+	weak    func(string) bool // declared __weak in the object
 	prog    *ebpf.ProgramSpec
 	report  *ProgramReport
 	section string
@@ -341,7 +342,9 @@ func (a *progAnalysis) reference(ins *asm.Instruction, src string) {
 		if _, isVar := a.spec.Variables[ref]; isVar {
 			return
 		}
-		if name := kernelFunc(ref); name != "" {
+		// A __weak ksym that the kernel lacks loads as NULL (libbpf,
+		// objload): the program must cope, the kernel need not have it.
+		if name := kernelFunc(ref); name != "" && !a.weak(ref) {
 			a.add(FeatureID("ksym:"+name), "references kernel symbol "+name+" (__ksym)", src)
 		}
 	}
