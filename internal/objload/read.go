@@ -3,11 +3,13 @@ package objload
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/internal/btflimit"
@@ -109,6 +111,10 @@ func checkSections(raw []byte) error {
 		return err
 	}
 	defer ef.Close()
+	if objLE, hostLE := ef.Data == elf.ELFDATA2LSB, binary.NativeEndian.Uint16([]byte{1, 0}) == 1; objLE != hostLE {
+		// cilium/ebpf would read it and the kernel refuse every program.
+		return fmt.Errorf("%s object, this host is %s: only a kernel of the object's byte order can load it", endianness(objLE), endianness(hostLE))
+	}
 	for _, s := range ef.Sections {
 		if s.Type != elf.SHT_NOBITS && s.Offset+s.FileSize > uint64(len(raw)) {
 			return fmt.Errorf("section %s extends past the end of the file", s.Name)
@@ -116,8 +122,56 @@ func checkSections(raw []byte) error {
 		if s.Type == elf.SHT_NOBITS && s.Size > maxNoBits {
 			return fmt.Errorf("section %s claims %d bytes", s.Name, s.Size)
 		}
+		// libbpf refuses a symbol table whose entries are not Elf64_Sym.
+		if s.Type == elf.SHT_SYMTAB && s.Entsize != elf.Sym64Size {
+			return fmt.Errorf("section %s: entry size %d, want %d", s.Name, s.Entsize, elf.Sym64Size)
+		}
+		if s.Type == elf.SHT_REL {
+			if err := checkRelocations(ef, s); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// checkRelocations refuses what libbpf refuses in a program section's
+// relocations ("bad relo offset"): an offset outside the section, or one
+// that is not at an instruction boundary. Debug sections are not checked:
+// libbpf ignores their relocations.
+func checkRelocations(ef *elf.File, rel *elf.Section) error {
+	if int(rel.Info) >= len(ef.Sections) {
+		return fmt.Errorf("section %s relocates section %d, which does not exist", rel.Name, rel.Info)
+	}
+	target := ef.Sections[rel.Info]
+	if target.Flags&elf.SHF_EXECINSTR == 0 {
+		return nil
+	}
+	const relSize = 16 // Elf64_Rel
+	if rel.Entsize != relSize {
+		return fmt.Errorf("section %s: entry size %d, want %d", rel.Name, rel.Entsize, relSize)
+	}
+	data, err := rel.Data()
+	if err != nil {
+		return fmt.Errorf("section %s: %w", rel.Name, err)
+	}
+	for i := 0; i+relSize <= len(data); i += relSize {
+		off := ef.ByteOrder.Uint64(data[i:])
+		switch {
+		case off >= target.Size:
+			return fmt.Errorf("section %s: relocation %d at offset %d is outside %s (%d bytes)", rel.Name, i/relSize, off, target.Name, target.Size)
+		case off%asm.InstructionSize != 0:
+			return fmt.Errorf("section %s: relocation %d at offset %d is not at an instruction boundary of %s", rel.Name, i/relSize, off, target.Name)
+		}
+	}
+	return nil
+}
+
+func endianness(little bool) string {
+	if little {
+		return "little-endian"
+	}
+	return "big-endian"
 }
 
 // globalizeWeak rewrites the binding of STB_WEAK symbols to STB_GLOBAL in
