@@ -3,6 +3,8 @@ package matrix
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -72,14 +74,24 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 
 // FileName is the per-kernel results file name for ref.
 func FileName(ref string) string {
+	// Every byte outside [A-Za-z0-9.-] is written _XX (hex), '_' included:
+	// '_' then only ever starts an escape, so two refs never share a name
+	// ("file:/a/k_1" and "file:/a/k/1", or Debian versions with + and ~).
 	var b strings.Builder
-	for _, r := range ref {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-			b.WriteRune(r)
+	for i := 0; i < len(ref); i++ {
+		switch c := ref[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.' && i > 0, c == '-':
+			b.WriteByte(c)
 		default:
-			b.WriteByte('_')
+			fmt.Fprintf(&b, "_%02x", c)
 		}
 	}
-	return b.String() + ".json"
+	name := b.String()
+	// File systems cap names at 255 bytes; a long file: path keeps a
+	// readable head and a digest of the whole ref.
+	if len(name) > 200 {
+		sum := sha256.Sum256([]byte(ref))
+		name = name[:150] + "-" + hex.EncodeToString(sum[:16])
+	}
+	return name + ".json"
 }

@@ -162,6 +162,9 @@ func finished(o Options, ref string) *reports.KernelResult {
 		return nil
 	}
 	kr := r.Kernels[0]
+	if kr.Ref != ref {
+		return nil // another kernel's file (names from before they were injective)
+	}
 	if kr.Outcome != reports.OutcomeOK && kr.Outcome != reports.OutcomeFailed {
 		return nil // panics, timeouts and infra errors run again
 	}

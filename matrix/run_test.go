@@ -190,6 +190,46 @@ func TestFileName(t *testing.T) {
 	if got := FileName("oci:quay.io/x/kernel:6.6@sha256:ab"); strings.ContainsAny(got, "/:@") || !strings.HasSuffix(got, ".json") {
 		t.Fatal(got)
 	}
+	// Injective: refs that differ only where the old scheme wrote '_'.
+	seen := map[string]string{}
+	for _, ref := range []string{
+		"file:/a/k_1", "file:/a/k/1", "file:/a/k:1",
+		"deb:6.1.0-18+deb12u1", "deb:6.1.0-18~deb12u1", "deb:6.1.0-18_deb12u1",
+		"6.1", "..", ".", strings.Repeat("file:/very/long/path/", 30) + "a", strings.Repeat("file:/very/long/path/", 30) + "b",
+	} {
+		name := FileName(ref)
+		if other, dup := seen[name]; dup {
+			t.Errorf("%q and %q share %s", ref, other, name)
+		}
+		seen[name] = ref
+		if len(name) > 255 || strings.ContainsAny(name, "/") || strings.HasPrefix(name, ".") {
+			t.Errorf("%q: unusable file name %q", ref, name)
+		}
+	}
+}
+
+// TestResumeChecksRef: a saved file is only taken for the kernel it
+// names, whatever its file name.
+func TestResumeChecksRef(t *testing.T) {
+	s, err := manifest.Load("testdata/host.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Suite: s, OutputDir: t.TempDir()}
+	kr := &reports.KernelResult{Ref: "file:/a/k_1", Outcome: reports.OutcomeOK}
+	if err := saveKernel(o, time.Now(), kr); err != nil {
+		t.Fatal(err)
+	}
+	if finished(o, "file:/a/k_1") == nil {
+		t.Fatal("the kernel's own result is not taken on resume")
+	}
+	// Planted under the other ref's name, as the old names allowed.
+	if err := os.Rename(filepath.Join(o.OutputDir, FileName("file:/a/k_1")), filepath.Join(o.OutputDir, FileName("file:/a/k/1"))); err != nil {
+		t.Fatal(err)
+	}
+	if kr := finished(o, "file:/a/k/1"); kr != nil {
+		t.Fatalf("another kernel's result taken on resume: %+v", kr)
+	}
 }
 
 // fromVM merges the per-program steps that finished and says what
