@@ -21,6 +21,9 @@ type RenderOptions struct {
 	// MarkdownBudget caps the markdown output in bytes (default
 	// MarkdownLimit); logs are cut first, then per-kernel details.
 	MarkdownBudget int
+	// Color paints the table's verdicts (✔ green, ✗ red, others yellow);
+	// set it only for a terminal, and never when NO_COLOR is set.
+	Color bool
 }
 
 // Render writes r in format (one of Formats) with default options.
@@ -32,7 +35,7 @@ func Render(w io.Writer, r *Results, format string) error {
 func (o RenderOptions) Render(w io.Writer, r *Results, format string) error {
 	switch format {
 	case "table":
-		return renderTable(w, r)
+		return renderTable(w, r, o.Color)
 	case "json":
 		return r.Write(w)
 	case "markdown":

@@ -9,7 +9,7 @@ import (
 
 // renderTable is the terminal view: kernels, the grid, overhead, then
 // every rejection with its triage.
-func renderTable(w io.Writer, r *Results) error {
+func renderTable(w io.Writer, r *Results, color bool) error {
 	g := newGrid(r)
 	bw := &errWriter{w: w}
 	bw.printf("retrobpf results: %s, %d kernel(s), %s\n", r.Manifest.Path, len(r.Kernels), r.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
@@ -30,19 +30,21 @@ func renderTable(w io.Writer, r *Results) error {
 	tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "PROGRAM/VARIANT")
 	for _, k := range g.kernels {
-		fmt.Fprintf(tw, "\t%s", kernelLabel(k))
+		fmt.Fprintf(tw, "\t%s", paint(color, colorNeutral, kernelLabel(k)))
 	}
 	fmt.Fprintln(tw)
 	for _, p := range g.programs {
 		fmt.Fprintf(tw, "%s ⇒ selected", p.name)
 		for _, k := range g.kernels {
-			fmt.Fprintf(tw, "\t%s", selectedText(k, p.name))
+			cell := selectedText(k, p.name)
+			fmt.Fprintf(tw, "\t%s", paint(color, verdictColor(cell), cell))
 		}
 		fmt.Fprintln(tw)
 		for _, v := range p.variants {
 			fmt.Fprintf(tw, "  %s", v)
 			for _, k := range g.kernels {
-				fmt.Fprintf(tw, "\t%s", cellText(k, k.variant(p.name, v)))
+				cell := cellText(k, k.variant(p.name, v))
+				fmt.Fprintf(tw, "\t%s", paint(color, verdictColor(cell), cell))
 			}
 			fmt.Fprintln(tw)
 		}

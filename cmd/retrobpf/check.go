@@ -67,7 +67,7 @@ func init() {
 				case "markdown":
 					return checkMarkdown(w, res, o.Verbose)
 				}
-				return checkTable(w, res, o.Verbose)
+				return checkTable(w, res, o.Verbose, o.Color)
 			}); err != nil {
 				return err
 			}
@@ -235,7 +235,7 @@ func checkVersionLabel(v kversion.Version) string {
 	return v.String()
 }
 
-func checkTable(w io.Writer, r *check.Result, verbose bool) error {
+func checkTable(w io.Writer, r *check.Result, verbose, color bool) error {
 	for i, o := range r.Objects {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -276,7 +276,7 @@ func checkTable(w io.Writer, r *check.Result, verbose bool) error {
 				fmt.Fprintf(w, "    %s: %s (%s)\n", f.Severity, f.Message, f.Source)
 			}
 			if v != nil {
-				fmt.Fprintf(w, "    %s: %s\n", r.Target, strings.ToUpper(string(v.Verdict)))
+				fmt.Fprintf(w, "    %s: %s\n", r.Target, verdictLabel(v.Verdict, color))
 				for _, u := range v.Unmet {
 					fmt.Fprintf(w, "      %s %s (since %s): %s [%s]\n", u.State, u.Feature, checkVersionLabel(u.Since), u.Reason, u.Source)
 					if u.Detail != "" {
@@ -381,4 +381,20 @@ func checkMarkdown(w io.Writer, r *check.Result, verbose bool) error {
 		fmt.Fprintf(w, "\n%s\n", mdtable.Cell(r.Summary()))
 	}
 	return nil
+}
+
+// verdictLabel is a verdict as the table prints it: upper case, and on a
+// terminal (without NO_COLOR) ✔ green, ✗ red, ? yellow.
+func verdictLabel(v compat.Verdict, color bool) string {
+	label := strings.ToUpper(string(v))
+	if !color {
+		return label
+	}
+	switch v {
+	case compat.Compatible:
+		return "\x1b[32m✔ " + label + "\x1b[0m"
+	case compat.Unconfirmed:
+		return "\x1b[33m? " + label + "\x1b[0m"
+	}
+	return "\x1b[31m✗ " + label + "\x1b[0m"
 }

@@ -103,7 +103,7 @@ func reportRender(c *cli.Context) error {
 			return cliutil.Usage(fmt.Errorf("%s: %w", path, err))
 		}
 	}
-	ro := reports.RenderOptions{SourceRoot: c.String("source-root")}
+	ro := reports.RenderOptions{SourceRoot: c.String("source-root"), Color: o.Color}
 	return o.Emit(func(w io.Writer) error { return ro.Render(w, r, o.Format) })
 }
 

@@ -123,7 +123,7 @@ func runAction(c *cli.Context) error {
 			o.Logf("results: %s, report: %s", filepath.Join(dir, "results.json"), report)
 		}
 		if err == nil {
-			if eerr := o.Emit(func(w io.Writer) error { return reports.Render(w, res, o.Format) }); eerr != nil {
+			if eerr := o.Emit(func(w io.Writer) error { return reports.RenderOptions{Color: o.Color}.Render(w, res, o.Format) }); eerr != nil {
 				return eerr
 			}
 		}

@@ -35,7 +35,7 @@ type Options struct {
 // ColorEnabled reports whether colour may be used on w: never when NO_COLOR
 // is set (https://no-color.org), only on terminals otherwise.
 func ColorEnabled(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" { // "present and not an empty string"
 		return false
 	}
 	f, ok := w.(*os.File)
