@@ -11,5 +11,8 @@
 //
 // Bodies stream to a partial file beside the destination, which is renamed
 // into place only when complete (and matching the expected size and
-// SHA256); on every failure the partial file is removed.
+// SHA256). On every failure the partial file is removed, except when the
+// caller interrupts a download pinned by a SHA256 (Ctrl-C during a kernel
+// package): the next Fetch resumes it, and the digest vouches for the
+// result.
 package download

@@ -164,8 +164,9 @@ func classify(url string, err error) error {
 	return fmt.Errorf("%s: %w", url, err)
 }
 
-// Fetch downloads req.URL to req.Dst. On any error nothing is left at
-// Dst+".part" and Dst is untouched.
+// Fetch downloads req.URL to req.Dst. On any error Dst is untouched and
+// nothing is left at Dst+".part", except after ctx ends during a download
+// pinned by req.SHA256, whose partial file a later Fetch resumes.
 func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 	max := c.maxSize(req)
 	if req.Size > max {
@@ -182,9 +183,20 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	part := req.Dst + ".part"
-	// A partial file from an earlier process may belong to another
-	// version of the file; resuming is only trusted within one Fetch.
-	os.Remove(part)
+	// A partial file left by an interrupted earlier Fetch is resumed only
+	// when the content is pinned by a digest: otherwise it may belong to
+	// another version of the file.
+	if req.SHA256 == "" {
+		os.Remove(part)
+	}
+	// On failure the partial file goes, except when the caller interrupted
+	// a pinned download: the next Fetch resumes it.
+	cancelled := func() error {
+		if req.SHA256 == "" {
+			os.Remove(part)
+		}
+		return ctx.Err()
+	}
 	gc := grab.NewClient()
 	gc.UserAgent = "retrobpf"
 	hc := c.httpClient(max)
@@ -199,8 +211,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 			c.logf("retrying %s in %v (attempt %d of %d): %s", req.URL, delay, attempt+1, retries+1, strings.TrimPrefix(classify(req.URL, err).Error(), req.URL+": "))
 			select {
 			case <-ctx.Done():
-				os.Remove(part)
-				return nil, ctx.Err()
+				return nil, cancelled()
 			case <-time.After(delay):
 			}
 			delay *= 2
@@ -218,8 +229,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 		if ctx.Err() != nil {
-			os.Remove(part)
-			return nil, ctx.Err()
+			return nil, cancelled()
 		}
 		retry, restart := retryable(err)
 		if restart || !retry {

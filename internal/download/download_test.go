@@ -326,3 +326,42 @@ func TestCancel(t *testing.T) {
 	}
 	noLeftovers(t, dst)
 }
+
+// An interrupted download pinned by a digest keeps its partial file, and
+// the next Fetch resumes it.
+func TestCancelPinnedResumes(t *testing.T) {
+	var mu sync.Mutex
+	var ranges []string
+	srv, _ := server(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ranges = append(ranges, r.Header.Get("Range"))
+		mu.Unlock()
+		if n == 1 && r.Method == http.MethodGet {
+			w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
+			w.Write(payload[:1000])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(payload))
+	})
+	dst := filepath.Join(t.TempDir(), "file")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	c := &Client{IdleTimeout: time.Minute}
+	if _, err := c.Fetch(ctx, Request{URL: srv.URL, Dst: dst, SHA256: sum(payload)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if fi, err := os.Stat(dst + ".part"); err != nil || fi.Size() != 1000 {
+		t.Fatalf("partial file after interruption: %v", err)
+	}
+	res, err := c.Fetch(context.Background(), Request{URL: srv.URL, Dst: dst, SHA256: sum(payload)})
+	if err != nil || !res.Resumed {
+		t.Fatalf("second fetch: %+v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ranges[len(ranges)-1] != "bytes=1000-" {
+		t.Errorf("ranges %q", ranges)
+	}
+}

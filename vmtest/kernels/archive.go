@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
+	"github.com/retrobpf/retrobpf/internal/cache"
 	"github.com/retrobpf/retrobpf/internal/cliutil"
 )
 
@@ -234,24 +233,23 @@ func (c *Cache) fetchIndex(ctx context.Context, f *fetcher, dists, path string, 
 	if fileHasSHA256(local, rf.SHA256) {
 		return nil // another process fetched it while we waited
 	}
-	part := local + ".part"
 	url := dists + "/" + path
 	if byHash {
 		// By-hash paths never change under us while the mirror updates.
 		hashURL := dists + "/" + filepath.Dir(path) + "/by-hash/SHA256/" + rf.SHA256
-		if err := f.download(ctx, hashURL, part, rf.Size, rf.SHA256, filepath.Base(path)); err == nil {
-			return os.Rename(part, local)
+		if err := f.download(ctx, hashURL, local, rf.Size, rf.SHA256, filepath.Base(path)); err == nil {
+			return nil
 		} else if !errors.Is(err, errNotFound) {
 			return err
 		}
 	}
-	if err := f.download(ctx, url, part, rf.Size, rf.SHA256, filepath.Base(path)); err != nil {
+	if err := f.download(ctx, url, local, rf.Size, rf.SHA256, filepath.Base(path)); err != nil {
 		if errors.Is(err, errNotFound) {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err) // listed in Release but missing
 		}
 		return err
 	}
-	return os.Rename(part, local)
+	return nil
 }
 
 // readIndexCached reads a Packages index through a compact summary
@@ -357,19 +355,5 @@ func readIndex(path string, keep func(string) bool) ([]pkgEntry, error) {
 
 // fileHasSHA256 reports whether path exists with the given checksum.
 func fileHasSHA256(path, sum string) bool {
-	got, err := sha256File(path)
-	return err == nil && got == sum
-}
-
-func sha256File(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return cache.Verify(path, sum) == nil
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 // manifestName is the file of a cache entry describing it; it is written
@@ -38,7 +40,8 @@ type ResolveOptions struct {
 	Progress io.Writer
 	// Logf, when set, receives progress lines ("downloading …").
 	Logf func(format string, args ...any)
-	// Debugf, when set, receives details: retries, skipped suites.
+	// Debugf, when set, receives details: skipped suites (and retries
+	// when Logf is not set).
 	Debugf func(format string, args ...any)
 	// Insecure allows plain HTTP to OCI registries that are not on loopback
 	// (loopback registries always may use plain HTTP).
@@ -51,23 +54,40 @@ func (o ResolveOptions) logf(format string, args ...any) {
 	}
 }
 
+// retryf reports a retried download: on the progress log when there is
+// one, since a retry explains a slow pull.
+func (o ResolveOptions) retryf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	} else {
+		o.debugf(format, args...)
+	}
+}
+
 func (o ResolveOptions) debugf(format string, args ...any) {
 	if o.Debugf != nil {
 		o.Debugf(format, args...)
 	}
 }
 
-// DefaultDir is $XDG_CACHE_HOME/retrobpf/kernels, or ~/.cache/retrobpf/kernels.
+// DefaultDir is $XDG_CACHE_HOME/retrobpf/kernels, or retrobpf/kernels in
+// the user's cache directory (the BTF cache's sibling).
 func DefaultDir() (string, error) {
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		base = d
+	d, err := cache.Dir("kernels")
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
-	return filepath.Join(base, "retrobpf", "kernels"), nil
+	return d, nil
+}
+
+// lock takes an exclusive flock on <dir>/.locks/<name>.lock, waiting until
+// it is free or ctx ends.
+func (c *Cache) lock(ctx context.Context, name string) (unlock func(), err error) {
+	unlock, err = cache.Lock(ctx, filepath.Join(c.dir, ".locks", name+".lock"))
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
+	}
+	return unlock, err
 }
 
 // Open opens (creating it if needed) the cache in dir, or in DefaultDir
@@ -253,21 +273,7 @@ func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions, key 
 // install renames a complete temporary entry into place, replacing an
 // older entry for the same key.
 func (c *Cache) install(tmp, key string) error {
-	final := filepath.Join(c.dir, key)
-	if _, err := os.Lstat(final); err == nil {
-		old, err := os.MkdirTemp(c.dir, ".old-"+key+"-")
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		if err := os.Remove(old); err != nil {
-			return err
-		}
-		if err := os.Rename(final, old); err != nil {
-			return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		defer os.RemoveAll(old)
-	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := cache.ReplaceDir(tmp, filepath.Join(c.dir, key)); err != nil {
 		return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
 	return nil
@@ -417,7 +423,7 @@ func newManifest(dir string, k *Kernel) (*manifest, error) {
 		if err != nil || strings.HasPrefix(r, "..") {
 			return nil, fmt.Errorf("kernel file %s outside the cache entry", *p)
 		}
-		sum, err := sha256File(*p)
+		sum, err := cache.SHA256File(*p)
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +486,7 @@ func readManifest(dir string) (*manifest, error) {
 
 func (m *manifest) verify(dir string) error {
 	for rel, sum := range m.Files {
-		got, err := sha256File(filepath.Join(dir, rel))
+		got, err := cache.SHA256File(filepath.Join(dir, rel))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}

@@ -52,7 +52,7 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	if err != nil {
 		return nil, err
 	}
-	f := newFetcher(opts.Progress, opts.Debugf)
+	f := newFetcher(opts.Progress, opts.retryf)
 	keep := func(name string) bool {
 		return strings.HasPrefix(name, "linux-image-") || name == r.Package
 	}

@@ -226,7 +226,7 @@ func TestDownloadResumes(t *testing.T) {
 			sum = e.SHA256
 		}
 	}
-	writeFile(t, filepath.Join(c.Dir(), ".downloads", sum+".deb"), deb[:len(deb)/2])
+	writeFile(t, filepath.Join(c.Dir(), ".downloads", sum+".deb.part"), deb[:len(deb)/2])
 	if _, err := c.Resolve(context.Background(), "6.1", ResolveOptions{Mirror: a.URL}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 // resolveFile validates a file: kernel (and its --btf file) in place.
@@ -25,7 +27,7 @@ func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := sha256File(p)
+	sum, err := cache.SHA256File(p)
 	if err != nil {
 		return nil, err
 	}
