@@ -162,14 +162,15 @@ func keys(r Ref, modules bool) []string {
 
 // Resolve returns the kernel for ref from the cache, pulling it first when
 // it is missing or damaged (or lacks modules that opts asks for). file:
-// references are validated and returned in place, never copied.
+// and dir: references (local sources) are validated and returned in
+// place, never copied.
 func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, opts)
+	if src.local() {
+		return src.fetch(ctx, c, r, opts, "")
 	}
 	ks := keys(r, opts.Modules)
 	for _, key := range ks {
@@ -191,15 +192,25 @@ func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*
 	return c.pullLocked(ctx, r, opts, ks[0])
 }
 
+// parseSource parses ref and returns the source that serves it.
+func parseSource(ref string) (Ref, source, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return Ref{}, nil, err
+	}
+	src, err := sourceOf(r)
+	return r, src, err
+}
+
 // Pull fetches ref again even when it is cached (picking up a newer
 // kernel for an alias or a moved tag) and replaces the cache entry.
 func (c *Cache) Pull(ctx context.Context, ref string, opts ResolveOptions) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, opts)
+	if src.local() {
+		return src.fetch(ctx, c, r, opts, "")
 	}
 	key := keys(r, opts.Modules)[0]
 	unlock, err := c.lock(ctx, key)
@@ -213,12 +224,12 @@ func (c *Cache) Pull(ctx context.Context, ref string, opts ResolveOptions) (*Ker
 // Lookup returns a cached kernel without touching the network:
 // ErrNotCached if it is not there, ErrCorrupt if it is damaged.
 func (c *Cache) Lookup(ref string) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, ResolveOptions{})
+	if src.local() {
+		return src.fetch(context.Background(), c, r, ResolveOptions{}, "")
 	}
 	var first error
 	for _, key := range keys(r, false) {
@@ -244,15 +255,11 @@ func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions, key 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
-	var k *Kernel
-	switch r.Kind {
-	case KindAlias, KindDeb:
-		k, err = c.pullDeb(ctx, r, opts, tmp)
-	case KindOCI:
-		k, err = c.pullOCI(ctx, r, opts, tmp)
-	default:
-		err = fmt.Errorf("%w: cannot pull %s", ErrBadRef, r)
+	src, err := sourceOf(r)
+	if err != nil {
+		return nil, err
 	}
+	k, err := src.fetch(ctx, c, r, opts, tmp)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r, err)
 	}
@@ -314,9 +321,9 @@ func (c *Cache) List() ([]Entry, error) {
 // or the entry named by a key from List.
 func (c *Cache) Remove(ctx context.Context, ref string) error {
 	var ks []string
-	if r, err := ParseRef(ref); err == nil {
-		if r.Kind == KindFile {
-			return fmt.Errorf("%w: %s: file: kernels are not cached", ErrNotCached, ref)
+	if r, src, err := parseSource(ref); err == nil {
+		if src.local() {
+			return fmt.Errorf("%w: %s: %s: kernels are not cached", ErrNotCached, ref, r.Kind)
 		}
 		ks = keys(r, false)
 	} else if strings.ContainsAny(ref, `/\`) || strings.HasPrefix(ref, ".") || ref == "" {

@@ -47,6 +47,44 @@ func mirrors(opts ResolveOptions) (Mirrors, error) {
 	return Mirrors{Archive: m, Security: SecurityFor(m)}, nil
 }
 
+func init() {
+	register(KindDeb, debianSource{}, true)
+	register(KindAlias, debianSource{}, false)
+}
+
+var (
+	debPackageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	debVersion     = regexp.MustCompile(`^[0-9A-Za-z.+~:-]+$`)
+)
+
+// debianSource pulls Debian kernel packages: deb:PACKAGE[=VERSION] and
+// the aliases.
+type debianSource struct{}
+
+func (debianSource) parse(rest string) (Ref, error) {
+	pkg, ver, hasVer := strings.Cut(rest, "=")
+	if !debPackageName.MatchString(pkg) {
+		return Ref{}, fmt.Errorf("%q is not a Debian package name", pkg)
+	}
+	if hasVer && !debVersion.MatchString(ver) {
+		return Ref{}, fmt.Errorf("%q is not a Debian version", ver)
+	}
+	return Ref{Kind: KindDeb, Package: pkg, Version: ver}, nil
+}
+
+func (debianSource) format(r Ref) string {
+	if r.Version != "" {
+		return r.Package + "=" + r.Version
+	}
+	return r.Package
+}
+
+func (debianSource) local() bool { return false }
+
+func (debianSource) fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
+	return c.pullDeb(ctx, r, opts, tmp)
+}
+
 func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
 	m, err := mirrors(opts)
 	if err != nil {

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +10,25 @@ import (
 
 	"github.com/retrobpf/retrobpf/internal/cache"
 )
+
+func init() { register(KindFile, fileSource{}, true) }
+
+// fileSource is a local bzImage: file:PATH.
+type fileSource struct{}
+
+func (fileSource) parse(rest string) (Ref, error) {
+	if rest == "" {
+		return Ref{}, errors.New("empty path")
+	}
+	return Ref{Kind: KindFile, Path: rest}, nil
+}
+
+func (fileSource) format(r Ref) string { return r.Path }
+func (fileSource) local() bool         { return true }
+
+func (fileSource) fetch(_ context.Context, _ *Cache, r Ref, opts ResolveOptions, _ string) (*Kernel, error) {
+	return resolveFile(r, opts)
+}
 
 // resolveFile validates a file: kernel (and its --btf file) in place.
 // A --btf file overrides a btf-<v> found beside vmlinuz-<v>.
