@@ -40,8 +40,8 @@ type ResolveOptions struct {
 	Progress io.Writer
 	// Logf, when set, receives progress lines ("downloading …").
 	Logf func(format string, args ...any)
-	// Debugf, when set, receives details: skipped suites (and retries
-	// when Logf is not set).
+	// Debugf, when set, receives details: retries (one line each, naming
+	// the URL and the reason), skipped suites.
 	Debugf func(format string, args ...any)
 	// Insecure allows plain HTTP to OCI registries that are not on loopback
 	// (loopback registries always may use plain HTTP).
@@ -51,16 +51,6 @@ type ResolveOptions struct {
 func (o ResolveOptions) logf(format string, args ...any) {
 	if o.Logf != nil {
 		o.Logf(format, args...)
-	}
-}
-
-// retryf reports a retried download: on the progress log when there is
-// one, since a retry explains a slow pull.
-func (o ResolveOptions) retryf(format string, args ...any) {
-	if o.Logf != nil {
-		o.Logf(format, args...)
-	} else {
-		o.debugf(format, args...)
 	}
 }
 

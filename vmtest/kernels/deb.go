@@ -62,4 +62,3 @@ func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 	}
 	return nil, nil, fmt.Errorf("unsupported package compression %q", name)
 }
-

@@ -90,7 +90,7 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	if err != nil {
 		return nil, err
 	}
-	f := newFetcher(opts.Progress, opts.retryf)
+	f := newFetcher(opts.Progress, opts.debugf)
 	keep := func(name string) bool {
 		return strings.HasPrefix(name, "linux-image-") || name == r.Package
 	}
