@@ -65,7 +65,7 @@ type Fetcher struct {
 	Retries     int           // extra attempts after a failure; 0 means 4, negative none
 	Backoff     time.Duration // first retry delay, doubled each time; default 1s
 	Timeout     time.Duration // per-attempt limit; default 10 minutes
-	IdleTimeout time.Duration // a download that brings no byte for this long fails; default 30s
+	IdleTimeout time.Duration // an attempt that brings no headers or byte for this long fails; default 30s
 	MaxSize     int64         // cap on the tarball and on the extracted BTF; default DefaultMaxBTFSize
 
 	Progress io.Writer // progress bar destination, used only if a terminal
@@ -270,6 +270,7 @@ func (f *Fetcher) download(ctx context.Context, res *FetchResult) (*os.File, err
 		Retries:        f.Retries,
 		Backoff:        f.Backoff,
 		IdleTimeout:    f.IdleTimeout,
+		HeaderTimeout:  f.IdleTimeout,
 		AttemptTimeout: timeout,
 		MaxSize:        f.maxSize(),
 		Logf:           f.Logf,

@@ -143,7 +143,7 @@ func btfFetchCmd() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "accept a tarball whose SHA256 differs from the lock file, and refetch a cached one"},
 			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retries after a failed download"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "limit per download attempt"},
-			&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Second, Usage: "fail a download attempt that brings no data for this long"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Second, Usage: "fail a download attempt whose server sends no headers or data for this long"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o := options(c)

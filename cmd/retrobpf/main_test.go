@@ -37,6 +37,7 @@ func TestScripts(t *testing.T) {
 			"vmsetup": cmdVMSetup, // vm_test.go
 			"btfdup":  cmdBTFDup,
 			"btfdeep": cmdBTFDeep,
+			"hostilehub": cmdHostileHub, // hostilehub_test.go
 			"btftypedefcycle": func(ts *testscript.TestScript, neg bool, args []string) {
 				// Two typedefs naming each other: no compiler emits that.
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), testutils.RawBTF(

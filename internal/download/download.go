@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,6 +162,10 @@ func classify(url string, err error) error {
 	case errors.Is(err, grab.ErrBadLength):
 		return fmt.Errorf("%s: %w: length differs from the expected one", url, ErrChecksum)
 	}
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // it repeats the URL
+	}
 	return fmt.Errorf("%s: %w", url, err)
 }
 
@@ -241,8 +246,26 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	os.Remove(part)
-	return nil, fmt.Errorf("%w after %d attempts: %w", ErrFailed, retries+1, classify(req.URL, err))
+	return nil, failed(retries+1, classify(req.URL, err))
 }
+
+// failed wraps the last error of n attempts in ErrFailed; callers prefix
+// their own "download failed", so the text only counts the attempts.
+func failed(n int, err error) error { return &failedError{n: n, err: err} }
+
+type failedError struct {
+	n   int
+	err error
+}
+
+func (e *failedError) Error() string {
+	if e.n == 1 {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("gave up after %d attempts: %v", e.n, e.err)
+}
+
+func (e *failedError) Unwrap() []error { return []error{ErrFailed, e.err} }
 
 // attempt runs one grab transfer into part, resuming it if it exists.
 func (c *Client) attempt(ctx context.Context, gc *grab.Client, req Request, part string) (resumed bool, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -39,7 +40,7 @@ func (c *Client) Get(ctx context.Context, url string, max int64) ([]byte, error)
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("%w after %d attempts: %w", ErrFailed, retries+1, err)
+	return nil, failed(retries+1, err)
 }
 
 // permanent marks an error another attempt cannot fix.
@@ -65,6 +66,10 @@ func (c *Client) get(ctx context.Context, hc *http.Client, url string, max int64
 	req.Header.Set("User-Agent", "retrobpf")
 	resp, err := hc.Do(req)
 	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // it repeats the URL
+		}
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
 	defer resp.Body.Close()
