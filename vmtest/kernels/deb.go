@@ -11,13 +11,15 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
 // unpackDeb extracts the kernel image, its config and System.map (and the
 // modules when withModules) from the .deb in r into dst, which must exist.
 // A package without boot/vmlinuz-* yields ErrNoKernelImage.
 func unpackDeb(r io.Reader, dst string, withModules bool) (debContents, error) {
-	ar := NewArReader(r)
+	ar := debian.NewArReader(r)
 	for {
 		h, err := ar.Next()
 		if err == io.EOF {

@@ -8,7 +8,9 @@
 // parsing and fetching and a register call; the tree layout every source
 // shares (boot/vmlinuz[-<v>], btf-<v>, config-<v>, lib/modules/<v>) is
 // recognised in layout.go, from a tar stream or a directory, under
-// extraction caps. Downloads go through internal/download (retries,
+// extraction caps. The Debian archive client (apt sources, Release and
+// Packages indexes, version order, package choice, the ar container) is
+// the package vmtest/kernels/debian. Downloads go through internal/download (retries,
 // resume, timeouts, a size cap), locks and installs through
 // internal/cache.
 //
