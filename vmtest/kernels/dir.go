@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 func init() { register(KindDir, dirSource{}, true) }
@@ -35,13 +31,9 @@ func (dirSource) fetch(_ context.Context, _ *Cache, r Ref, opts ResolveOptions, 
 // resolveDir validates a dir: kernel in place. The release comes from the
 // bzImage header: image labels ("vmlinuz-5.4") need not be the release.
 func resolveDir(r Ref, opts ResolveOptions) (*Kernel, error) {
-	root, err := filepath.Abs(r.Path)
+	root, fi, err := statLocal(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotAKernel, r.Path, err)
-	}
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotAKernel, err)
+		return nil, err
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory (use file:PATH for a bzImage)", ErrNotAKernel, r.Path)
@@ -50,19 +42,13 @@ func resolveDir(r Ref, opts ResolveOptions) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	vmlinuz := kd.Files[fileVmlinuz]
-	rel, v, err := BzImageVersion(vmlinuz)
+	k, err := localKernel(r, root, kd.Files[fileVmlinuz])
 	if err != nil {
 		return nil, err
 	}
-	sum, err := cache.SHA256File(vmlinuz)
-	if err != nil {
-		return nil, err
-	}
-	k := &Kernel{Ref: r.String(), Source: root, Release: rel, Version: v, Vmlinuz: vmlinuz, SHA256: sum,
-		Config: kd.Files[fileConfig], SystemMap: kd.Files[fileSystemMap], BTF: kd.Files[fileBTF], Vmlinux: kd.Files[fileVmlinux]}
+	k.Config, k.SystemMap, k.BTF, k.Vmlinux = kd.Files[fileConfig], kd.Files[fileSystemMap], kd.Files[fileBTF], kd.Files[fileVmlinux]
 	if opts.Modules {
-		k.Modules = modulesRoot(root, rel)
+		k.Modules = modulesRoot(root, k.Release)
 		if k.Modules == "" && kd.Release != "" {
 			k.Modules = modulesRoot(root, kd.Release)
 		}
@@ -70,18 +56,8 @@ func resolveDir(r Ref, opts ResolveOptions) (*Kernel, error) {
 			k.Modules = onlyModulesRoot(root)
 		}
 		if k.Modules == "" {
-			return nil, fmt.Errorf("%w: %s has no lib/modules/%s", ErrNotAKernel, r.Path, rel)
+			return nil, fmt.Errorf("%w: %s has no lib/modules/%s", ErrNotAKernel, r.Path, k.Release)
 		}
 	}
-	if opts.BTF != "" {
-		b, err := filepath.Abs(opts.BTF)
-		if err == nil {
-			_, err = os.Stat(b)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: --btf %s: %v", ErrNotAKernel, opts.BTF, err)
-		}
-		k.BTF = b
-	}
-	return k, nil
+	return k, overrideBTF(k, opts)
 }

@@ -73,3 +73,35 @@ func TestUnpackStopsBomb(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUnpackKernelTar checks that extraction never panics, never writes
+// outside its destination and never writes past the caps.
+func FuzzUnpackKernelTar(f *testing.F) {
+	f.Add(buildTar(f, []tarFile{{Name: "boot/vmlinuz-6.1", Data: fakeBzImage("6.1.0")}, {Name: "lib/modules/6.1.0/a.ko", Data: []byte("ko")}}))
+	f.Add(buildTar(f, []tarFile{{Name: "../../boot/vmlinuz", Data: []byte("x")}, {Name: "lib/modules/../../../etc/passwd", Data: []byte("x")}}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		defer func(a, b, c int64) { maxKernelFile, maxExtracted, maxStream = a, b, c }(maxKernelFile, maxExtracted, maxStream)
+		maxKernelFile, maxExtracted, maxStream = 1<<16, 1<<18, 1<<20
+		parent := t.TempDir()
+		dst := filepath.Join(parent, "dst")
+		os.Mkdir(dst, 0o755)
+		unpackKernelTar(tar.NewReader(bytes.NewReader(data)), dst, true)
+		var written int64
+		filepath.Walk(parent, func(p string, fi os.FileInfo, err error) error {
+			if err != nil || p == parent || p == dst {
+				return nil
+			}
+			if rel, _ := filepath.Rel(dst, p); rel == ".." || len(rel) > 2 && rel[:3] == "../" {
+				t.Fatalf("wrote %s outside the destination", p)
+			}
+			if fi.Mode().IsRegular() {
+				written += fi.Size()
+			}
+			return nil
+		})
+		if written > maxExtracted {
+			t.Fatalf("wrote %d bytes, cap %d", written, maxExtracted)
+		}
+	})
+}
