@@ -1,14 +1,15 @@
 package btfhub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 // Cache is a directory of extracted, validated BTF files laid out like the
@@ -18,18 +19,9 @@ type Cache struct {
 	Dir string
 }
 
-// DefaultCacheDir is $XDG_CACHE_HOME/retrobpf/btf, or ~/.cache/retrobpf/btf.
-func DefaultCacheDir() (string, error) {
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache directory: set XDG_CACHE_HOME: %w", err)
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "retrobpf", "btf"), nil
-}
+// DefaultCacheDir is $XDG_CACHE_HOME/retrobpf/btf, or retrobpf/btf in the
+// user's cache directory (the kernel cache's sibling).
+func DefaultCacheDir() (string, error) { return cache.Dir("btf") }
 
 // Path returns where k's BTF lives in the cache (whether or not it is there).
 func (c Cache) Path(k Kernel) (string, error) {
@@ -43,18 +35,21 @@ func (c Cache) Path(k Kernel) (string, error) {
 // LockPath is the default lock file of this cache.
 func (c Cache) LockPath() string { return filepath.Join(c.Dir, LockFileName) }
 
-// Lookup returns the cached file for k, or an error wrapping fs.ErrNotExist.
+// Lookup returns the cached file for k after checking it against the
+// cache's lock file: an error wrapping fs.ErrNotExist if it is not
+// cached, ErrCorruptCache if it is damaged or was never recorded.
 func (c Cache) Lookup(k Kernel) (string, error) {
 	p, err := c.Path(k)
 	if err != nil {
 		return "", err
 	}
-	fi, err := os.Stat(p)
+	ap, _ := k.ArchivePath()
+	lock, err := ReadLockFile(c.LockPath())
 	if err != nil {
 		return "", err
 	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: not a regular file: %w", p, fs.ErrNotExist)
+	if _, err := verifyCached(p, lock.Entries[ap]); err != nil {
+		return "", err
 	}
 	return p, nil
 }
@@ -94,22 +89,12 @@ func (c Cache) List() ([]CacheEntry, error) {
 	return out, err
 }
 
-// lock takes the cache's exclusive writer lock; it blocks while another
-// retrobpf process fetches into the same cache.
-func (c Cache) lock() (unlock func(), err error) {
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create cache: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(c.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+// lock takes the cache's exclusive writer lock; it waits while another
+// retrobpf process fetches into the same cache, or until ctx ends.
+func (c Cache) lock(ctx context.Context) (unlock func(), err error) {
+	unlock, err = cache.Lock(ctx, filepath.Join(c.Dir, ".lock"))
 	if err != nil {
-		return nil, fmt.Errorf("lock cache: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("lock cache %s: %w", c.Dir, err)
 	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return unlock, nil
 }

@@ -1,14 +1,13 @@
 package btfhub
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,11 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cavaliergopher/grab/v3"
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/retrobpf/retrobpf/internal/atomicfile"
+	"github.com/retrobpf/retrobpf/internal/cache"
+	"github.com/retrobpf/retrobpf/internal/download"
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // EnvHub names the environment variable holding the archive base URL.
@@ -37,8 +36,12 @@ var (
 	// ErrBadHub is returned for a hub URL that is not http(s):// or
 	// file:///absolute/path.
 	ErrBadHub = errors.New("invalid hub URL")
-	// ErrNetwork wraps transport failures that survived all retries.
+	// ErrNetwork wraps transport failures that survived all retries, and
+	// downloads refused for their size.
 	ErrNetwork = errors.New("archive download failed")
+	// ErrCorruptCache is returned for a cached BTF file that does not match
+	// the digest its lock entry recorded (or has no lock entry).
+	ErrCorruptCache = errors.New("damaged cache entry")
 )
 
 // HubFromEnv returns flag if set, else $RETROBPF_BTFHUB, else ErrNoHub.
@@ -59,10 +62,11 @@ type Fetcher struct {
 	LockPath string // lock file; default Cache.LockPath()
 	Update   bool   // accept a tarball whose hash differs from the lock
 
-	Retries int           // extra attempts after a failure; 0 means 4, negative none
-	Backoff time.Duration // first retry delay, doubled each time; default 1s
-	Timeout time.Duration // per-attempt limit; default 10 minutes
-	MaxSize int64         // cap on the extracted BTF; default DefaultMaxBTFSize
+	Retries     int           // extra attempts after a failure; 0 means 4, negative none
+	Backoff     time.Duration // first retry delay, doubled each time; default 1s
+	Timeout     time.Duration // per-attempt limit; default 10 minutes
+	IdleTimeout time.Duration // an attempt that brings no headers or byte for this long fails; default 30s
+	MaxSize     int64         // cap on the tarball and on the extracted BTF; default DefaultMaxBTFSize
 
 	Progress io.Writer // progress bar destination, used only if a terminal
 	Client   *http.Client
@@ -88,10 +92,19 @@ func (f *Fetcher) logf(format string, args ...any) {
 	}
 }
 
+func (f *Fetcher) maxSize() int64 {
+	if f.MaxSize > 0 {
+		return f.MaxSize
+	}
+	return DefaultMaxBTFSize
+}
+
 // Fetch makes k's BTF available in the cache and returns where it is. A
-// cached file is returned as is unless Update is set. Nothing reaches the
-// cache unless the tarball extracts cleanly, holds valid kernel BTF and
-// agrees with the lock file.
+// cached file is returned as is unless Update is set, after checking it
+// against the SHA256 the lock file recorded for it (a damaged or
+// unrecorded file is fetched again). Nothing reaches the cache unless the
+// tarball extracts cleanly, holds valid kernel BTF and agrees with the
+// lock file; the BTF file and its lock entry are installed together.
 func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 	ap, err := k.ArchivePath()
 	if err != nil {
@@ -102,23 +115,11 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 		return nil, err
 	}
 	res := &FetchResult{Kernel: k, ArchivePath: ap, File: dst}
-	unlock, err := f.Cache.lock()
+	unlock, err := f.Cache.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && !f.Update {
-		res.Cached, res.Size = true, fi.Size()
-		return res, nil
-	}
-	if f.Hub == "" {
-		return nil, ErrNoHub
-	}
-	base, err := url.Parse(f.Hub)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "file") {
-		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, f.Hub)
-	}
 	lockPath := f.LockPath
 	if lockPath == "" {
 		lockPath = f.Cache.LockPath()
@@ -128,45 +129,64 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 		return nil, err
 	}
 
-	var tarball []byte
+	if !f.Update {
+		size, err := verifyCached(dst, lock.Entries[ap])
+		if err == nil {
+			res.Cached, res.Size = true, size
+			return res, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			f.logf("cached %s is not usable, fetching it again: %v", dst, err)
+		}
+	}
+	if f.Hub == "" {
+		return nil, ErrNoHub
+	}
+	base, err := url.Parse(f.Hub)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "file") {
+		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, f.Hub)
+	}
+	res.URL = base.JoinPath(ap).String()
+
+	var tarball *os.File
 	if base.Scheme == "file" {
 		if (base.Host != "" && base.Host != "localhost") || !filepath.IsAbs(base.Path) {
 			return nil, fmt.Errorf("%w %q: want file:///absolute/path", ErrBadHub, f.Hub)
 		}
-		res.URL = base.JoinPath(ap).String()
-		tarball, err = os.ReadFile(filepath.Join(base.Path, filepath.FromSlash(ap)))
-		if errors.Is(err, os.ErrNotExist) {
+		// A FIFO or a huge file in the mirror is refused before reading.
+		tarball, err = inputfile.Open(filepath.Join(base.Path, filepath.FromSlash(ap)), f.maxSize())
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNotInHub, res.URL)
+		}
+		if errors.Is(err, inputfile.ErrTooLarge) || errors.Is(err, inputfile.ErrNotRegular) {
+			return nil, fmt.Errorf("%s: %w: %w", res.URL, ErrBadArchive, err)
 		}
 		if err != nil {
 			return nil, err
 		}
 		res.Attempts = 1
 	} else {
-		res.URL = base.JoinPath(ap).String()
-		tarball, err = f.download(ctx, res)
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	sum := sha256.Sum256(tarball)
-	res.SHA256 = hex.EncodeToString(sum[:])
-	raw, err := ExtractBTF(bytes.NewReader(tarball), k.Release+".btf", f.MaxSize)
-	if err != nil && res.Resumed {
-		// A server may ignore the Range header and send the whole file,
-		// which grab appends to the partial one: fetch once more from zero.
-		f.logf("resumed download of %s is corrupt (%v), fetching it again", res.URL, err)
-		res.Resumed = false
 		if tarball, err = f.download(ctx, res); err != nil {
 			return nil, err
 		}
-		sum = sha256.Sum256(tarball)
-		res.SHA256 = hex.EncodeToString(sum[:])
-		raw, err = ExtractBTF(bytes.NewReader(tarball), k.Release+".btf", f.MaxSize)
+		defer os.Remove(tarball.Name())
+	}
+	defer tarball.Close()
+
+	// Hash the tarball while extracting it: one streaming pass.
+	h := sha256.New()
+	tr := io.TeeReader(tarball, h)
+	raw, err := ExtractBTF(tr, k.Release+".btf", f.maxSize())
+	if err == nil {
+		_, err = io.Copy(io.Discard, tr) // bytes after the xz stream count too
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", res.URL, err)
+	}
+	res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	st, err := tarball.Stat()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := ValidateBTF(raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", res.URL, err)
@@ -176,133 +196,104 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	out, err := cache.Create(dst, 0o644)
+	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(dst, raw, 0o644); err != nil {
+	defer out.Abort()
+	if _, err := out.Write(raw); err != nil {
 		return nil, err
 	}
-	lock.Entries[ap] = LockEntry{SHA256: res.SHA256, Size: int64(len(tarball)), URL: res.URL, Fetched: time.Now().UTC().Truncate(time.Second)}
+	rawSum := sha256.Sum256(raw)
+	lock.Entries[ap] = LockEntry{SHA256: res.SHA256, Size: st.Size(), URL: res.URL,
+		BTFSHA256: hex.EncodeToString(rawSum[:]), Fetched: time.Now().UTC().Truncate(time.Second)}
 	if err := lock.Write(lockPath); err != nil {
+		return nil, err
+	}
+	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	res.Size = int64(len(raw))
 	return res, nil
 }
 
-// partialPath is where an interrupted download waits to be resumed.
-func (f *Fetcher) partialPath(ap string) string {
-	return filepath.Join(f.Cache.Dir, ".partial", filepath.FromSlash(ap))
+// verifyCached checks a cached BTF file against its lock entry and
+// returns its size. A file without an entry was installed by a fetch whose
+// lock write failed, so it is not trusted; entries written before the
+// lock recorded BTF digests fall back to validating the BTF.
+func verifyCached(path string, e LockEntry) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s: not a regular file: %w", path, fs.ErrNotExist)
+	}
+	switch {
+	case e.SHA256 == "":
+		return 0, fmt.Errorf("%s: %w: not recorded in the lock file", path, ErrCorruptCache)
+	case e.BTFSHA256 != "":
+		if err := cache.Verify(path, e.BTFSHA256); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrCorruptCache, err)
+		}
+	default:
+		raw, err := ReadBTFFile(path)
+		if err == nil {
+			_, err = ValidateBTF(raw)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%w: %s: %w", ErrCorruptCache, path, err)
+		}
+	}
+	return fi.Size(), nil
 }
 
-// download fetches res.URL with grab, resuming a partial file, retrying
-// transport errors and 5xx answers with exponential backoff. It returns the
-// complete tarball and removes the partial file.
-func (f *Fetcher) download(ctx context.Context, res *FetchResult) ([]byte, error) {
-	retries, backoff, timeout := f.Retries, f.Backoff, f.Timeout
-	if retries == 0 {
-		retries = 4
-	} else if retries < 0 {
-		retries = 0
-	}
-	if backoff <= 0 {
-		backoff = time.Second
-	}
+// partialPath is where a download is written until it is complete.
+func (f *Fetcher) partialPath(ap string) string {
+	return f.downloadPath(ap) + ".part"
+}
+
+func (f *Fetcher) downloadPath(ap string) string {
+	return filepath.Join(f.Cache.Dir, ".downloads", filepath.FromSlash(ap))
+}
+
+// download fetches res.URL through the shared downloader (retries,
+// resume, timeouts, size cap) and returns the complete tarball, open.
+// The caller removes the file.
+func (f *Fetcher) download(ctx context.Context, res *FetchResult) (*os.File, error) {
+	timeout := f.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
 	}
-	client := grab.NewClient()
-	client.UserAgent = "retrobpf"
-	if f.Client != nil {
-		client.HTTPClient = f.Client
-	} else {
-		client.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-		}}
+	dl := &download.Client{
+		HTTP:           f.Client,
+		Retries:        f.Retries,
+		Backoff:        f.Backoff,
+		IdleTimeout:    f.IdleTimeout,
+		HeaderTimeout:  f.IdleTimeout,
+		AttemptTimeout: timeout,
+		MaxSize:        f.maxSize(),
+		Logf:           f.Logf,
 	}
-	part := f.partialPath(res.ArchivePath)
-	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
+	if tty, ok := f.Progress.(*os.File); ok && term.IsTerminal(int(tty.Fd())) {
+		dl.Progress = tty
+	}
+	r, err := dl.Fetch(ctx, download.Request{URL: res.URL, Dst: f.downloadPath(res.ArchivePath), Label: path.Base(res.URL)})
+	switch {
+	case errors.Is(err, download.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s (HTTP 404)", ErrNotInHub, res.URL)
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrNetwork, err)
+	}
+	res.Attempts, res.Resumed = r.Attempts, r.Resumed
+	fh, err := os.Open(r.Path)
+	if err != nil {
+		os.Remove(r.Path)
 		return nil, err
 	}
-
-	var lastErr error
-	for attempt := 0; attempt <= retries; attempt++ {
-		if attempt > 0 {
-			delay := backoff << (attempt - 1)
-			f.logf("retrying %s in %s (attempt %d of %d): %v", res.URL, delay, attempt+1, retries+1, lastErr)
-			select {
-			case <-time.After(delay):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		res.Attempts = attempt + 1
-		resumed, err := f.attempt(ctx, client, res.URL, part, timeout)
-		res.Resumed = res.Resumed || resumed
-		if err == nil {
-			data, err := os.ReadFile(part)
-			os.Remove(part)
-			return data, err
-		}
-		lastErr = err
-		var status grab.StatusCodeError
-		switch {
-		case errors.As(err, &status) && int(status) == http.StatusNotFound:
-			os.Remove(part)
-			return nil, fmt.Errorf("%w: %s (HTTP 404)", ErrNotInHub, res.URL)
-		case errors.As(err, &status) && int(status) == http.StatusRequestedRangeNotSatisfiable,
-			errors.Is(err, grab.ErrBadLength):
-			// The partial file does not fit the remote one: start over.
-			os.Remove(part)
-		case errors.As(err, &status) && int(status) < 500 && int(status) != http.StatusTooManyRequests:
-			os.Remove(part)
-			return nil, fmt.Errorf("%w: %s: %v", ErrNetwork, res.URL, err)
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		}
-	}
-	return nil, fmt.Errorf("%w: %s after %d attempts: %v", ErrNetwork, res.URL, retries+1, lastErr)
-}
-
-// attempt runs one grab transfer into part; a partial file is resumed.
-func (f *Fetcher) attempt(ctx context.Context, client *grab.Client, u, part string, timeout time.Duration) (resumed bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := grab.NewRequest(part, u)
-	if err != nil {
-		return false, err
-	}
-	req = req.WithContext(ctx)
-	req.IgnoreRemoteTime = true
-	resp := client.Do(req)
-
-	var bar *progressbar.ProgressBar
-	if tty, ok := f.Progress.(*os.File); ok && term.IsTerminal(int(tty.Fd())) {
-		bar = progressbar.DefaultBytes(-1, path.Base(u))
-	}
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for done := false; !done; {
-		select {
-		case <-resp.Done:
-			done = true
-		case <-t.C:
-		}
-		if bar != nil {
-			if size := resp.Size(); size > 0 {
-				bar.ChangeMax64(size)
-			}
-			bar.Set64(resp.BytesComplete())
-		}
-	}
-	if bar != nil {
-		bar.Finish()
-	}
-	return resp.DidResume, resp.Err()
+	return fh, nil
 }
 
 // ErrNoListing is returned by ListHub when the archive server does not

@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/retrobpf/retrobpf/internal/download"
 )
 
 var debian10 = Kernel{OSID: "debian", OSVersion: "10", Arch: "x86_64", Release: "4.19.0-27-amd64"}
@@ -241,4 +246,126 @@ func TestNoHubConfigured(t *testing.T) {
 	if _, err := f.Fetch(ctx(t), debian10); !errors.Is(err, ErrNoHub) {
 		t.Fatalf("fetch without hub: %v", err)
 	}
+}
+
+// A damaged cached file is noticed on the hit and fetched again; one that
+// was never recorded in the lock (a fetch whose lock write failed) is not
+// trusted either.
+func TestFetchVerifiesCacheHits(t *testing.T) {
+	raw, tarball := hostBTF(t, debian10.Release)
+	hub := newTestHub(t)
+	ap, _ := debian10.ArchivePath()
+	hub.put(ap, tarball)
+	f := newFetcher(t, hub.URL)
+	first, err := f.Fetch(ctx(t), debian10)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	os.WriteFile(first.File, raw[:len(raw)/2], 0o644) // truncated
+	if _, err := f.Cache.Lookup(debian10); !errors.Is(err, ErrCorruptCache) {
+		t.Fatalf("Lookup of a truncated entry: %v, want ErrCorruptCache", err)
+	}
+	res, err := f.Fetch(ctx(t), debian10)
+	if err != nil || res.Cached {
+		t.Fatalf("truncated entry served: %+v, %v", res, err)
+	}
+	if got, _ := os.ReadFile(res.File); !bytes.Equal(got, raw) {
+		t.Fatal("refetch did not repair the entry")
+	}
+
+	lock, _ := ReadLockFile(f.Cache.LockPath())
+	delete(lock.Entries, ap)
+	lock.Write(f.Cache.LockPath())
+	if _, err := f.Cache.Lookup(debian10); !errors.Is(err, ErrCorruptCache) {
+		t.Fatalf("Lookup of an unrecorded entry: %v, want ErrCorruptCache", err)
+	}
+	if res, err := f.Fetch(ctx(t), debian10); err != nil || res.Cached {
+		t.Fatalf("unrecorded entry served: %+v, %v", res, err)
+	}
+	if p, err := f.Cache.Lookup(debian10); err != nil || p != first.File {
+		t.Fatalf("Lookup after refetch: %q, %v", p, err)
+	}
+}
+
+// When the lock file cannot be written, the BTF does not reach the cache.
+func TestFetchLockWriteFails(t *testing.T) {
+	_, tarball := hostBTF(t, debian10.Release)
+	hub := newTestHub(t)
+	ap, _ := debian10.ArchivePath()
+	hub.put(ap, tarball)
+	f := newFetcher(t, hub.URL)
+	f.LockPath = filepath.Join(t.TempDir(), "lockdir")
+	os.Mkdir(f.LockPath, 0o755) // a directory: the rename onto it fails
+	if _, err := f.Fetch(ctx(t), debian10); err == nil {
+		t.Fatal("fetch succeeded with an unwritable lock file")
+	}
+	if ents, _ := f.Cache.List(); len(ents) != 0 {
+		t.Fatalf("BTF cached without its lock entry: %v", ents)
+	}
+}
+
+// A local mirror's 3 GB tarball (sparse here) and a FIFO are refused at
+// once, without reading them.
+func TestFetchFileHubRefusesHugeAndSpecial(t *testing.T) {
+	ap, _ := debian10.ArchivePath()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(ap))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	fh, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.Truncate(3 << 30)
+	fh.Close()
+	f := newFetcher(t, (&url.URL{Scheme: "file", Path: dir}).String())
+	start := time.Now()
+	if _, err := f.Fetch(ctx(t), debian10); !errors.Is(err, ErrBadArchive) || !strings.Contains(err.Error(), ap) {
+		t.Fatalf("3 GB local tarball: %v, want ErrBadArchive naming it", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to refuse", d)
+	}
+	cacheEmpty(t, f)
+
+	os.Remove(p)
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip(err)
+	}
+	if _, err := f.Fetch(ctx(t), debian10); !errors.Is(err, ErrBadArchive) {
+		t.Fatalf("FIFO tarball: %v, want ErrBadArchive", err)
+	}
+}
+
+// A hub that streams an endless body is cut at the cap, with nothing left
+// in the cache (it used to fill the disk in under a second).
+func TestFetchEndlessBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 32<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	f := newFetcher(t, srv.URL)
+	f.MaxSize = 4 << 20
+	_, err := f.Fetch(ctx(t), debian10)
+	if !errors.Is(err, ErrNetwork) || !errors.Is(err, download.ErrTooLarge) {
+		t.Fatalf("endless body: %v", err)
+	}
+	cacheEmpty(t, f)
+	ents, _ := os.ReadDir(filepath.Join(f.Cache.Dir, ".downloads", filepath.Dir(filepath.FromSlash(mustAP(t)))))
+	if len(ents) != 0 {
+		t.Fatalf("partial download left: %v", ents)
+	}
+}
+
+func mustAP(t *testing.T) string {
+	ap, err := debian10.ArchivePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap
 }

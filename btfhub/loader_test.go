@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 // writeBTF writes the host's raw BTF to dir/name.
@@ -26,7 +29,7 @@ func TestKernelTypesOrder(t *testing.T) {
 	sysfs := writeBTF(t, dir, "sys/vmlinux")
 	cacheDir := filepath.Join(dir, "cache")
 	cached, _ := Cache{Dir: cacheDir}.Path(debian10)
-	writeBTF(t, cacheDir, mustRel(t, cacheDir, cached))
+	plantCached(t, Cache{Dir: cacheDir}, debian10, writeBTF(t, cacheDir, mustRel(t, cacheDir, cached)))
 	k := debian10
 	base := LoaderOptions{SysfsPath: sysfs, Kernel: &k, CacheDir: cacheDir}
 
@@ -85,6 +88,25 @@ func TestKernelTypesOrder(t *testing.T) {
 	t.Setenv(EnvBTF, filepath.Join(dir, "missing.btf"))
 	if _, _, err := KernelTypes(ctx(t), base); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing RETROBPF_BTF: %v", err)
+	}
+}
+
+// plantCached records a BTF file already at its cache path in the cache's
+// lock file, as a fetch would have.
+func plantCached(t *testing.T, c Cache, k Kernel, file string) {
+	t.Helper()
+	sum, err := cache.SHA256File(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := ReadLockFile(c.LockPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, _ := k.ArchivePath()
+	lock.Entries[ap] = LockEntry{SHA256: strings.Repeat("0", 64), BTFSHA256: sum}
+	if err := lock.Write(c.LockPath()); err != nil {
+		t.Fatal(err)
 	}
 }
 

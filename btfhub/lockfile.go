@@ -29,10 +29,13 @@ type LockFile struct {
 
 // LockEntry is one fetched tarball.
 type LockEntry struct {
-	SHA256  string    `json:"sha256"`
-	Size    int64     `json:"size"`
-	URL     string    `json:"url"`
-	Fetched time.Time `json:"fetched"`
+	SHA256 string `json:"sha256"` // of the tarball
+	Size   int64  `json:"size"`   // of the tarball
+	URL    string `json:"url"`
+	// BTFSHA256 is the digest of the extracted BTF as cached, checked on
+	// every cache hit (absent in lock files of older versions).
+	BTFSHA256 string    `json:"btf_sha256,omitempty"`
+	Fetched   time.Time `json:"fetched"`
 }
 
 // ReadLockFile reads a lock file; a missing file is an empty lock.

@@ -60,11 +60,13 @@ func DetectAccel(ctx context.Context, m Machine) Accel {
 	probe.RunTimeout = KVMProbeTimeout
 	probe.WorkDir = ""
 	res, err := Run(ctx, probe, Plan{})
-	if ctx.Err() != nil || (err == nil && res.Outcome == OutcomeInfraError) {
-		// Cancelled, or QEMU could not run at all: not an answer about
-		// KVM, so nothing is cached; the run itself will report it.
+	if _, lookErr := exec.LookPath(qemuBin); ctx.Err() != nil || lookErr != nil {
+		// Cancelled, or there is no QEMU to run at all: not an answer
+		// about KVM, so nothing is cached; the run itself will report it.
 		return AccelTCG
 	}
+	// QEMU that is there but dies under KVM (an assertion in its KVM code,
+	// KVM_CREATE_VM refused) is an answer: this host's KVM is unusable.
 	a := accelAnswer{Accel: AccelTCG, Checked: time.Now().UTC()}
 	switch {
 	case err != nil:

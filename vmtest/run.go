@@ -1,6 +1,8 @@
 package vmtest
 
 import (
+	"github.com/retrobpf/retrobpf/internal/cache"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,11 +162,11 @@ func cacheDir(m Machine) string {
 	if m.CacheDir != "" {
 		return m.CacheDir
 	}
-	d, err := os.UserCacheDir()
+	d, err := cache.Root()
 	if err != nil {
-		d = os.TempDir()
+		return filepath.Join(os.TempDir(), "retrobpf")
 	}
-	return filepath.Join(d, "retrobpf")
+	return d
 }
 
 func (r *Result) infra(format string, args ...any) *Result {

@@ -125,6 +125,7 @@ func btfFetchCmd() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "accept a tarball whose SHA256 differs from the lock file, and refetch a cached one"},
 			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retries after a failed download"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "limit per download attempt"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Second, Usage: "fail a download attempt whose server sends no headers or data for this long"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o := options(c)
@@ -142,7 +143,7 @@ func btfFetchCmd() *cli.Command {
 				return err
 			}
 			f := &btfhub.Fetcher{Cache: cache, LockPath: c.String("lock"), Update: c.Bool("update"),
-				Retries: c.Int("retries"), Timeout: c.Duration("timeout"), Logf: o.Logf}
+				Retries: c.Int("retries"), Timeout: c.Duration("timeout"), IdleTimeout: c.Duration("idle-timeout"), Logf: o.Logf}
 			if !o.Quiet {
 				f.Progress = o.Stderr
 			}

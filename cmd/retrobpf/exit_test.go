@@ -12,6 +12,7 @@ import (
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/matrix"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
+	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
 func TestExitCode(t *testing.T) {
@@ -50,7 +51,7 @@ func TestExitCode(t *testing.T) {
 func TestExitCodeTableMatchesKernels(t *testing.T) {
 	for _, e := range []error{kernels.ErrBadRef, kernels.ErrUnknownAlias, kernels.ErrPackageNotFound, kernels.ErrNoKernelImage,
 		kernels.ErrNotAKernel, kernels.ErrNotCached, kernels.ErrCacheUnwritable, kernels.ErrBadMirror, kernels.ErrImageNotFound,
-		kernels.ErrUnavailable, kernels.ErrChecksum, kernels.ErrCorrupt, kernels.ErrBadAr, kernels.ErrNoModule} {
+		kernels.ErrUnavailable, kernels.ErrChecksum, kernels.ErrCorrupt, debian.ErrBadAr, kernels.ErrNoModule} {
 		err := fmt.Errorf("kernel x: %w", e)
 		want := cliutil.ExitInfra
 		if kernels.IsInputError(err) {

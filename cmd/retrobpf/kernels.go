@@ -30,7 +30,9 @@ func init() {
    5.10, 6.1, 6.12            the newest Debian cloud kernel of bullseye, bookworm, trixie
    deb:PACKAGE[=VERSION]      a Debian kernel image package (meta packages are followed)
    oci:IMAGE[:TAG|@DIGEST]    an OCI image in the ci-kernels or lvh kernel-images layout
-   file:PATH                  a local bzImage (with --btf FILE for its BTF)`,
+   file:PATH                  a local bzImage (with --btf FILE for its BTF)
+   dir:PATH                   a local directory in the lvh or ci-kernels layout: boot/vmlinuz[-<v>],
+                              boot/btf-<v>, boot/config-<v>, lib/modules/<v> (used in place, not cached)`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "pull",

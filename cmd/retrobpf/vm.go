@@ -26,7 +26,7 @@ const agentEnv = "RETROBPF_AGENT"
 
 func vmFlags(extra ...cli.Flag) []cli.Flag {
 	return commandFlags(append([]cli.Flag{
-		&cli.StringSliceFlag{Name: "kernel", Aliases: []string{"k"}, Usage: "kernel `REF` (5.10, 6.1, 6.12, deb:PKG, oci:REF, file:PATH); repeat or comma-separate for several"},
+		&cli.StringSliceFlag{Name: "kernel", Aliases: []string{"k"}, Usage: "kernel `REF` (5.10, 6.1, 6.12, deb:PKG, oci:REF, file:PATH, dir:PATH); repeat or comma-separate for several"},
 		&cli.StringFlag{Name: "accel", Value: "auto", Usage: "`auto`, kvm or tcg (auto uses KVM only when a short real boot proves it works)"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs run at once"},
 		&cli.IntFlag{Name: "memory", Value: vmtest.DefaultMemoryMB, Usage: "guest memory in `MB`"},

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/retrobpf/retrobpf/internal/cache"
 )
 
 // manifestName is the file of a cache entry describing it; it is written
@@ -38,7 +40,8 @@ type ResolveOptions struct {
 	Progress io.Writer
 	// Logf, when set, receives progress lines ("downloading …").
 	Logf func(format string, args ...any)
-	// Debugf, when set, receives details: retries, skipped suites.
+	// Debugf, when set, receives details: retries (one line each, naming
+	// the URL and the reason), skipped suites.
 	Debugf func(format string, args ...any)
 	// Insecure allows plain HTTP to OCI registries that are not on loopback
 	// (loopback registries always may use plain HTTP).
@@ -57,17 +60,24 @@ func (o ResolveOptions) debugf(format string, args ...any) {
 	}
 }
 
-// DefaultDir is $XDG_CACHE_HOME/retrobpf/kernels, or ~/.cache/retrobpf/kernels.
+// DefaultDir is $XDG_CACHE_HOME/retrobpf/kernels, or retrobpf/kernels in
+// the user's cache directory (the BTF cache's sibling).
 func DefaultDir() (string, error) {
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		base = d
+	d, err := cache.Dir("kernels")
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
-	return filepath.Join(base, "retrobpf", "kernels"), nil
+	return d, nil
+}
+
+// lock takes an exclusive flock on <dir>/.locks/<name>.lock, waiting until
+// it is free or ctx ends.
+func (c *Cache) lock(ctx context.Context, name string) (unlock func(), err error) {
+	unlock, err = cache.Lock(ctx, filepath.Join(c.dir, ".locks", name+".lock"))
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
+	}
+	return unlock, err
 }
 
 // Open opens (creating it if needed) the cache in dir, or in DefaultDir
@@ -142,14 +152,15 @@ func keys(r Ref, modules bool) []string {
 
 // Resolve returns the kernel for ref from the cache, pulling it first when
 // it is missing or damaged (or lacks modules that opts asks for). file:
-// references are validated and returned in place, never copied.
+// and dir: references (local sources) are validated and returned in
+// place, never copied.
 func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, opts)
+	if src.local() {
+		return src.fetch(ctx, c, r, opts, "")
 	}
 	ks := keys(r, opts.Modules)
 	for _, key := range ks {
@@ -171,15 +182,25 @@ func (c *Cache) Resolve(ctx context.Context, ref string, opts ResolveOptions) (*
 	return c.pullLocked(ctx, r, opts, ks[0])
 }
 
+// parseSource parses ref and returns the source that serves it.
+func parseSource(ref string) (Ref, source, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return Ref{}, nil, err
+	}
+	src, err := sourceOf(r)
+	return r, src, err
+}
+
 // Pull fetches ref again even when it is cached (picking up a newer
 // kernel for an alias or a moved tag) and replaces the cache entry.
 func (c *Cache) Pull(ctx context.Context, ref string, opts ResolveOptions) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, opts)
+	if src.local() {
+		return src.fetch(ctx, c, r, opts, "")
 	}
 	key := keys(r, opts.Modules)[0]
 	unlock, err := c.lock(ctx, key)
@@ -193,12 +214,12 @@ func (c *Cache) Pull(ctx context.Context, ref string, opts ResolveOptions) (*Ker
 // Lookup returns a cached kernel without touching the network:
 // ErrNotCached if it is not there, ErrCorrupt if it is damaged.
 func (c *Cache) Lookup(ref string) (*Kernel, error) {
-	r, err := ParseRef(ref)
+	r, src, err := parseSource(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind == KindFile {
-		return resolveFile(r, ResolveOptions{})
+	if src.local() {
+		return src.fetch(context.Background(), c, r, ResolveOptions{}, "")
 	}
 	var first error
 	for _, key := range keys(r, false) {
@@ -224,15 +245,11 @@ func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions, key 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
-	var k *Kernel
-	switch r.Kind {
-	case KindAlias, KindDeb:
-		k, err = c.pullDeb(ctx, r, opts, tmp)
-	case KindOCI:
-		k, err = c.pullOCI(ctx, r, opts, tmp)
-	default:
-		err = fmt.Errorf("%w: cannot pull %s", ErrBadRef, r)
+	src, err := sourceOf(r)
+	if err != nil {
+		return nil, err
 	}
+	k, err := src.fetch(ctx, c, r, opts, tmp)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r, err)
 	}
@@ -253,21 +270,7 @@ func (c *Cache) pullLocked(ctx context.Context, r Ref, opts ResolveOptions, key 
 // install renames a complete temporary entry into place, replacing an
 // older entry for the same key.
 func (c *Cache) install(tmp, key string) error {
-	final := filepath.Join(c.dir, key)
-	if _, err := os.Lstat(final); err == nil {
-		old, err := os.MkdirTemp(c.dir, ".old-"+key+"-")
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		if err := os.Remove(old); err != nil {
-			return err
-		}
-		if err := os.Rename(final, old); err != nil {
-			return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
-		}
-		defer os.RemoveAll(old)
-	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := cache.ReplaceDir(tmp, filepath.Join(c.dir, key)); err != nil {
 		return fmt.Errorf("%w: %v", ErrCacheUnwritable, err)
 	}
 	return nil
@@ -308,9 +311,9 @@ func (c *Cache) List() ([]Entry, error) {
 // or the entry named by a key from List.
 func (c *Cache) Remove(ctx context.Context, ref string) error {
 	var ks []string
-	if r, err := ParseRef(ref); err == nil {
-		if r.Kind == KindFile {
-			return fmt.Errorf("%w: %s: file: kernels are not cached", ErrNotCached, ref)
+	if r, src, err := parseSource(ref); err == nil {
+		if src.local() {
+			return fmt.Errorf("%w: %s: %s: kernels are not cached", ErrNotCached, ref, r.Kind)
 		}
 		ks = keys(r, false)
 	} else if strings.ContainsAny(ref, `/\`) || strings.HasPrefix(ref, ".") || ref == "" {
@@ -417,7 +420,7 @@ func newManifest(dir string, k *Kernel) (*manifest, error) {
 		if err != nil || strings.HasPrefix(r, "..") {
 			return nil, fmt.Errorf("kernel file %s outside the cache entry", *p)
 		}
-		sum, err := sha256File(*p)
+		sum, err := cache.SHA256File(*p)
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +483,7 @@ func readManifest(dir string) (*manifest, error) {
 
 func (m *manifest) verify(dir string) error {
 	for rel, sum := range m.Files {
-		got, err := sha256File(filepath.Join(dir, rel))
+		got, err := cache.SHA256File(filepath.Join(dir, rel))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}

@@ -4,10 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
 func TestUnpackDeb(t *testing.T) {
@@ -54,8 +55,8 @@ func TestUnpackDeb(t *testing.T) {
 		}
 	})
 	t.Run("not-ar", func(t *testing.T) {
-		if _, err := unpackDeb(bytes.NewReader([]byte("PK\x03\x04 zip file")), t.TempDir(), false); !errors.Is(err, ErrBadAr) {
-			t.Errorf("got %v, want ErrBadAr", err)
+		if _, err := unpackDeb(bytes.NewReader([]byte("PK\x03\x04 zip file")), t.TempDir(), false); !errors.Is(err, debian.ErrBadAr) {
+			t.Errorf("got %v, want debian.ErrBadAr", err)
 		}
 	})
 	t.Run("path-traversal", func(t *testing.T) {
@@ -69,76 +70,6 @@ func TestUnpackDeb(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "evil")); err == nil {
 			t.Error("entry escaped the destination")
-		}
-	})
-}
-
-func TestArReader(t *testing.T) {
-	ar := buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"odd", []byte("abc")}, arMember{"last/", []byte("zz")})
-	r := NewArReader(bytes.NewReader(ar))
-	var names []string
-	var datas []string
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-		b, err := io.ReadAll(r)
-		if err != nil || int64(len(b)) != h.Size {
-			t.Fatalf("%s: %q %v", h.Name, b, err)
-		}
-		datas = append(datas, string(b))
-	}
-	if len(names) != 3 || names[1] != "odd" || names[2] != "last" || datas[1] != "abc" || datas[2] != "zz" {
-		t.Errorf("names %q data %q", names, datas)
-	}
-	// Skipping a member without reading it.
-	r = NewArReader(bytes.NewReader(ar))
-	r.Next()
-	if h, err := r.Next(); err != nil || h.Name != "odd" {
-		t.Errorf("skip: %v %v", h, err)
-	}
-	// Truncation is an error, not a silent short member.
-	r = NewArReader(bytes.NewReader(ar[:len(ar)-4]))
-	var err error
-	for err == nil {
-		if _, err = r.Next(); err == nil {
-			_, err = io.ReadAll(r)
-		}
-	}
-	if !errors.Is(err, ErrBadAr) {
-		t.Errorf("truncated archive: %v, want ErrBadAr", err)
-	}
-}
-
-// FuzzAr checks that the ar reader never panics or loops, and that every
-// member it returns has exactly its declared size.
-func FuzzAr(f *testing.F) {
-	f.Add(buildAr(arMember{"debian-binary", []byte("2.0\n")}, arMember{"data.tar.xz", []byte("xyz")}))
-	f.Add([]byte(arMagic))
-	f.Add([]byte(arMagic + "short"))
-	f.Add([]byte("!<arch>\ndebian-binary   0           0     0     100644  -5        `\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := NewArReader(bytes.NewReader(data))
-		for i := 0; i < 1000; i++ {
-			h, err := r.Next()
-			if err != nil {
-				return
-			}
-			if h.Size < 0 {
-				t.Fatalf("negative size %d", h.Size)
-			}
-			n, err := io.Copy(io.Discard, r)
-			if err == nil && n != h.Size {
-				t.Fatalf("member %q read %d bytes, declared %d", h.Name, n, h.Size)
-			}
-			if err != nil {
-				return
-			}
 		}
 	})
 }

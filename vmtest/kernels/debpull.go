@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
+
+	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
 // ErrBadMirror is returned for a --mirror or RETROBPF_DEB_MIRROR that is
@@ -23,28 +24,67 @@ var ErrBadMirror = errors.New("invalid Debian mirror URL")
 // MirrorEnv overrides the Debian mirror of the apt sources.
 const MirrorEnv = "RETROBPF_DEB_MIRROR"
 
-// debSuites are the Debian releases searched for deb:PACKAGE references.
-var debSuites = []string{"bullseye", "bookworm", "trixie"}
-
 // aptRoot is where the apt sources are read from (tests change it).
 var aptRoot = "/"
 
 // mirrors returns the archive roots: opts.Mirror, $RETROBPF_DEB_MIRROR,
 // or the system's apt sources.
-func mirrors(opts ResolveOptions) (Mirrors, error) {
+func mirrors(opts ResolveOptions) (debian.Mirrors, error) {
 	m := opts.Mirror
 	if m == "" {
 		m = os.Getenv(MirrorEnv)
 	}
 	if m == "" {
-		return MirrorsFromApt(aptRoot)
+		m, err := debian.MirrorsFromApt(aptRoot)
+		if errors.Is(err, debian.ErrNoMirror) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return m, err
 	}
 	u, err := url.Parse(m)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Mirrors{}, fmt.Errorf("%w: %q (want http(s)://HOST/PATH of a Debian archive)", ErrBadMirror, m)
+		return debian.Mirrors{}, fmt.Errorf("%w: %q (want http(s)://HOST/PATH of a Debian archive)", ErrBadMirror, m)
 	}
 	m = strings.TrimRight(m, "/")
-	return Mirrors{Archive: m, Security: SecurityFor(m)}, nil
+	return debian.Mirrors{Archive: m, Security: debian.SecurityFor(m)}, nil
+}
+
+func init() {
+	register(KindDeb, debianSource{}, true)
+	register(KindAlias, debianSource{}, false)
+}
+
+var (
+	debPackageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	debVersion     = regexp.MustCompile(`^[0-9A-Za-z.+~:-]+$`)
+)
+
+// debianSource pulls Debian kernel packages: deb:PACKAGE[=VERSION] and
+// the aliases.
+type debianSource struct{}
+
+func (debianSource) parse(rest string) (Ref, error) {
+	pkg, ver, hasVer := strings.Cut(rest, "=")
+	if !debPackageName.MatchString(pkg) {
+		return Ref{}, fmt.Errorf("%q is not a Debian package name", pkg)
+	}
+	if hasVer && !debVersion.MatchString(ver) {
+		return Ref{}, fmt.Errorf("%q is not a Debian version", ver)
+	}
+	return Ref{Kind: KindDeb, Package: pkg, Version: ver}, nil
+}
+
+func (debianSource) format(r Ref) string {
+	if r.Version != "" {
+		return r.Package + "=" + r.Version
+	}
+	return r.Package
+}
+
+func (debianSource) local() bool { return false }
+
+func (debianSource) fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
+	return c.pullDeb(ctx, r, opts, tmp)
 }
 
 func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
@@ -52,26 +92,26 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	if err != nil {
 		return nil, err
 	}
-	f := newFetcher(opts.Progress, opts.Debugf)
+	f := newFetcher(opts.Progress, opts.debugf)
 	keep := func(name string) bool {
 		return strings.HasPrefix(name, "linux-image-") || name == r.Package
 	}
-	var cands []pkgEntry
+	var cands []debian.Package
 	if r.Kind == KindAlias {
 		a := Aliases[r.Alias]
 		entries, err := c.collect(ctx, f, suitesFor(m, a.Suite), opts)
 		if err != nil {
 			return nil, err
 		}
-		cands = selectAlias(entries, r.Alias)
+		cands = debian.SelectAlias(entries, r.Alias)
 		if len(cands) == 0 {
 			return nil, fmt.Errorf("%w: no linux-image-%s.*-cloud-amd64 in %s at %s", ErrUnavailable, r.Alias, a.Suite, m.Archive)
 		}
 	} else {
-		guess := guessSuites(r.Package)
+		guess := debian.GuessSuites(r.Package)
 		var searched []string
 		var lastErr error
-		for _, suites := range [][]string{guess, without(debSuites, guess)} {
+		for _, suites := range [][]string{guess, without(debian.Suites, guess)} {
 			var refs []suiteRef
 			for _, s := range suites {
 				refs = append(refs, suitesFor(m, s)...)
@@ -88,7 +128,7 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 				continue
 			}
 			searched = append(searched, suites...)
-			if cands = selectPackage(entries, r.Package, r.Version); len(cands) > 0 {
+			if cands = debian.SelectPackage(entries, r.Package, r.Version); len(cands) > 0 {
 				break
 			}
 		}
@@ -113,15 +153,15 @@ func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 }
 
 // collect reads the kernel entries of the given suites.
-func (c *Cache) collect(ctx context.Context, f *fetcher, suites []suiteRef, opts ResolveOptions) ([]pkgEntry, error) {
+func (c *Cache) collect(ctx context.Context, f *fetcher, suites []suiteRef, opts ResolveOptions) ([]debian.Package, error) {
 	return c.collectKeep(ctx, f, suites, func(n string) bool { return strings.HasPrefix(n, "linux-image-") }, opts)
 }
 
 // collectKeep reads the entries keep accepts from every suite that exists.
 // Missing suites (404) are skipped; it fails only when no suite could be
 // read at all.
-func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, keep func(string) bool, opts ResolveOptions) ([]pkgEntry, error) {
-	var all []pkgEntry
+func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, keep func(string) bool, opts ResolveOptions) ([]debian.Package, error) {
+	var all []debian.Package
 	var firstErr error
 	ok := 0
 	dead := map[string]bool{} // hosts that could not be reached at all
@@ -168,7 +208,7 @@ func (c *Cache) collectKeep(ctx context.Context, f *fetcher, suites []suiteRef, 
 
 // fetchDeb downloads (resuming) and verifies one package, then unpacks
 // its kernel into tmp.
-func (c *Cache) fetchDeb(ctx context.Context, f *fetcher, e pkgEntry, opts ResolveOptions, tmp string) (*Kernel, error) {
+func (c *Cache) fetchDeb(ctx context.Context, f *fetcher, e debian.Package, opts ResolveOptions, tmp string) (*Kernel, error) {
 	dl := filepath.Join(c.dir, ".downloads", e.SHA256+".deb")
 	unlock, err := c.lock(ctx, "dl-"+e.SHA256)
 	if err != nil {
@@ -239,133 +279,6 @@ func fillKernel(k *Kernel, dir string, c debContents, preferHeader bool) error {
 		k.Modules = filepath.Join(dir, c.Modules)
 	}
 	return nil
-}
-
-var kernelRelease = regexp.MustCompile(`^([0-9]+)\.([0-9]+)\.[0-9]+[-+][0-9A-Za-z.+~-]+$`)
-
-// depends returns the package names (and "=" versions) a Depends field
-// names, first alternative of each clause.
-func depends(field string) (names, versions []string) {
-	for _, clause := range strings.Split(field, ",") {
-		alt, _, _ := strings.Cut(clause, "|")
-		alt = strings.TrimSpace(alt)
-		name, rest, _ := strings.Cut(alt, " ")
-		name, _, _ = strings.Cut(name, ":") // drop ":any"
-		ver := ""
-		if c := strings.TrimSpace(rest); strings.HasPrefix(c, "(=") {
-			ver = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(c, "(="), ")"))
-		}
-		if name != "" {
-			names = append(names, name)
-			versions = append(versions, ver)
-		}
-	}
-	return names, versions
-}
-
-// metaTarget returns the kernel package a meta package depends on.
-func metaTarget(e pkgEntry) (name, version string, ok bool) {
-	names, vers := depends(e.Depends)
-	for i, n := range names {
-		if strings.HasPrefix(n, "linux-image-") {
-			return n, vers[i], true
-		}
-	}
-	return "", "", false
-}
-
-// isRealKernel reports whether e is a versioned kernel image package
-// (not a meta package, not the -unsigned twin, not debug symbols).
-func isRealKernel(e pkgEntry) bool {
-	if !strings.HasPrefix(e.Package, "linux-image-") || strings.HasSuffix(e.Package, "-unsigned") || strings.HasSuffix(e.Package, "-dbg") {
-		return false
-	}
-	if _, _, meta := metaTarget(e); meta {
-		return false
-	}
-	return kernelRelease.MatchString(strings.TrimPrefix(e.Package, "linux-image-"))
-}
-
-// selectAlias returns the cloud kernels of the alias's major.minor, newest first.
-func selectAlias(entries []pkgEntry, alias string) []pkgEntry {
-	var out []pkgEntry
-	for _, e := range entries {
-		rel := strings.TrimPrefix(e.Package, "linux-image-")
-		m := kernelRelease.FindStringSubmatch(rel)
-		if m == nil || !isRealKernel(e) || !strings.HasSuffix(rel, "-cloud-amd64") || m[1]+"."+m[2] != alias {
-			continue
-		}
-		out = append(out, e)
-	}
-	return sortDedupe(out)
-}
-
-// selectPackage returns the entries of pkg (at version, if given), newest
-// first, with meta packages replaced by the kernel package they depend on.
-func selectPackage(entries []pkgEntry, pkg, version string) []pkgEntry {
-	var named []pkgEntry
-	for _, e := range entries {
-		if e.Package == pkg && (version == "" || e.Version == version) {
-			named = append(named, e)
-		}
-	}
-	named = sortDedupe(named)
-	var out []pkgEntry
-	for _, e := range named {
-		dep, depVer, meta := metaTarget(e)
-		if !meta {
-			out = append(out, e)
-			continue
-		}
-		var targets []pkgEntry
-		for _, t := range entries {
-			if t.Package == dep && (depVer == "" || t.Version == depVer) {
-				targets = append(targets, t)
-			}
-		}
-		out = append(out, sortDedupe(targets)...)
-	}
-	return dedupe(out)
-}
-
-// sortDedupe orders entries newest first; among equal versions the
-// security archive comes first (its pool is where new files land).
-func sortDedupe(es []pkgEntry) []pkgEntry {
-	sort.SliceStable(es, func(i, j int) bool {
-		if c := CompareDebVersions(es[i].Version, es[j].Version); c != 0 {
-			return c > 0
-		}
-		return strings.HasSuffix(es[i].Suite, "-security") && !strings.HasSuffix(es[j].Suite, "-security")
-	})
-	return dedupe(es)
-}
-
-func dedupe(es []pkgEntry) []pkgEntry {
-	seen := map[string]bool{}
-	var out []pkgEntry
-	for _, e := range es {
-		k := e.Package + "=" + e.Version + "@" + e.Base + "/" + e.Filename + "@" + e.SHA256
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// guessSuites narrows the search for a package by its name's Debian tag.
-func guessSuites(pkg string) []string {
-	switch {
-	case strings.Contains(pkg, "+deb13"):
-		return []string{"trixie"}
-	case strings.Contains(pkg, "+deb12"):
-		return []string{"bookworm"}
-	case strings.Contains(pkg, "deb11"), strings.HasPrefix(pkg, "linux-image-5.10."):
-		return []string{"bullseye"}
-	case strings.HasPrefix(pkg, "linux-image-6.1.0-"):
-		return []string{"bookworm"}
-	}
-	return debSuites
 }
 
 func without(all, drop []string) []string {

@@ -1,7 +1,18 @@
 // Package kernels supplies bootable kernels: Debian kernel packages from the
 // system's configured mirror (deb:PACKAGE[=VERSION] and the aliases 5.10,
-// 6.1, 6.12), OCI kernel images (oci:REF) and local files (file:PATH),
-// cached under $XDG_CACHE_HOME/retrobpf/kernels with checksums and a lock.
+// 6.1, 6.12), OCI kernel images (oci:REF), local files (file:PATH) and
+// local directories in the lvh/ci-kernels layout (dir:PATH), cached
+// under $XDG_CACHE_HOME/retrobpf/kernels with checksums and a lock.
+//
+// Each kind of reference is a source (source.go): one file with its
+// parsing and fetching and a register call; the tree layout every source
+// shares (boot/vmlinuz[-<v>], btf-<v>, config-<v>, lib/modules/<v>) is
+// recognised in layout.go, from a tar stream or a directory, under
+// extraction caps. The Debian archive client (apt sources, Release and
+// Packages indexes, version order, package choice, the ar container) is
+// the package vmtest/kernels/debian. Downloads go through internal/download (retries,
+// resume, timeouts, a size cap), locks and installs through
+// internal/cache.
 //
 // Debian: the mirror comes from --mirror, $RETROBPF_DEB_MIRROR or the apt
 // sources (deb822 *.sources and one-line sources.list); the security
@@ -20,7 +31,8 @@
 // kernel.json manifest written last; entries are built in a temporary
 // directory and renamed into place under a per-reference flock, so
 // parallel runs share the cache and an interrupted pull leaves nothing
-// half-written. Downloads resume from partial files. Resolve serves a
+// half-written. An interrupted package download resumes from its partial
+// file. Resolve serves a
 // verified cached entry without touching the network; Pull refreshes it
 // (a newer Debian kernel for an alias, a moved tag).
 package kernels

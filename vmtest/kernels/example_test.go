@@ -35,5 +35,5 @@ func ExampleParseRef() {
 	// alias 6.12
 	// deb deb_linux-image-cloud-amd64=6.1.76-1-de98ab35
 	// oci oci_localhost_5000_kernel-images_5.4-41f07603
-	// unknown kernel alias "4.19" (known: 5.10, 6.1, 6.12; other versions come as oci:IMAGE or file:PATH)
+	// unknown kernel alias "4.19" (known: 5.10, 6.1, 6.12; other versions come as oci:IMAGE, file:PATH or dir:PATH)
 }

@@ -92,7 +92,7 @@ func compress(t testing.TB, kind string, data []byte) []byte {
 // buildAr writes an ar archive the way dpkg-deb does.
 func buildAr(members ...arMember) []byte {
 	var buf bytes.Buffer
-	buf.WriteString(arMagic)
+	buf.WriteString("!<arch>\n")
 	for _, m := range members {
 		fmt.Fprintf(&buf, "%-16s%-12d%-6d%-6d%-8s%-10d`\n", m.Name, 0, 0, 0, "100644", len(m.Data))
 		buf.Write(m.Data)

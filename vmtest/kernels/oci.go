@@ -24,6 +24,25 @@ var ErrImageNotFound = errors.New("image not found in registry")
 // ociPlatform is the platform picked from multi-platform images.
 var ociPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
 
+func init() { register(KindOCI, ociSource{}, true) }
+
+// ociSource pulls kernel images from OCI registries: oci:IMAGE[:TAG|@DIGEST].
+type ociSource struct{}
+
+func (ociSource) parse(rest string) (Ref, error) {
+	if _, err := name.ParseReference(rest); err != nil {
+		return Ref{}, err
+	}
+	return Ref{Kind: KindOCI, Image: rest}, nil
+}
+
+func (ociSource) format(r Ref) string { return r.Image }
+func (ociSource) local() bool         { return false }
+
+func (ociSource) fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
+	return c.pullOCI(ctx, r, opts, tmp)
+}
+
 // pullOCI fetches a kernel image and unpacks its kernel files into tmp.
 // Both published layouts are understood: /boot/vmlinuz (+ /boot/vmlinux)
 // as in cilium's ci-kernels, and /boot/vmlinuz-<v> + /boot/btf-<v> as in

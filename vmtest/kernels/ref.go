@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Kind says where a kernel comes from.
@@ -20,6 +18,7 @@ const (
 	KindDeb   Kind = "deb"   // "deb:PACKAGE[=VERSION]"
 	KindOCI   Kind = "oci"   // "oci:IMAGE[:TAG|@DIGEST]"
 	KindFile  Kind = "file"  // "file:PATH"
+	KindDir   Kind = "dir"   // "dir:PATH": a directory in the lvh/ci-kernels layout
 )
 
 // Alias maps a short kernel version to the Debian suite that ships it.
@@ -62,20 +61,14 @@ type Ref struct {
 
 // String returns the canonical form of the reference.
 func (r Ref) String() string {
-	switch r.Kind {
-	case KindAlias:
+	s, ok := sources[r.Kind]
+	switch {
+	case !ok:
+		return ""
+	case r.Kind == KindAlias:
 		return r.Alias
-	case KindDeb:
-		if r.Version != "" {
-			return "deb:" + r.Package + "=" + r.Version
-		}
-		return "deb:" + r.Package
-	case KindOCI:
-		return "oci:" + r.Image
-	case KindFile:
-		return "file:" + r.Path
 	}
-	return ""
+	return string(r.Kind) + ":" + s.format(r)
 }
 
 // Key is the name of the reference's cache directory: the canonical
@@ -97,14 +90,12 @@ func (r Ref) Key() string {
 	return strings.TrimLeft(safe, "._") + "-" + hex.EncodeToString(sum[:4])
 }
 
-var (
-	debPackageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
-	debVersion     = regexp.MustCompile(`^[0-9A-Za-z.+~:-]+$`)
-	bareVersion    = regexp.MustCompile(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`)
-)
+var bareVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
-// ParseRef parses "5.10", "6.1", "6.12", "deb:PACKAGE[=VERSION]",
-// "oci:IMAGE" and "file:PATH".
+// ParseRef parses a kernel reference: an alias ("5.10", "6.1", "6.12") or
+// "<kind>:…" for a registered source (deb:PACKAGE[=VERSION], oci:IMAGE,
+// file:PATH, dir:PATH). It only reads the string, so it suits flag
+// parsing; errors wrap ErrBadRef or ErrUnknownAlias.
 func ParseRef(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	kind, rest, found := strings.Cut(s, ":")
@@ -113,30 +104,17 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{Kind: KindAlias, Alias: a.Name}, nil
 		}
 		if bareVersion.MatchString(s) {
-			return Ref{}, fmt.Errorf("%w %q (known: %s; other versions come as oci:IMAGE or file:PATH)", ErrUnknownAlias, s, strings.Join(AliasNames(), ", "))
+			return Ref{}, fmt.Errorf("%w %q (known: %s; other versions come as oci:IMAGE, file:PATH or dir:PATH)", ErrUnknownAlias, s, strings.Join(AliasNames(), ", "))
 		}
-		return Ref{}, fmt.Errorf("%w %q: want an alias (%s), deb:PACKAGE[=VERSION], oci:IMAGE or file:PATH", ErrBadRef, s, strings.Join(AliasNames(), ", "))
+		return Ref{}, fmt.Errorf("%w %q: want an alias (%s), deb:PACKAGE[=VERSION], oci:IMAGE, file:PATH or dir:PATH", ErrBadRef, s, strings.Join(AliasNames(), ", "))
 	}
-	switch kind {
-	case "deb":
-		pkg, ver, _ := strings.Cut(rest, "=")
-		if !debPackageName.MatchString(pkg) {
-			return Ref{}, fmt.Errorf("%w %q: %q is not a Debian package name", ErrBadRef, s, pkg)
-		}
-		if strings.Contains(rest, "=") && !debVersion.MatchString(ver) {
-			return Ref{}, fmt.Errorf("%w %q: %q is not a Debian version", ErrBadRef, s, ver)
-		}
-		return Ref{Kind: KindDeb, Package: pkg, Version: ver}, nil
-	case "oci":
-		if _, err := name.ParseReference(rest); err != nil {
-			return Ref{}, fmt.Errorf("%w %q: %v", ErrBadRef, s, err)
-		}
-		return Ref{Kind: KindOCI, Image: rest}, nil
-	case "file":
-		if rest == "" {
-			return Ref{}, fmt.Errorf("%w %q: empty path", ErrBadRef, s)
-		}
-		return Ref{Kind: KindFile, Path: rest}, nil
+	src, ok := sources[Kind(kind)]
+	if !ok || Kind(kind) == KindAlias {
+		return Ref{}, fmt.Errorf("%w %q: unknown scheme %q (want %s)", ErrBadRef, s, kind, schemeList())
 	}
-	return Ref{}, fmt.Errorf("%w %q: unknown scheme %q (want deb:, oci: or file:)", ErrBadRef, s, kind)
+	r, err := src.parse(rest)
+	if err != nil {
+		return Ref{}, fmt.Errorf("%w %q: %v", ErrBadRef, s, err)
+	}
+	return r, nil
 }

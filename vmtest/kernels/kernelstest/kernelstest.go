@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
+	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
 // CacheEnv names the shared test cache directory.
@@ -96,7 +97,7 @@ func MirrorReachable() bool {
 	reachOnce.Do(func() {
 		m := os.Getenv(kernels.MirrorEnv)
 		if m == "" {
-			ms, err := kernels.MirrorsFromApt("/")
+			ms, err := debian.MirrorsFromApt("/")
 			if err != nil {
 				return
 			}

@@ -1,4 +1,4 @@
-package kernels
+package debian
 
 import (
 	"bufio"
@@ -26,7 +26,7 @@ type AptSource struct {
 }
 
 // ErrNoMirror is returned when no Debian archive is configured.
-var ErrNoMirror = fmt.Errorf("%w: no Debian mirror in the apt sources (give --mirror URL or RETROBPF_DEB_MIRROR)", ErrUnavailable)
+var ErrNoMirror = errors.New("no Debian mirror in the apt sources (give --mirror URL or RETROBPF_DEB_MIRROR)")
 
 // MirrorsFromApt reads the apt sources under root ("/" for the system):
 // etc/apt/sources.list (one-line format) and etc/apt/sources.list.d/*.list

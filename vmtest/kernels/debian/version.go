@@ -1,10 +1,10 @@
-package kernels
+package debian
 
 import "strings"
 
-// CompareDebVersions compares two Debian package versions
+// CompareVersions compares two Debian package versions
 // ([epoch:]upstream[-revision]) the way dpkg does: <0, 0 or >0.
-func CompareDebVersions(a, b string) int {
+func CompareVersions(a, b string) int {
 	ea, ua, ra := splitDebVersion(a)
 	eb, ub, rb := splitDebVersion(b)
 	if c := compareNumeric(ea, eb); c != 0 {

@@ -1,6 +1,8 @@
-package kernels
+package debian
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -78,7 +80,7 @@ func TestMirrorsFromApt(t *testing.T) {
 	if m, _ := MirrorsFromApt(root); m.Archive != "http://first.example/debian" {
 		t.Errorf("archive %s", m.Archive)
 	}
-	if _, err := MirrorsFromApt(t.TempDir()); err != ErrNoMirror {
+	if _, err := MirrorsFromApt(t.TempDir()); !errors.Is(err, ErrNoMirror) {
 		t.Errorf("no sources: %v", err)
 	}
 }
@@ -92,5 +94,15 @@ func TestSecurityFor(t *testing.T) {
 		if got := SecurityFor(in); got != want {
 			t.Errorf("SecurityFor(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
