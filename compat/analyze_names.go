@@ -9,7 +9,7 @@ import (
 // progTypeLabel is bpftool's name of a program type ("kprobe"), from the
 // catalog, or cilium/ebpf's name for a type the catalog does not know.
 func progTypeLabel(t ebpf.ProgramType) string {
-	if id := ProgramTypeFeature(t); id != "" {
+	if id := programTypeFeature(t); id != "" {
 		return strings.TrimPrefix(string(id), "prog:")
 	}
 	return t.String()

@@ -85,7 +85,7 @@ func (a *progAnalysis) finding(sev Severity, source, format string, args ...any)
 // requirements.
 func (a *progAnalysis) typeAndAttach() {
 	p, pr := a.prog, a.report
-	if id := ProgramTypeFeature(p.Type); id != "" {
+	if id := programTypeFeature(p.Type); id != "" {
 		a.add(id, "program type "+pr.Type, a.section)
 	} else {
 		a.finding(SeverityWarning, a.section, "program type %s is unknown to retrobpf; not checked", p.Type)
@@ -280,7 +280,7 @@ func (a *progAnalysis) instructions() {
 		case ins.IsFunctionCall():
 			a.add("bpf2bpf-calls", "calls BPF function "+ins.Reference(), src)
 		case ins.IsLoadOfFunctionPointer():
-			a.add("bpf2bpf-calls", "passes BPF function "+ins.Reference()+" as a callback", src)
+			a.add("callbacks", "passes BPF function "+ins.Reference()+" as a callback (BPF_PSEUDO_FUNC)", src)
 		case ins.OpCode.IsDWordLoad() && ins.Reference() != "":
 			a.reference(ins, src)
 		}

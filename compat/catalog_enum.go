@@ -1,6 +1,9 @@
 package compat
 
-import "github.com/retrobpf/retrobpf/compat/internal/kenum"
+import (
+	"github.com/cilium/ebpf"
+	"github.com/retrobpf/retrobpf/compat/internal/kenum"
+)
 
 // enumFeatures turns an enum table into catalog entries "prefix:name".
 // defaultHint, if set, fills in entries without a hint of their own.
@@ -29,6 +32,18 @@ func enumFeature[T comparable](table []kenum.Enum[T], prefix string, typ T) Feat
 		if e.Type == typ {
 			return FeatureID(prefix + ":" + e.Name)
 		}
+	}
+	return ""
+}
+
+// FeatureOf returns the catalog ID of a program type ("prog:xdp") or map
+// type ("map:ringbuf"), or "" if the catalog does not know it.
+func FeatureOf[T ebpf.ProgramType | ebpf.MapType](t T) FeatureID {
+	switch v := any(t).(type) {
+	case ebpf.ProgramType:
+		return programTypeFeature(v)
+	case ebpf.MapType:
+		return mapTypeFeature(v)
 	}
 	return ""
 }

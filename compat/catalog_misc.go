@@ -49,6 +49,8 @@ func miscFeatures() []Feature {
 			Probe: "BPF_PROG_LOAD of an invalid program: anything but ENOSYS", Hint: "enable CONFIG_BPF_SYSCALL"},
 		{ID: "bpf2bpf-calls", Description: "BPF-to-BPF function calls", Since: v("4.16"),
 			Probe: "load a program with a BPF-to-BPF call", Hint: "mark functions __always_inline"},
+		{ID: "callbacks", Description: "BPF functions passed as callbacks (ld_imm64 BPF_PSEUDO_FUNC: bpf_loop, bpf_for_each_map_elem, timers)", Since: v("5.13"),
+			Probe: "load a program passing a subprogram to bpf_for_each_map_elem", Hint: "kernels before 5.13 reject BPF_PSEUDO_FUNC (unrecognized bpf_ld_imm64 insn): ship a variant without callbacks (a bounded loop instead of bpf_loop)"},
 		{ID: "tail-calls", Description: "tail calls (bpf_tail_call)", Since: v("4.2"),
 			Probe: "prog_array map creation plus helper probe of bpf_tail_call", Hint: "inline the called programs"},
 		{ID: "bpf2bpf-tail-calls", Description: "tail calls from programs that use BPF-to-BPF calls (x86_64)", Since: v("5.10"),

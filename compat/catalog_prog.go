@@ -14,8 +14,8 @@ func progFeatures() []Feature {
 		})
 }
 
-// ProgramTypeFeature returns the catalog ID of a program type
+// programTypeFeature returns the catalog ID of a program type
 // ("prog:sched_cls"), or "" if the catalog does not know pt.
-func ProgramTypeFeature(pt ebpf.ProgramType) FeatureID {
+func programTypeFeature(pt ebpf.ProgramType) FeatureID {
 	return enumFeature(kenum.ProgTypes, "prog", pt)
 }

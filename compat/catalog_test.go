@@ -69,7 +69,7 @@ func TestCatalogSortedUniqueComplete(t *testing.T) {
 // cilium/ebpf knows has a catalog entry with a bpftool-style name.
 func TestCatalogCoversCiliumEbpf(t *testing.T) {
 	for pt := ebpf.SocketFilter; pt <= ebpf.Netfilter; pt++ {
-		id := ProgramTypeFeature(pt)
+		id := programTypeFeature(pt)
 		if id == "" {
 			t.Errorf("program type %v (%d) missing", pt, pt)
 			continue
@@ -206,5 +206,17 @@ func TestVersionTarget(t *testing.T) {
 	}
 	if got := WithExternalBTF(t419).Name(); got != "kernel 4.19 (catalog) + external BTF" {
 		t.Errorf("Name() = %q", got)
+	}
+}
+
+func TestFeatureOf(t *testing.T) {
+	if got := FeatureOf(ebpf.RingBuf); got != "map:ringbuf" {
+		t.Errorf("ringbuf: %q", got)
+	}
+	if got := FeatureOf(ebpf.XDP); got != "prog:xdp" {
+		t.Errorf("xdp: %q", got)
+	}
+	if got := FeatureOf(ebpf.MapType(9999)); got != "" {
+		t.Errorf("unknown map type: %q", got)
 	}
 }

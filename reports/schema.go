@@ -235,6 +235,7 @@ const (
 	TriageUnsupportedProgType   TriageClass = "unsupported-prog-type"
 	TriageUnsupportedAttachType TriageClass = "unsupported-attach-type"
 	TriageMissingMapType        TriageClass = "missing-map-type"
+	TriageMissingFeature        TriageClass = "missing-feature" // a catalog feature the kernel lacks (global data, callbacks, ...)
 	TriageNoKernelBTF           TriageClass = "no-kernel-btf"
 	TriageCORERelocation        TriageClass = "core-relocation"
 	TriageLoop                  TriageClass = "loop"

@@ -138,6 +138,13 @@ func (p *prober) probeProgFeatures() {
 	}
 	p.set(p.rep.Misc, "bpf2bpf-calls", bpf2bpf)
 
+	// callbacks: take a sub-program's address (ld_imm64 BPF_PSEUDO_FUNC),
+	// which kernels before 5.13 refuse outright.
+	ldFunc := asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: asm.R2, Src: asm.PseudoFunc, Constant: -1}.WithReference("cb") // -1: cilium/ebpf resolves the reference
+	cbProg := append(fn("main", ldFunc, asm.Mov.Imm(asm.R0, 0), asm.Return()),
+		fn("cb", asm.Mov.Imm(asm.R0, 0), asm.Return())...)
+	p.set(p.rep.Misc, "callbacks", loadVerdict(ebpf.ProgramSpec{Type: ebpf.SocketFilter, Instructions: cbProg}, "unrecognized bpf_ld_imm64"))
+
 	// tail-calls and bpf2bpf-tail-calls.
 	pa, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	if err != nil {

@@ -290,7 +290,7 @@ func loadVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, v manifes
 			vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("program %s is not in %s", name, v.Object)
 			continue
 		}
-		pr.Type = strings.TrimPrefix(string(compat.ProgramTypeFeature(ps.Type)), "prog:")
+		pr.Type = strings.TrimPrefix(string(compat.FeatureOf(ps.Type)), "prog:")
 		if pr.Type == "" {
 			pr.Type = strings.ToLower(ps.Type.String())
 		}
@@ -327,7 +327,7 @@ func loadVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, v manifes
 		}
 		vr.Programs = append(vr.Programs, pr)
 		attach, _ := attachFeature(ps)
-		inputs = append(inputs, triage.Input{Err: l.Err, Log: f.Log, ProgType: pr.Type, AttachType: attach})
+		inputs = append(inputs, triage.Input{Err: l.Err, Log: f.Log, ProgType: pr.Type, AttachType: attach, Spec: ps, MapFailures: l.MapFailures})
 	}
 	if vr.Verdict == reports.VerdictRejected {
 		vr.Reason = "rejected by the kernel"

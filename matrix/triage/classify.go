@@ -12,7 +12,9 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 
+	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/matrix/verifier"
 	"github.com/retrobpf/retrobpf/reports"
 )
 
@@ -46,6 +48,11 @@ type Input struct {
 	Fallbacks []string
 	// Lookup resolves feature IDs to their first kernel; nil disables it.
 	Lookup LookupFunc
+	// MapFailures are every map of the object the kernel would not create,
+	// in name order (verifier.Loaded.MapFailures): a map failure is triaged
+	// from all of them, so the result does not depend on which map the
+	// loader happened to create first.
+	MapFailures []verifier.MapFailure
 }
 
 // tailWindow is how many cause-bearing lines, from the end, are examined.
@@ -54,6 +61,9 @@ const tailWindow = 6
 // Classify explains a rejection.
 func Classify(in Input) reports.Triage {
 	t, idx := classifyLog(in)
+	if t.Class == "" && len(in.MapFailures) > 0 {
+		t, idx = classifyMaps(in), -1
+	}
 	if t.Class == "" {
 		t = classifyErr(in)
 		idx = len(in.Log) - 1
@@ -163,6 +173,15 @@ func refine(t *reports.Triage, line string, in Input) {
 		if !in.Kernel.IsZero() && in.Kernel.Less(kversion.Version{Major: 5, Minor: 3}) {
 			t.Feature = "insn:bounded-loops"
 			t.Hint = "kernels before 5.3 reject every loop: unroll it (#pragma unroll) in a variant for this kernel"
+		}
+	case reports.TriageMissingFeature:
+		// unrecognized bpf_ld_imm64: a callback address (BPF_PSEUDO_FUNC)
+		// or a global variable (BPF_PSEUDO_MAP_VALUE).
+		t.Feature = "global-data"
+		t.Hint = "this kernel has no global data (.rodata/.data/.bss, 5.2+): move globals into an explicit array map, or ship a variant without them"
+		if in.Spec != nil && hasCallback(in.Spec) {
+			t.Feature = "callbacks"
+			t.Hint = "this kernel cannot pass BPF functions as callbacks (BPF_PSEUDO_FUNC, 5.13+: bpf_loop, bpf_for_each_map_elem, timers): ship a variant without them"
 		}
 	case reports.TriageISA:
 		if strings.Contains(line, "JMP32") || strings.Contains(line, "jmp32") {
@@ -289,4 +308,61 @@ func orUnknown(s string) string {
 		return "this type of"
 	}
 	return s
+}
+
+// hasCallback reports whether the program takes a function's address.
+func hasCallback(spec *ebpf.ProgramSpec) bool {
+	for _, ins := range spec.Instructions {
+		if ins.IsLoadOfFunctionPointer() {
+			return true
+		}
+	}
+	return false
+}
+
+// dataSections are the maps a compiler makes for global variables.
+func isDataSection(name string) bool {
+	for _, p := range []string{".rodata", ".data", ".bss", ".kconfig"} {
+		if name == p || strings.HasPrefix(name, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// classifyMaps triages a load that failed creating maps from every map
+// the kernel refuses: global-data maps first (one cause for all of them),
+// then the first refused map by name.
+func classifyMaps(in Input) reports.Triage {
+	var data []string
+	for _, f := range in.MapFailures {
+		if isDataSection(f.Name) {
+			data = append(data, f.Name)
+		}
+	}
+	first := in.MapFailures[0]
+	msg := fmt.Sprintf("map %s: %v", first.Name, first.Err)
+	switch {
+	case errors.Is(first.Err, unix.EPERM):
+		return reports.Triage{Class: reports.TriagePermission, Message: msg,
+			Hint: "map creation needs CAP_BPF/CAP_SYS_ADMIN (and a large enough RLIMIT_MEMLOCK before 5.11)"}
+	case len(data) > 0 && (in.Kernel.IsZero() || in.Kernel.Less(kversion.Version{Major: 5, Minor: 2})):
+		return reports.Triage{Class: reports.TriageMissingFeature, Feature: "global-data",
+			Message: fmt.Sprintf("global data maps refused: %s", strings.Join(data, ", ")),
+			Hint:    "this kernel has no global data (.rodata/.data/.bss maps, 5.2+): move globals into an explicit array map, or ship a variant without them"}
+	}
+	t := reports.Triage{Class: reports.TriageOther, Message: msg}
+	if errors.Is(first.Err, ebpf.ErrNotSupported) || errors.Is(first.Err, unix.EINVAL) {
+		t.Class = reports.TriageMissingMapType
+		t.Feature = string(compat.FeatureOf(first.Type))
+		t.Hint = "this kernel lacks the map type or flag: use a fallback variant without it"
+		if len(in.MapFailures) > 1 {
+			var names []string
+			for _, f := range in.MapFailures {
+				names = append(names, f.Name)
+			}
+			t.Message = fmt.Sprintf("maps refused: %s; first: %s", strings.Join(names, ", "), msg)
+		}
+	}
+	return t
 }

@@ -40,6 +40,10 @@ var rules = []rule{
 		"reduce the verifier's work: split the program with tail calls or global (__noinline) functions (5.6+), tighten loop bounds, cut branching; kernels before 5.2 allow 4096 instructions / 131072 processed"},
 	{reports.TriageStack, regexp.MustCompile(`combined stack size of \d+ calls|stack (?:size|limit) .*[Tt]oo large|invalid (?:write to )?stack off=-\d+|tail_calls are not allowed when call stack|stack depth \d+ exceeds`),
 		"the 512-byte BPF stack is exceeded: move large buffers into a per-CPU array map used as scratch space, or rebalance inlined functions"},
+	// Kernels before 5.2 (global data, BPF_PSEUDO_MAP_VALUE) and before
+	// 5.13 (callbacks, BPF_PSEUDO_FUNC) do not know these ld_imm64 forms;
+	// refine tells which from the program.
+	{reports.TriageMissingFeature, regexp.MustCompile(`unrecognized bpf_ld_imm64 insn`), ""},
 	{reports.TriageISA, regexp.MustCompile(`unknown opcode|invalid BPF_\w+ opcode|BPF_\w+ uses reserved fields|unknown insn class|invalid (?:atomic|BPF_ATOMIC)|unsupported atomic|invalid bpf_ld_imm64|BPF_(?:ALU|JMP|LD|LDX|ST|STX)(?:32)? (?:uses|opcode)`),
 		"the object uses instructions this kernel's ISA lacks: build this variant with -mcpu=v2 (4.19) or v3 (5.1+, JMP32); v4 (sdiv, movsx, bswap, gotol) needs 6.6"},
 	{reports.TriageInvalidMemoryAccess, regexp.MustCompile(`invalid mem access|invalid access to (?:map value|packet|memory|flow keys|stack)|invalid bpf_context access|invalid (?:indirect )?read from stack|invalid indirect access to stack|invalid (?:unbounded )?variable-offset|min value is (?:negative|outside)|max value is outside|unbounded memory access|offset is outside of the packet|dereference of modified \w+ ptr|pointer arithmetic (?:on|of|with) \w+ prohibited|math between \w+ pointer and register with unbounded|misaligned (?:stack|packet|value|context)? ?access|type=scalar expected=|invalid zero-sized read|R\d+ is not a pointer|invalid read from|invalid write to`),

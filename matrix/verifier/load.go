@@ -100,6 +100,9 @@ type Loaded struct {
 	// Err is the load error (nil when accepted); it wraps the cilium/ebpf
 	// error, so errors.Is/As work on it.
 	Err error
+	// MapFailures lists, in name order, every map of the object the kernel
+	// would not create, when the load failed creating one.
+	MapFailures []MapFailure
 }
 
 // Close releases the program and its maps.
@@ -207,6 +210,9 @@ func Load(spec *ebpf.CollectionSpec, prog string, opts Options) (*Loaded, error)
 	}
 	if err != nil {
 		res.Err = err
+		if isMapError(err) {
+			res.MapFailures = mapFailures(only(spec, prog))
+		}
 		res.Figures.Verdict = Rejected
 		res.Figures.Error = err.Error()
 		res.Figures.Errno = errnoName(err)
