@@ -28,7 +28,11 @@ type Options struct {
 	Shard   *reports.Shard
 	Jobs    int // VMs at once (default 1)
 	// BTF is an external BTF file for kernels without their own.
-	BTF          string
+	BTF string
+	// BTFFor gives a kernel (by its ref) its own external BTF file, used
+	// when that kernel has no vmlinux BTF; it outranks a btf-<v> shipped
+	// with the kernel and BTF.
+	BTFFor map[string]string
 	OutputDir    string
 	Resume       bool
 	Accel        vmtest.Accel
@@ -239,13 +243,20 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 func kernelPlan(o Options, ref string, k *kernels.Kernel, files []vmtest.File, needBlock bool, logf func(string, ...any)) (vmtest.Plan, error) {
 	plan := vmtest.Plan{Files: slices.Clone(files)}
 	base := guest.Job{Manifest: path.Join(guestSuiteDir, "suite.yaml"), Ref: ref}
-	btfFile := o.BTF
-	if btfFile == "" {
+	// Per kernel, after its own vmlinux BTF (the guest checks that first):
+	// --btf KERNEL=FILE, a btf-<v> shipped with the kernel, a bare --btf.
+	var btfFile string
+	switch {
+	case o.BTFFor[ref] != "":
+		btfFile = o.BTFFor[ref]
+	case k.BTF != "":
 		btfFile = k.BTF
+	default:
+		btfFile = o.BTF
 	}
 	if btfFile != "" {
 		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
-		base.BTF = guestBTF
+		base.BTF, base.BTFIfMissing, base.BTFLabel = guestBTF, true, "file:"+btfFile
 	}
 	if needBlock {
 		base.BlockDevice = true

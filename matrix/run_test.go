@@ -314,3 +314,59 @@ func TestPlanFilesRefusesEscapingObjects(t *testing.T) {
 		t.Fatalf("%d files: %v", len(files), err)
 	}
 }
+
+// TestKernelPlanBTFOrder: per kernel, --btf KERNEL=FILE, then a btf-<v>
+// shipped with the kernel, then a bare --btf; the guest uses the file only
+// when the kernel has no vmlinux BTF, and the results name the host file.
+func TestKernelPlanBTFOrder(t *testing.T) {
+	s, err := manifest.Load("testdata/host.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := &kernels.Kernel{Ref: "dir:/k/4.19", BTF: "/k/4.19/boot/btf-4.19.0"}
+	bare := &kernels.Kernel{Ref: "5.10"}
+	for _, tc := range []struct {
+		o    Options
+		k    *kernels.Kernel
+		want string // host file shipped, "" for none
+	}{
+		{Options{Suite: s}, bare, ""},
+		{Options{Suite: s, BTF: "/x/default.btf"}, bare, "/x/default.btf"},
+		{Options{Suite: s, BTF: "/x/default.btf"}, shipped, shipped.BTF},
+		{Options{Suite: s, BTF: "/x/default.btf", BTFFor: map[string]string{"dir:/k/4.19": "/x/419.btf"}}, shipped, "/x/419.btf"},
+		{Options{Suite: s, BTFFor: map[string]string{"dir:/k/4.19": "/x/419.btf"}}, bare, ""},
+	} {
+		plan, err := kernelPlan(tc.o, tc.k.Ref, tc.k, nil, false, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shippedFrom string
+		for _, f := range plan.Files {
+			if f.Path == guestBTF {
+				shippedFrom = f.Source
+			}
+		}
+		if shippedFrom != tc.want {
+			t.Errorf("%s with %+v: ships %q, want %q", tc.k.Ref, tc.o.BTFFor, shippedFrom, tc.want)
+		}
+		job, err := guest.DecodeJob(planJob(t, plan))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want != "" && (!job.BTFIfMissing || job.BTFLabel != "file:"+tc.want || job.BTF != guestBTF) {
+			t.Errorf("%s: job %+v", tc.k.Ref, job)
+		}
+	}
+}
+
+// planJob returns the job document of a plan's first step.
+func planJob(t *testing.T, plan vmtest.Plan) []byte {
+	t.Helper()
+	for _, f := range plan.Files {
+		if f.Path == plan.Steps[0].Args[3] {
+			return f.Data
+		}
+	}
+	t.Fatal("no job file for the first step")
+	return nil
+}

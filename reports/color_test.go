@@ -28,3 +28,19 @@ func TestColorKeepsAlignment(t *testing.T) {
 		t.Error("colour without RenderOptions.Color")
 	}
 }
+
+func TestKernelLabels(t *testing.T) {
+	r := &Results{Kernels: []KernelResult{
+		{Ref: "file:/home/ci/kernels/4.19/vmlinuz-4.19.0-27-amd64"},
+		{Ref: "dir:/srv/lvh/5.10/"},
+		{Ref: "file:/a/bzImage"}, {Ref: "file:/b/bzImage"},
+		{Ref: "6.1"},
+	}}
+	g := newGrid(r)
+	want := []string{"file:vmlinuz-4.19.0-27-amd64", "dir:5.10", "file:/a/bzImage", "file:/b/bzImage", "6.1"}
+	for i := range r.Kernels {
+		if got := g.label(&r.Kernels[i]); got != want[i] {
+			t.Errorf("%s: label %q, want %q", r.Kernels[i].Ref, got, want[i])
+		}
+	}
+}

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,40 @@ const TCGNote = "absolute times are emulated (TCG); compare ratios within one VM
 type grid struct {
 	kernels  []*KernelResult
 	programs []gridProgram
+	labels   map[*KernelResult]string
+}
+
+// label is the kernel's column header: its ref, shortened for local
+// kernels (see shortRef) unless two kernels would then read the same.
+func (g *grid) label(k *KernelResult) string {
+	if g.labels == nil {
+		g.labels = map[*KernelResult]string{}
+		count := map[string]int{}
+		for _, kk := range g.kernels {
+			count[shortRef(kk.Ref)]++
+		}
+		for _, kk := range g.kernels {
+			g.labels[kk] = kk.Ref
+			if count[shortRef(kk.Ref)] == 1 {
+				g.labels[kk] = shortRef(kk.Ref)
+			}
+		}
+	}
+	if l, ok := g.labels[k]; ok {
+		return l
+	}
+	return k.Ref
+}
+
+// shortRef names a file: or dir: kernel by its last path element, not
+// the whole host path that would fill every table header.
+func shortRef(ref string) string {
+	for _, scheme := range []string{"file:", "dir:"} {
+		if p, ok := strings.CutPrefix(ref, scheme); ok {
+			return scheme + path.Base(strings.TrimRight(p, "/"))
+		}
+	}
+	return ref
 }
 
 type gridProgram struct {
@@ -334,4 +369,3 @@ func (c counts) String() string {
 }
 
 // kernelLabel is the column header of a kernel.
-func kernelLabel(k *KernelResult) string { return k.Ref }

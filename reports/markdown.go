@@ -111,7 +111,7 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 func mdGridHeader(b *bytes.Buffer, g *grid) {
 	b.WriteString("| Program / variant |")
 	for _, k := range g.kernels {
-		fmt.Fprintf(b, " %s |", mdtable.Cell(kernelLabel(k)))
+		fmt.Fprintf(b, " %s |", mdtable.Cell(g.label(k)))
 	}
 	b.WriteString("\n|---|")
 	for range g.kernels {

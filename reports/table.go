@@ -30,7 +30,7 @@ func renderTable(w io.Writer, r *Results, color bool) error {
 	tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "PROGRAM/VARIANT")
 	for _, k := range g.kernels {
-		fmt.Fprintf(tw, "\t%s", paint(color, colorNeutral, kernelLabel(k)))
+		fmt.Fprintf(tw, "\t%s", paint(color, colorNeutral, g.label(k)))
 	}
 	fmt.Fprintln(tw)
 	for _, p := range g.programs {
@@ -55,7 +55,7 @@ func renderTable(w io.Writer, r *Results, color bool) error {
 	tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "PROGRAM/VARIANT")
 	for _, k := range g.kernels {
-		fmt.Fprintf(tw, "\t%s", kernelLabel(k))
+		fmt.Fprintf(tw, "\t%s", g.label(k))
 	}
 	fmt.Fprintln(tw)
 	for _, p := range g.programs {

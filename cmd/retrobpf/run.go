@@ -37,7 +37,7 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 			&cli.StringFlag{Name: "manifest", Value: "bpf/suite.yaml", Usage: "manifest `FILE`"},
 			&cli.StringFlag{Name: "kernels", Value: "5.10,6.1,6.12", Usage: "comma-separated kernel `REFS` (aliases, deb:, oci:, file:), or @FILE with one per line"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: vmtest.DefaultJobs(), Usage: "VMs at once", DefaultText: "one per CPU"},
-			&cli.StringFlag{Name: "btf", Usage: "external BTF `FILE` for kernels without /sys/kernel/btf/vmlinux"},
+			&cli.StringSliceFlag{Name: "btf", Usage: "external BTF for kernels without /sys/kernel/btf/vmlinux: `FILE` for all of them, or KERNEL=FILE for one (repeatable; KERNEL as given to --kernels); a kernel's own BTF always comes first"},
 			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Value: "results", Usage: "results `DIR`"},
 			&cli.BoolFlag{Name: "resume", Usage: "skip kernels already finished in --output-dir"},
 			&cli.StringFlag{Name: "shard", Usage: "run share `I/N` of the kernels (see 'retrobpf matrix plan')"},
@@ -70,6 +70,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--kernels: %w", err)
 	}
+	allRefs := refs // --btf KERNEL=FILE may name a kernel of another shard
 	var shard *reports.Shard
 	if v := c.String("shard"); v != "" {
 		if shard, err = matrix.ParseShard(v); err != nil {
@@ -84,10 +85,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return cliutil.Usage(err)
 	}
-	if b := c.String("btf"); b != "" {
-		if _, err := os.Stat(b); err != nil {
-			return cliutil.Usage(fmt.Errorf("--btf: %w", err))
-		}
+	btfAll, btfFor, err := parseBTFFlags(c.StringSlice("btf"), allRefs)
+	if err != nil {
+		return cliutil.Usage(err)
 	}
 	format := c.String("report-format")
 	if !slices.Contains(reports.Formats, format) {
@@ -101,7 +101,7 @@ func runAction(c *cli.Context) error {
 	defer stop()
 	dir := c.String("output-dir")
 	res, err := matrix.Run(ctx, matrix.Options{
-		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: c.String("btf"),
+		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: btfAll, BTFFor: btfFor,
 		OutputDir: dir, Resume: c.Bool("resume"), Accel: accel,
 		VerifierOnly: c.Bool("verifier-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
 		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
@@ -149,4 +149,37 @@ func toolVersion() string {
 		return bi.Main.Version
 	}
 	return "devel"
+}
+
+// parseBTFFlags reads --btf values: one bare FILE for every kernel without
+// BTF, and KERNEL=FILE for one kernel of refs. Every file must exist.
+func parseBTFFlags(values []string, refs []kernels.Ref) (all string, byKernel map[string]string, err error) {
+	byKernel = map[string]string{}
+	for _, v := range values {
+		kernel, file, perKernel := strings.Cut(v, "=")
+		if !perKernel {
+			if all != "" {
+				return "", nil, fmt.Errorf("--btf %s: give one BTF FILE for all kernels (already %s), or KERNEL=FILE", v, all)
+			}
+			all, file = v, v
+		} else {
+			ref, perr := kernels.ParseRef(kernel)
+			if perr != nil {
+				return "", nil, fmt.Errorf("--btf %s: %w", v, perr)
+			}
+			if !slices.ContainsFunc(refs, func(r kernels.Ref) bool { return r.String() == ref.String() }) {
+				return "", nil, fmt.Errorf("--btf %s: kernel %s is not in --kernels", v, ref)
+			}
+			if _, dup := byKernel[ref.String()]; dup {
+				return "", nil, fmt.Errorf("--btf %s: kernel %s already has a BTF file", v, ref)
+			}
+			byKernel[ref.String()] = file
+		}
+		if st, serr := os.Stat(file); serr != nil {
+			return "", nil, fmt.Errorf("--btf: %w", serr)
+		} else if !st.Mode().IsRegular() {
+			return "", nil, fmt.Errorf("--btf %s: not a regular file", file)
+		}
+	}
+	return all, byKernel, nil
 }

@@ -23,6 +23,12 @@ type Job struct {
 	Ref string `json:"ref,omitempty"`
 	// BTF is an external BTF file for CO-RE.
 	BTF string `json:"btf,omitempty"`
+	// BTFIfMissing uses BTF only when the kernel has no vmlinux BTF of
+	// its own: the matrix ships a file for a kernel that may not need it.
+	BTFIfMissing bool `json:"btf_if_missing,omitempty"`
+	// BTFLabel is what the results call the file (where it came from on
+	// the host), instead of its path inside the VM.
+	BTFLabel string `json:"btf_label,omitempty"`
 	// LogDir, when set, also receives the verifier logs as files.
 	LogDir string `json:"log_dir,omitempty"`
 	// Accel is how the VM runs ("tcg", "kvm"), marking emulated figures.
@@ -82,7 +88,7 @@ func (j *Job) Check() error {
 // makes a new option a field in Job and Options and a line below.
 func (j *Job) Options(m *manifest.Manifest, target compat.Target, logf func(format string, args ...any)) Options {
 	return Options{
-		Suite: m, Ref: j.Ref, BTF: j.BTF,
+		Suite: m, Ref: j.Ref, BTF: j.BTF, BTFIfMissing: j.BTFIfMissing, BTFLabel: j.BTFLabel,
 		VerifierOnly: j.VerifierOnly, NoProbe: j.NoProbe,
 		Samples: j.Samples, Accel: j.Accel,
 		Programs: j.Programs, Target: target,

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/retrobpf/retrobpf/bpf"
+	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/probe"
 	"github.com/retrobpf/retrobpf/internal/kversion"
@@ -39,6 +40,10 @@ type Options struct {
 	Ref string
 	// BTF is an external BTF file for CO-RE (--btf); "" uses the kernel's.
 	BTF string
+	// BTFIfMissing uses BTF only for a kernel without vmlinux BTF;
+	// BTFLabel names it in the results (default: "file:" and its path).
+	BTFIfMissing bool
+	BTFLabel     string
 	// VerifierOnly skips attach and overhead.
 	VerifierOnly bool
 	// NoProbe answers selection from the catalog (kernel version) instead
@@ -107,7 +112,14 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	}
 	out := &Output{Logs: map[string][]byte{}}
 
-	kernelTypes, btfSource, err := kernelTypesFor(ctx, o.BTF)
+	btfFile := o.BTF
+	if o.BTFIfMissing && fileExists(btfhub.DefaultSysfsBTF) {
+		btfFile = "" // the kernel's own BTF comes first
+	}
+	kernelTypes, btfSource, err := kernelTypesFor(ctx, btfFile)
+	if btfFile != "" && o.BTFLabel != "" && strings.HasPrefix(btfSource, "file:") {
+		btfSource = o.BTFLabel
+	}
 	if err != nil {
 		return nil, err
 	}
