@@ -32,7 +32,7 @@ type Options struct {
 	// BTFFor gives a kernel (by its ref) its own external BTF file, used
 	// when that kernel has no vmlinux BTF; it outranks a btf-<v> shipped
 	// with the kernel and BTF.
-	BTFFor map[string]string
+	BTFFor       map[string]string
 	OutputDir    string
 	Resume       bool
 	Accel        vmtest.Accel
