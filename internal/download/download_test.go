@@ -65,7 +65,7 @@ func noLeftovers(t *testing.T, dst string) {
 	}
 }
 
-func fetch(t *testing.T, c *Client, url string, req Request) (*Result, error, time.Duration) {
+func fetch(t *testing.T, c *Client, url string, req Request) (*Result, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -75,7 +75,7 @@ func fetch(t *testing.T, c *Client, url string, req Request) (*Result, error, ti
 	}
 	start := time.Now()
 	res, err := c.Fetch(ctx, req)
-	return res, err, time.Since(start)
+	return res, time.Since(start), err
 }
 
 var payload = bytes.Repeat([]byte("retrobpf"), 64<<10) // 512 KiB
@@ -96,7 +96,7 @@ func TestEndlessBody(t *testing.T) {
 	})
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	_, err, took := fetch(t, testClient(&log), srv.URL+"/endless", Request{Dst: dst})
+	_, took, err := fetch(t, testClient(&log), srv.URL+"/endless", Request{Dst: dst})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("endless body: %v, want ErrTooLarge", err)
 	}
@@ -116,7 +116,7 @@ func TestAnnouncedTooLarge(t *testing.T) {
 	})
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	_, err, took := fetch(t, testClient(&log), srv.URL+"/big", Request{Dst: dst})
+	_, took, err := fetch(t, testClient(&log), srv.URL+"/big", Request{Dst: dst})
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "announces") {
 		t.Fatalf("3 GiB Content-Length: %v, want ErrTooLarge", err)
 	}
@@ -126,7 +126,7 @@ func TestAnnouncedTooLarge(t *testing.T) {
 	noLeftovers(t, dst)
 
 	// A size from an index beyond the cap is refused before any request.
-	_, err, _ = fetch(t, testClient(&log), srv.URL+"/big", Request{Dst: dst, Size: 2 << 20})
+	_, _, err = fetch(t, testClient(&log), srv.URL+"/big", Request{Dst: dst, Size: 2 << 20})
 	if !errors.Is(err, ErrTooLarge) || n.Load() != 1 {
 		t.Fatalf("indexed size over the cap: %v, %d requests", err, n.Load())
 	}
@@ -145,7 +145,7 @@ func TestStalledMidBody(t *testing.T) {
 	})
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	_, err, took := fetch(t, testClient(&log), srv.URL+"/stall", Request{Dst: dst})
+	_, took, err := fetch(t, testClient(&log), srv.URL+"/stall", Request{Dst: dst})
 	if !errors.Is(err, ErrStalled) || !errors.Is(err, ErrFailed) {
 		t.Fatalf("stalled body: %v, want ErrStalled after retries", err)
 	}
@@ -170,7 +170,7 @@ func TestNoHeaders(t *testing.T) {
 	c := testClient(&log)
 	c.Retries = -1
 	dst := filepath.Join(t.TempDir(), "file")
-	_, err, took := fetch(t, c, srv.URL+"/silent", Request{Dst: dst})
+	_, took, err := fetch(t, c, srv.URL+"/silent", Request{Dst: dst})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("silent server: %v, want ErrTimeout", err)
 	}
@@ -195,7 +195,7 @@ func TestFlaky(t *testing.T) {
 	})
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	res, err, _ := fetch(t, testClient(&log), srv.URL+"/flaky", Request{Dst: dst, SHA256: sum(payload)})
+	res, _, err := fetch(t, testClient(&log), srv.URL+"/flaky", Request{Dst: dst, SHA256: sum(payload)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestResume(t *testing.T) {
 	srv, seen := cutThenServe(t, false)
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	res, err, _ := fetch(t, testClient(&log), srv.URL+"/cut", Request{Dst: dst, SHA256: sum(payload)})
+	res, _, err := fetch(t, testClient(&log), srv.URL+"/cut", Request{Dst: dst, SHA256: sum(payload)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestResume(t *testing.T) {
 	// appended to the partial one.
 	srv, _ = cutThenServe(t, true)
 	dst = filepath.Join(t.TempDir(), "file")
-	res, err, _ = fetch(t, testClient(&log), srv.URL+"/cut", Request{Dst: dst, SHA256: sum(payload)})
+	res, _, err = fetch(t, testClient(&log), srv.URL+"/cut", Request{Dst: dst, SHA256: sum(payload)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,14 +289,14 @@ func TestChecksumAndNotFound(t *testing.T) {
 	})
 	var log logged
 	dst := filepath.Join(t.TempDir(), "file")
-	_, err, _ := fetch(t, testClient(&log), srv.URL+"/f", Request{Dst: dst, SHA256: sum([]byte("other"))})
+	_, _, err := fetch(t, testClient(&log), srv.URL+"/f", Request{Dst: dst, SHA256: sum([]byte("other"))})
 	if !errors.Is(err, ErrChecksum) {
 		t.Fatalf("wrong content: %v, want ErrChecksum", err)
 	}
 	noLeftovers(t, dst)
 
 	n.Store(0)
-	_, err, _ = fetch(t, testClient(&log), srv.URL+"/missing", Request{Dst: dst})
+	_, _, err = fetch(t, testClient(&log), srv.URL+"/missing", Request{Dst: dst})
 	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrFailed) || n.Load() != 1 {
 		t.Fatalf("404: %v after %d requests, want ErrNotFound at once", err, n.Load())
 	}
