@@ -98,7 +98,7 @@ func reportRender(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if refs := reportSplitList(c.StringSlice("kernel")); len(refs) > 0 {
+	if refs := splitList(c.StringSlice("kernel")); len(refs) > 0 {
 		if r, err = r.Only(refs...); err != nil {
 			return cliutil.Usage(fmt.Errorf("%s: %w", path, err))
 		}
@@ -180,15 +180,3 @@ func reportDiff(c *cli.Context) error {
 	return nil
 }
 
-// reportSplitList flattens repeated and comma-separated flag values.
-func reportSplitList(vals []string) []string {
-	var out []string
-	for _, v := range vals {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}

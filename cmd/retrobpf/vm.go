@@ -142,6 +142,7 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 	return s, nil
 }
 
+// splitList flattens repeated and comma-separated flag values.
 func splitList(in []string) []string {
 	var out []string
 	for _, s := range in {
