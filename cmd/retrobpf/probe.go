@@ -27,7 +27,7 @@ func init() {
 			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
 		Flags: commandFlags(
 			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
-			&cli.BoolFlag{Name: "no-attach-surface", Usage: "leave the attach surface (kallsyms, BTF functions, tracepoints; ~1 MB) out of the report: a saved report then cannot decide attach targets"},
+			&cli.BoolFlag{Name: "no-attach-surface", Usage: "leave the attach surface (kallsyms, BTF functions, tracepoints; ~1 MB, recorded in JSON reports) out: a saved report then cannot decide attach targets"},
 			&cli.StringSliceFlag{Name: "ksym", Usage: "also record kernel symbol `NAME` from /proc/kallsyms (repeatable)"},
 			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
 			&cli.BoolFlag{Name: "attach-all", Usage: "also attach uprobe and perf tracepoint programs for real (slower: their teardown waits for RCU grace periods)"},
@@ -86,7 +86,8 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 	rep, err := probe.Probe(context.Background(), probe.Options{
 		Workers:         c.Int("workers"),
 		SkipHelpers:     c.Bool("skip-helpers"),
-		NoAttachSurface: c.Bool("no-attach-surface"),
+		// Only a saved report needs the attach surface: a table answers now.
+		AttachSurface: o.Format == "json" && !c.Bool("no-attach-surface"),
 		Ksyms:           c.StringSlice("ksym"),
 		KsymsCatalog:    c.Bool("catalog-ksyms"),
 		AttachAll:       c.Bool("attach-all"),

@@ -23,7 +23,7 @@ var nativeEndian = binary.NativeEndian
 func (p *prober) otherTasks() []func() {
 	tasks := []func(){p.probeKernelConfig, p.probeTracingAttach, p.probeSymbols, p.probeDistro, p.probeSysctls, p.probeSyscall}
 	tasks = append(tasks, p.attachTasks()...)
-	if !p.opts.NoAttachSurface {
+	if p.opts.AttachSurface {
 		tasks = append(tasks, func() { p.rep.AttachSurface = collectAttachSurface() })
 	}
 	for _, m := range kenum.MapTypes {

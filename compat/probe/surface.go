@@ -16,6 +16,8 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/klauspost/compress/zstd"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/btflimit"
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
 
 // SurfaceEncoding is how each AttachSurface list is stored: its names
@@ -100,21 +102,17 @@ func kallsymsNames() ([]string, error) {
 }
 
 func btfSurface() (funcs, traces []string, err error) {
-	spec, err := btf.LoadKernelSpec()
+	raw, err := inputfile.Read(vmlinuxBTF, inputfile.MaxObject)
 	if err != nil {
 		return nil, nil, err
 	}
-	for typ, err := range spec.All() {
-		if err != nil {
-			return nil, nil, err
-		}
-		switch t := typ.(type) {
-		case *btf.Func:
-			funcs = append(funcs, t.Name)
-		case *btf.Typedef:
-			if n, ok := strings.CutPrefix(t.Name, "btf_trace_"); ok {
-				traces = append(traces, n)
-			}
+	funcs, typedefs, err := btflimit.FuncAndTypedefNames(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", vmlinuxBTF, err)
+	}
+	for _, t := range typedefs {
+		if n, ok := strings.CutPrefix(t, "btf_trace_"); ok {
+			traces = append(traces, n)
 		}
 	}
 	return funcs, traces, nil
@@ -146,7 +144,8 @@ func encodeList(names []string) (string, error) {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	var buf bytes.Buffer
-	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+	// One goroutine: the probe's other tasks use the CPUs.
+	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return "", err
 	}

@@ -266,7 +266,9 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 // the suite's variants need (from the manifest and from the objects), so
 // a saved report answers them without the kernel.
 func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
-	var opts probe.Options
+	// The report is saved for the later steps: it must decide attach
+	// targets without the kernel.
+	opts := probe.Options{AttachSurface: true}
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
 			opts.Record(v.Requires...)
