@@ -84,14 +84,14 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 	}
 	rep, err := probe.Probe(context.Background(), probe.Options{
-		Workers:         c.Int("workers"),
-		SkipHelpers:     c.Bool("skip-helpers"),
+		Workers:     c.Int("workers"),
+		SkipHelpers: c.Bool("skip-helpers"),
 		// Only a saved report needs the attach surface: a table answers now.
 		AttachSurface: o.Format == "json" && !c.Bool("no-attach-surface"),
-		Ksyms:           c.StringSlice("ksym"),
-		KsymsCatalog:    c.Bool("catalog-ksyms"),
-		AttachAll:       c.Bool("attach-all"),
-		Kfuncs:          c.StringSlice("kfunc"),
+		Ksyms:         c.StringSlice("ksym"),
+		KsymsCatalog:  c.Bool("catalog-ksyms"),
+		AttachAll:     c.Bool("attach-all"),
+		Kfuncs:        c.StringSlice("kfunc"),
 	})
 	if err != nil {
 		return nil, cliutil.Infra(err)

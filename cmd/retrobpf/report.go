@@ -179,4 +179,3 @@ func reportDiff(c *cli.Context) error {
 	}
 	return nil
 }
-
