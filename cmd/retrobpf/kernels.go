@@ -188,6 +188,10 @@ func kernelsList(c *cli.Context) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "REF\tRELEASE\tVERSION\tSOURCE\tSIZE\tPULLED")
 		for _, e := range entries {
+			if e.Kernel == nil {
+				fmt.Fprintf(tw, "%s\tdamaged: %s (retrobpf kernels rm %s)\t\t\t%.1f MiB\t\n", e.Key, oneLine(e.Damaged), e.Key, float64(e.Bytes)/(1<<20))
+				continue
+			}
 			mods := ""
 			if e.Kernel.Modules != "" {
 				mods = " +modules"

@@ -279,14 +279,18 @@ func (c *Cache) install(tmp, key string) error {
 // Entry is one cached kernel as List reports it.
 type Entry struct {
 	Key      string    `json:"key"`
-	Kernel   *Kernel   `json:"kernel"`
+	Kernel   *Kernel   `json:"kernel,omitempty"`
 	PulledAt time.Time `json:"pulled_at"`
 	Bytes    int64     `json:"bytes"`
+	// Damaged says why an entry cannot be used (its manifest is missing
+	// or unreadable); Kernel is nil then. kernels rm KEY removes it.
+	Damaged string `json:"damaged,omitempty"`
 }
 
-// List returns the cached kernels sorted by key. Damaged entries are
-// skipped; incomplete ones (a pull in progress or interrupted) are
-// invisible because they have no manifest in a non-hidden directory.
+// List returns the cached kernels sorted by key, damaged entries included
+// (with the reason), so that they can be seen and removed. Incomplete
+// ones (a pull in progress or interrupted) are invisible because they
+// have no manifest in a non-hidden directory.
 func (c *Cache) List() ([]Entry, error) {
 	des, err := os.ReadDir(c.dir)
 	if err != nil {
@@ -299,6 +303,7 @@ func (c *Cache) List() ([]Entry, error) {
 		}
 		m, err := readManifest(filepath.Join(c.dir, de.Name()))
 		if err != nil {
+			out = append(out, Entry{Key: de.Name(), Damaged: err.Error(), Bytes: dirSize(filepath.Join(c.dir, de.Name()))})
 			continue
 		}
 		out = append(out, Entry{Key: de.Name(), Kernel: m.kernel(filepath.Join(c.dir, de.Name())), PulledAt: m.PulledAt, Bytes: dirSize(filepath.Join(c.dir, de.Name()))})
