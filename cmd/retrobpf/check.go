@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -131,7 +130,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		for _, r := range needs {
 			opts.Record(r.Feature)
 		}
-		rep, err := probe.Probe(context.Background(), opts)
+		rep, err := probe.Probe(c.Context, opts)
 		if err != nil {
 			return nil, cliutil.Infra(err)
 		}
@@ -139,7 +138,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		// On the host, kernel types for CO-RE come from the loader's own
 		// search order (--btf, $RETROBPF_BTF, sysfs, the BTF cache), so
 		// check answers btf:core exactly as a load on this node would.
-		types, src, err := btfhub.KernelTypes(context.Background(), btfhub.LoaderOptions{BTFFile: c.String("btf")})
+		types, src, err := btfhub.KernelTypes(c.Context, btfhub.LoaderOptions{BTFFile: c.String("btf")})
 		if err == nil {
 			spec.KernelBTF, spec.Target = types, compat.WithKernelBTF(spec.Target, types)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -128,7 +127,7 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 	if f, ok := o.Stderr.(*os.File); ok && !o.Quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = f
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
 	var got []*kernels.Kernel
 	for _, r := range parsed {
@@ -217,7 +216,7 @@ func kernelsRemove(c *cli.Context) error {
 		return err
 	}
 	for _, r := range refs {
-		if err := cache.Remove(context.Background(), r); err != nil {
+		if err := cache.Remove(c.Context, r); err != nil {
 			return err
 		}
 		o.Logf("removed %s", r)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +82,7 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 	if os.Geteuid() != 0 {
 		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 	}
-	rep, err := probe.Probe(context.Background(), probe.Options{
+	rep, err := probe.Probe(c.Context, probe.Options{
 		Workers:     c.Int("workers"),
 		SkipHelpers: c.Bool("skip-helpers"),
 		// Only a saved report needs the attach surface: a table answers now.
