@@ -13,6 +13,7 @@ import (
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/probe"
+	"github.com/retrobpf/retrobpf/internal/cache"
 	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
 
@@ -25,6 +26,7 @@ func init() {
 			"mirrors bpftool's sections and is what `check --probe` and `select --probe` read.\n" +
 			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
 		Flags: commandFlags(
+			&cli.BoolFlag{Name: "cache", Usage: "answer from a report of this same kernel, boot, privileges and options saved by an earlier probe --cache (sysctls are read again); for repeated pre-deploy checks"},
 			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
 			&cli.BoolFlag{Name: "no-attach-surface", Usage: "leave the attach surface (kallsyms, BTF functions, tracepoints; ~1 MB, recorded in JSON reports) out: a saved report then cannot decide attach targets"},
 			&cli.StringSliceFlag{Name: "ksym", Usage: "also record kernel symbol `NAME` from /proc/kallsyms (repeatable)"},
@@ -82,7 +84,15 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 	if os.Geteuid() != 0 {
 		o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
 	}
+	var cacheDir string
+	if c.Bool("cache") {
+		var err error
+		if cacheDir, err = cache.Dir("probe"); err != nil {
+			return nil, cliutil.Infra(err)
+		}
+	}
 	rep, err := probe.Probe(c.Context, probe.Options{
+		CacheDir:    cacheDir,
 		Workers:     c.Int("workers"),
 		SkipHelpers: c.Bool("skip-helpers"),
 		// Only a saved report needs the attach surface: a table answers now.
@@ -94,6 +104,9 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 	})
 	if err != nil {
 		return nil, cliutil.Infra(err)
+	}
+	if rep.FromCache {
+		o.Debugf("retrobpf: probe answered from the cache in %s (same kernel, boot and options; sysctls read again)", cacheDir)
 	}
 	return rep, nil
 }

@@ -38,6 +38,11 @@ type Options struct {
 	// saved. It costs a few hundred milliseconds and ~1 MB of JSON; a
 	// report used only in this process answers them live without it.
 	AttachSurface bool
+	// CacheDir, when set, keeps reports between runs: a probe of the same
+	// kernel, boot, privileges, retrobpf build and options answers from
+	// there in milliseconds, with only the sysctls (which change at run
+	// time) read again. Report.FromCache says when it did.
+	CacheDir string
 	// Ksyms are kernel symbols to look up in /proc/kallsyms and record in
 	// the report, so a saved report can answer ksym:NAME. Reading kallsyms
 	// costs more kernel time than the rest of the probe, so it is only read
@@ -95,6 +100,9 @@ type Report struct {
 	// AttachSurface is what the kernel offers to attach to, so a saved
 	// report decides kprobe, fentry, tracepoint and tp_btf targets.
 	AttachSurface *AttachSurface `json:"attach_surface,omitempty"`
+
+	// FromCache is set when Probe answered from Options.CacheDir.
+	FromCache bool `json:"-"`
 
 	// live is set for a report made in this process: it answers ksym:NAME
 	// and kfunc:NAME that were not recorded by looking them up now.
@@ -160,6 +168,32 @@ type HelperSet struct {
 // with the raw error (a permission error is never read as unsupported).
 // The error is only for a cancelled context.
 func Probe(ctx context.Context, opts Options) (*Report, error) {
+	if opts.CacheDir == "" {
+		return probe(ctx, opts)
+	}
+	key, err := cacheKey(opts)
+	if err != nil {
+		return probe(ctx, opts)
+	}
+	if r := cached(opts.CacheDir, key); r != nil {
+		// Sysctls change without a reboot: read them again.
+		p := newProber(opts)
+		r.live, r.FromCache = p.rep.live, true // a cached report still looks symbols up live
+		if r.Misc == nil {
+			r.Misc = map[string]Result{}
+		}
+		p.rep = r
+		p.probeSysctls()
+		return r, nil
+	}
+	r, err := probe(ctx, opts)
+	if err == nil {
+		saveCached(opts.CacheDir, key, r)
+	}
+	return r, err
+}
+
+func probe(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	// Before 5.11 BPF memory counts against RLIMIT_MEMLOCK; a failure here
 	// shows up as EPERM in the probes themselves.
