@@ -35,6 +35,11 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 		if err != nil {
 			return fmt.Errorf("%s%w", where, err)
 		}
+		// A local path that is no kernel is the user's mistake, found
+		// here rather than as an infra-error result after the run.
+		if err := kernels.CheckLocal(ref); err != nil {
+			return fmt.Errorf("%s%w", where, err)
+		}
 		if key := ref.String(); !seen[key] {
 			seen[key] = true
 			out = append(out, ref)

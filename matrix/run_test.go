@@ -17,13 +17,16 @@ import (
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
+	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
 func TestParseKernels(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "k.txt")
 	os.WriteFile(f, []byte("# fleet\n5.10\n\noci:example/k:6.6 # custom\n6.1\n"), 0o644)
-	got, err := ParseKernels("6.1, file:/boot/vmlinuz,@" + f + ",6.1")
+	img := filepath.Join(dir, "vmlinuz")
+	os.WriteFile(img, kernelstest.FakeBzImage("6.6.0-test"), 0o644)
+	got, err := ParseKernels("6.1, file:" + img + ",@" + f + ",6.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +34,7 @@ func TestParseKernels(t *testing.T) {
 	for _, r := range got {
 		names = append(names, r.String())
 	}
-	if strings.Join(names, " ") != "6.1 file:/boot/vmlinuz 5.10 oci:example/k:6.6" {
+	if strings.Join(names, " ") != "6.1 file:"+img+" 5.10 oci:example/k:6.6" {
 		t.Fatalf("%q", got)
 	}
 	for _, bad := range []string{"", " , ", "@" + filepath.Join(dir, "missing")} {

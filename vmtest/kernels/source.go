@@ -61,3 +61,16 @@ func sourceOf(r Ref) (source, error) {
 	}
 	return s, nil
 }
+
+// CheckLocal validates a local kernel reference (file:, dir:) in place,
+// so that a path that is not a kernel is refused where the reference is
+// read — before a VM boots or a result is written — with the same error a
+// run would meet. Other references are not touched (no network).
+func CheckLocal(r Ref) error {
+	src, ok := sources[r.Kind]
+	if !ok || !src.local() {
+		return nil
+	}
+	_, err := src.fetch(context.Background(), nil, r, ResolveOptions{}, "")
+	return err
+}

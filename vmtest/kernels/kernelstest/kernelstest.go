@@ -4,6 +4,7 @@ package kernelstest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"os"
@@ -117,4 +118,17 @@ func MirrorReachable() bool {
 		reachable = resp.StatusCode == http.StatusOK
 	})
 	return reachable
+}
+
+// FakeBzImage returns the first bytes of an x86 bzImage for release: the
+// setup header's "HdrS" magic at 0x202, boot protocol 2.15, and the
+// kernel_version string it points to. It passes the header checks a
+// file: kernel reference gets when it is read; it does not boot.
+func FakeBzImage(release string) []byte {
+	b := make([]byte, 0x600)
+	copy(b[0x202:], "HdrS")
+	binary.LittleEndian.PutUint16(b[0x206:], 0x20f)
+	binary.LittleEndian.PutUint16(b[0x20e:], 0x200) // the string at 0x400
+	copy(b[0x400:], release+" (builder@test) #1 SMP PREEMPT_DYNAMIC\x00")
+	return b
 }
