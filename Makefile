@@ -9,7 +9,7 @@ APT_PACKAGES := qemu-system-x86 clang llvm bpftool dwarves
 GOFLAGS_BUILD := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test demo bench lint bpf deps deps-test deps-bpf fuzz \
+.PHONY: all build test demo bench bench-accuracy lint bpf deps deps-test deps-bpf fuzz \
         bench-probe bench-boot bench-btf bench-matrix clean
 
 all: build
@@ -79,6 +79,11 @@ bench-btf: deps build
 
 bench-matrix: deps build
 	bash scripts/bench-matrix.sh
+
+# bench-accuracy: check's verdicts against real loads of every libbpf-tools
+# program in 5.10, 6.1 and 6.12 (not part of `make bench`: ~10 min of VMs).
+bench-accuracy: deps-test
+	GO=$(GO) bash scripts/bench-accuracy.sh
 
 clean:
 	rm -rf bin demo-results

@@ -187,7 +187,7 @@ func (s *vmSetup) runAll(plan vmtest.Plan) ([]*vmtest.Result, error) {
 func vmFailure(k *kernels.Kernel, r *vmtest.Result) error {
 	msg := fmt.Sprintf("kernel %s: %s: %s", k.Ref, r.Outcome, r.Reason)
 	if strings.Contains(r.Reason, "not statically linked") {
-		msg += "\n(the guest's /init is this retrobpf binary: build it with CGO_ENABLED=0, or point " + agentEnv + " at a static build)"
+		msg += " (the guest's /init is this retrobpf binary: build it with CGO_ENABLED=0, or point " + agentEnv + " at a static build)"
 	}
 	if r.ConsoleTail != "" {
 		msg += "\n--- console tail ---\n" + r.ConsoleTail

@@ -2,8 +2,6 @@ package objload
 
 import (
 	"bytes"
-	"debug/elf"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,39 +15,6 @@ import (
 // libbpfTools is where Debian's libbpf-tools installs its binaries; each
 // embeds its BPF object (a bpftool skeleton).
 const libbpfTools = "/usr/sbin"
-
-// embeddedObjects returns the BPF ELF objects embedded in a binary: every
-// "\x7fELF" header for a little-endian 64-bit EM_BPF file, cut at the end
-// of its section header table, that debug/elf can parse.
-func embeddedObjects(bin []byte) [][]byte {
-	var out [][]byte
-	for i := 0; ; {
-		j := bytes.Index(bin[i:], []byte(elf.ELFMAG))
-		if j < 0 {
-			return out
-		}
-		start := i + j
-		i = start + 1
-		h := bin[start:]
-		if len(h) < 64 || h[elf.EI_CLASS] != byte(elf.ELFCLASS64) || h[elf.EI_DATA] != byte(elf.ELFDATA2LSB) {
-			continue
-		}
-		le := binary.LittleEndian
-		if elf.Machine(le.Uint16(h[18:])) != elf.EM_BPF {
-			continue
-		}
-		end := le.Uint64(h[0x28:]) + uint64(le.Uint16(h[0x3a:]))*uint64(le.Uint16(h[0x3c:]))
-		if end > uint64(len(h)) || end < 64 {
-			continue
-		}
-		obj := h[:end]
-		if _, err := elf.NewFile(bytes.NewReader(obj)); err != nil {
-			continue
-		}
-		out = append(out, bytes.Clone(obj))
-		i = start + int(end)
-	}
-}
 
 // loadEach loads every program of spec on its own and returns how many
 // the kernel accepted, and the errors by program.
@@ -93,7 +58,7 @@ func libbpfToolObjects(t *testing.T) []libbpfTool {
 		if err != nil {
 			continue
 		}
-		if objs := embeddedObjects(raw); len(objs) > 0 {
+		if objs := Embedded(raw); len(objs) > 0 {
 			tools = append(tools, libbpfTool{filepath.Base(b), objs})
 		}
 	}

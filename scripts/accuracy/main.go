@@ -1,0 +1,194 @@
+// Command accuracy measures how often `retrobpf check` agrees with real
+// loads, on objects nobody here wrote: the BPF objects embedded in Debian's
+// libbpf-tools. It is the engine of `make bench-accuracy`
+// (scripts/bench-accuracy.sh), not part of retrobpf.
+//
+//	accuracy extract BINDIR OUTDIR   write each embedded object as TOOL[.N].bpf.o
+//	accuracy manifest OUTDIR         a manifest with one program per object program
+//	accuracy compare DIR K:MODE=CHECK.json...
+//	                                 confusion of check outputs against DIR/truth-K.json
+//	                                 (guest-run -f json output of the loads in kernel K)
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/compat/check"
+	"github.com/retrobpf/retrobpf/internal/objload"
+	"github.com/retrobpf/retrobpf/reports"
+)
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: accuracy extract BINDIR OUTDIR | manifest DIR | compare DIR K:MODE=CHECK.json...")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "extract":
+		err = extract(os.Args[2], os.Args[3])
+	case "manifest":
+		err = manifest(os.Args[2])
+	case "compare":
+		err = compare(os.Args[2], os.Args[3:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "accuracy:", err)
+		os.Exit(1)
+	}
+}
+
+func extract(binDir, outDir string) error {
+	bins, err := filepath.Glob(filepath.Join(binDir, "*"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	n := 0
+	for _, b := range bins {
+		st, err := os.Stat(b)
+		if err != nil || !st.Mode().IsRegular() || st.Size() > 64<<20 {
+			continue
+		}
+		raw, err := os.ReadFile(b)
+		if err != nil {
+			continue
+		}
+		for i, obj := range objload.Embedded(raw) {
+			name := filepath.Base(b)
+			if i > 0 {
+				name += fmt.Sprintf(".%d", i)
+			}
+			if err := os.WriteFile(filepath.Join(outDir, name+".bpf.o"), obj, 0o644); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	fmt.Fprintf(os.Stderr, "accuracy: %d objects from %s\n", n, binDir)
+	return nil
+}
+
+// manifest writes a manifest with one program per (object, program), each
+// with one variant loading that program alone: the matrix's verdicts are
+// then the ground truth for check's per-program verdicts.
+func manifest(dir string) error {
+	objs, err := filepath.Glob(filepath.Join(dir, "*.bpf.o"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(objs)
+	var b strings.Builder
+	b.WriteString("apiVersion: retrobpf/v1\nprograms:\n")
+	for _, o := range objs {
+		rep, err := compat.Analyze(o)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "accuracy: skip %s: %v\n", o, err)
+			continue
+		}
+		for _, p := range rep.Programs {
+			fmt.Fprintf(&b, "  - name: %s\n    trigger: {kind: sleep, duration: 1ms}\n    variants:\n      - name: only\n        object: %s\n        programs: [%s]\n",
+				key(filepath.Base(o), p.Name), filepath.Base(o), p.Name)
+		}
+	}
+	_, err = os.Stdout.WriteString(b.String())
+	return err
+}
+
+// key names one program of one object in the manifest and the tables.
+func key(object, prog string) string {
+	return strings.NewReplacer(".bpf.o", "", ".", "_").Replace(object) + "__" + prog
+}
+
+type counts struct {
+	agree, falseCompatible, falseIncompatible, unconfirmed, total int
+}
+
+func compare(dir string, checks []string) error {
+	// kernel -> program key -> loaded
+	loaded := map[string]map[string]bool{}
+	truthFor := func(kernel string) (map[string]bool, error) {
+		if m, ok := loaded[kernel]; ok {
+			return m, nil
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "truth-"+kernel+".json"))
+		if err != nil {
+			return nil, err
+		}
+		var out struct {
+			Kernel reports.KernelResult `json:"kernel"`
+		}
+		if err := json.Unmarshal(data, &out); err != nil {
+			return nil, fmt.Errorf("truth-%s.json: %w", kernel, err)
+		}
+		m := map[string]bool{}
+		for _, v := range out.Kernel.Variants {
+			switch v.Verdict {
+			case reports.VerdictLoaded:
+				m[v.Program] = true
+			case reports.VerdictRejected:
+				m[v.Program] = false
+			}
+		}
+		loaded[kernel] = m
+		return m, nil
+	}
+	fmt.Printf("%-28s %-6s %8s %8s %10s %10s %11s\n", "mode", "kernel", "programs", "agree", "false-compat", "false-incompat", "unconfirmed")
+	for _, arg := range checks {
+		label, path, ok := strings.Cut(arg, "=")
+		if !ok {
+			return fmt.Errorf("want KERNEL:MODE=CHECK.json, got %q", arg)
+		}
+		kernel, _, _ := strings.Cut(label, ":")
+		truth, err := truthFor(kernel)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var res check.Result
+		if err := json.Unmarshal(data, &res); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		var c counts
+		for _, o := range res.Objects {
+			for _, v := range o.Verdicts {
+				got, known := truth[key(filepath.Base(o.Path), v.Program)]
+				if !known {
+					continue
+				}
+				c.total++
+				switch {
+				case v.Verdict == compat.Unconfirmed:
+					c.unconfirmed++
+				case v.Verdict == compat.Compatible && got, v.Verdict != compat.Compatible && !got:
+					c.agree++
+				case v.Verdict == compat.Compatible:
+					c.falseCompatible++
+				default:
+					c.falseIncompatible++
+				}
+			}
+		}
+		pct := func(n int) string {
+			if c.total == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%d (%.0f%%)", n, 100*float64(n)/float64(c.total))
+		}
+		fmt.Printf("%-28s %-6s %8d %8s %10s %10s %11s\n", label, kernel, c.total, pct(c.agree), pct(c.falseCompatible), pct(c.falseIncompatible), pct(c.unconfirmed))
+	}
+	return nil
+}
