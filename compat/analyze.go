@@ -245,10 +245,26 @@ func analyzeSpec(spec *ebpf.CollectionSpec, weak func(string) bool) (*ObjectRepo
 	}
 	sort.Strings(names)
 
+	// A map without a size cannot be created: libbpf-style tools size
+	// such maps at run time (bpf_map__set_max_entries), and the loader
+	// creates every map of the object, so no program loads as it is.
+	// Perf event arrays are sized to the CPU count by every loader.
+	var unsized []string
+	for n, m := range spec.Maps {
+		if m.MaxEntries == 0 && m.Type != ebpf.PerfEventArray {
+			unsized = append(unsized, n)
+		}
+	}
+	sort.Strings(unsized)
+
 	usedBy := map[string][]string{}
 	var objReqs reqSet
 	for _, n := range names {
 		p := analyzeProgram(spec, weak, n, spec.Programs[n])
+		for _, m := range unsized {
+			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Source: "map " + m,
+				Message: fmt.Sprintf("map %s has max_entries 0: the object loads only after its loader sets a size", m)})
+		}
 		for _, m := range p.Maps {
 			usedBy[m] = append(usedBy[m], n)
 		}

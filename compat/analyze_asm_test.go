@@ -394,3 +394,26 @@ func TestAnalyzeSpecNil(t *testing.T) {
 		t.Fatal("nil spec accepted")
 	}
 }
+
+// TestUnsizedMap: a map with max_entries 0 (sized by its tool at run time)
+// makes every program of the object fail to load as it is; a perf event
+// array with 0 is sized to the CPU count by every loader.
+func TestUnsizedMap(t *testing.T) {
+	prog := &ebpf.ProgramSpec{Name: "p", Type: ebpf.SocketFilter, License: "GPL", Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}}
+	for _, tc := range []struct {
+		m       *ebpf.MapSpec
+		invalid bool
+	}{
+		{&ebpf.MapSpec{Name: "stackmap", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8}, true},
+		{&ebpf.MapSpec{Name: "events", Type: ebpf.PerfEventArray}, false},
+		{&ebpf.MapSpec{Name: "sized", Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1}, false},
+	} {
+		rep, err := AnalyzeSpec(&ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{tc.m.Name: tc.m}, Programs: map[string]*ebpf.ProgramSpec{"p": prog}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Programs[0].HasErrors(); got != tc.invalid {
+			t.Errorf("%s: program has errors %v, want %v (%+v)", tc.m.Name, got, tc.invalid, rep.Programs[0].Findings)
+		}
+	}
+}
