@@ -280,28 +280,17 @@ func kfuncResult(name string) Result {
 // attach_btf_obj_fd (Linux 5.5+ layout; older kernels reject the unknown
 // non-zero tail with E2BIG, which reads as "program type unsupported").
 type progLoadAttrBTF struct {
-	progType           uint32
-	insnCnt            uint32
-	insns              uint64
-	license            uint64
-	logLevel           uint32
-	logSize            uint32
-	logBuf             uint64
-	kernVersion        uint32
-	progFlags          uint32
-	progName           [16]byte
-	progIfindex        uint32
-	expectedAttachType uint32
-	progBTFFd          uint32
-	funcInfoRecSize    uint32
-	funcInfo           uint64
-	funcInfoCnt        uint32
-	lineInfoRecSize    uint32
-	lineInfo           uint64
-	lineInfoCnt        uint32
-	attachBTFID        uint32
-	attachBTFObjFd     uint32
-	_                  uint32
+	progLoadAttr    // 72 bytes, no tail padding: progBTFFd follows at 72 as in the kernel's
+	progBTFFd       uint32
+	funcInfoRecSize uint32
+	funcInfo        uint64
+	funcInfoCnt     uint32
+	lineInfoRecSize uint32
+	lineInfo        uint64
+	lineInfoCnt     uint32
+	attachBTFID     uint32
+	attachBTFObjFd  uint32
+	_               uint32
 }
 
 // loadBTFProg loads "r0 = 0; exit" of type pt, attached by BTF ID to a
@@ -334,16 +323,18 @@ func loadBTFProg(pt ebpf.ProgramType, at ebpf.AttachType, target string, flags u
 	license := [4]byte{'G', 'P', 'L', 0}
 	var log [4096]byte
 	attr := progLoadAttrBTF{
-		progType:           uint32(pt),
-		insnCnt:            uint32(len(insns)),
-		insns:              uint64(uintptr(unsafe.Pointer(&insns[0]))),
-		license:            uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel:           1,
-		logSize:            uint32(len(log)),
-		logBuf:             uint64(uintptr(unsafe.Pointer(&log[0]))),
-		progFlags:          flags,
-		expectedAttachType: uint32(at),
-		attachBTFID:        id,
+		progLoadAttr: progLoadAttr{
+			progType:           uint32(pt),
+			insnCnt:            uint32(len(insns)),
+			insns:              uint64(uintptr(unsafe.Pointer(&insns[0]))),
+			license:            uint64(uintptr(unsafe.Pointer(&license[0]))),
+			logLevel:           1,
+			logSize:            uint32(len(log)),
+			logBuf:             uint64(uintptr(unsafe.Pointer(&log[0]))),
+			progFlags:          flags,
+			expectedAttachType: uint32(at),
+		},
+		attachBTFID: id,
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
 	runtime.KeepAlive(&insns)
