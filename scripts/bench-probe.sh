@@ -81,6 +81,25 @@ for i in $(seq 1 "$RUNS"); do
 	s_wall+=("$WALL_MS") s_cpu+=("$CPU_MS")
 done
 
+# The attach surface (kallsyms, BTF functions, tracepoints) a JSON report
+# records so a saved probe decides attach targets; bpftool records none.
+n_wall=() n_cpu=()
+for i in $(seq 1 "$RUNS"); do
+	measure "$RETROBPF" probe --no-attach-surface --format json
+	n_wall+=("$WALL_MS") n_cpu+=("$CPU_MS")
+done
+
+# A repeated pre-deploy check answered from the probe cache (same kernel,
+# boot and options; sysctls read again), in its own cache directory.
+export XDG_CACHE_HOME="$tmp/cache"
+"$RETROBPF" probe --cache --format json >/dev/null
+c_wall=() c_cpu=()
+for i in $(seq 1 "$RUNS"); do
+	measure "$RETROBPF" probe --cache --format json
+	c_wall+=("$WALL_MS") c_cpu+=("$CPU_MS")
+done
+unset XDG_CACHE_HOME
+
 rw=$(median "${r_wall[@]}") rc=$(median "${r_cpu[@]}")
 bw=$(median "${b_wall[@]}") bc=$(median "${b_cpu[@]}")
 helpers=$(grep -c '"bpf_' "$tmp/probe.json" || true)
@@ -90,5 +109,8 @@ printf '%-4s %12s ms %12s ms %12s ms %12s ms\n' median "$rw" "$rc" "$bw" "$bc"
 awk -v r="$rw" -v b="$bw" 'BEGIN {printf "median wall ratio retrobpf/bpftool = %.2f (%s)\n", r/b, (r < b) ? "retrobpf faster" : "retrobpf SLOWER"}'
 awk -v r="$rc" -v b="$bc" 'BEGIN {printf "median cpu  ratio retrobpf/bpftool = %.2f\n", (b > 0) ? r/b : 0}'
 echo "retrobpf probe --skip-helpers: median wall $(median "${s_wall[@]}") ms, cpu $(median "${s_cpu[@]}") ms"
+echo "retrobpf probe --no-attach-surface: median wall $(median "${n_wall[@]}") ms, cpu $(median "${n_cpu[@]}") ms (the full probe records kallsyms, BTF functions and tracepoints on top)"
+cw=$(median "${c_wall[@]}")
+awk -v c="$cw" -v b="$bw" -v cc="$(median "${c_cpu[@]}")" 'BEGIN {printf "retrobpf probe --cache (hit): median wall %s ms, cpu %s ms; ratio to bpftool wall = %.2f (goal <= 0.5)\n", c, cc, c/b}'
 echo "work: retrobpf lists $helpers helper results (plus attach, BTF, test-run, stats probes); bpftool lists $bhelpers available helpers"
 echo "host: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
