@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -152,8 +151,7 @@ func btfFetchCmd() *cli.Command {
 			}
 			// The hub is needed only on a cache miss.
 			f.Hub, _ = btfhub.HubFromEnv(c.String("hub"))
-			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
-			defer stop()
+			ctx := c.Context // cancelled by Ctrl-C and SIGTERM (interruptible)
 			res, err := f.Fetch(ctx, k)
 			if err != nil {
 				return err

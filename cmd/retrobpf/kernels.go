@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 
@@ -127,8 +126,7 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 	if f, ok := o.Stderr.(*os.File); ok && !o.Quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = f
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
-	defer stop()
+	ctx := c.Context // cancelled by Ctrl-C and SIGTERM (interruptible)
 	var got []*kernels.Kernel
 	for _, r := range parsed {
 		var k *kernels.Kernel

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -26,7 +28,9 @@ const exitCodeHelp = `EXIT CODES:
    0  success / compatible
    1  incompatible, or a failed verdict (a rejected program, a tripped gate)
    2  usage or input error (bad flag, unreadable or invalid file)
-   3  infrastructure error (QEMU, kernel download, cache, network)
+   3  infrastructure error (QEMU, kernel download, cache, network), or
+      interrupted (Ctrl-C/SIGTERM: the command stops and keeps what finished)
+ 130  interrupted twice, or not stopped within 30s of the interrupt
 
 ENVIRONMENT:
    NO_COLOR         disable colour
@@ -69,9 +73,15 @@ func setUsageErrors(c *cli.Command) {
 
 // run is main without os.Exit, for testscript.
 func run(args []string) int {
-	err := newApp().Run(args)
+	ctx, stop := interruptible(context.Background())
+	defer stop()
+	err := newApp().RunContext(ctx, args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "retrobpf: %s\n", oneLine(err.Error()+flagHint(err)))
+		msg := err.Error() + flagHint(err)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			msg = "interrupted: " + msg // "context canceled" alone does not say by whom
+		}
+		fmt.Fprintf(os.Stderr, "retrobpf: %s\n", oneLine(msg))
 	}
 	return exitCode(err)
 }

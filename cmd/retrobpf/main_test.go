@@ -15,7 +15,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"retrobpf": func() { os.Exit(run(os.Args)) },
+		"retrobpf":                  func() { os.Exit(run(os.Args)) },
+		"retrobpf-interrupt-helper": interruptHelper, // interrupt_test.go
 	})
 }
 

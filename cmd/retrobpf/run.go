@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -97,8 +96,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return cliutil.Infra(err)
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := c.Context // cancelled by Ctrl-C and SIGTERM (interruptible)
 	dir := c.String("output-dir")
 	res, err := matrix.Run(ctx, matrix.Options{
 		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: btfAll, BTFFor: btfFor,

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -108,9 +106,9 @@ func newVMSetup(c *cli.Context) (*vmSetup, error) {
 	if c.Int("memory") < 64 || c.Int("cpus") < 1 || c.Int("jobs") < 1 {
 		return nil, cliutil.Usagef("--memory must be at least 64, --cpus and --jobs at least 1")
 	}
-	// Ctrl-C and SIGTERM cancel the context: every QEMU is killed and the
-	// temporary directories are removed before we exit.
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C and SIGTERM cancel the context (see interruptible): every
+	// QEMU is killed and the temporary directories are removed before we exit.
+	ctx, stop := context.WithCancel(c.Context)
 	s := &vmSetup{o: o, ctx: ctx, stop: stop, jobs: c.Int("jobs")}
 	cache, err := kernels.Open("")
 	if err != nil {

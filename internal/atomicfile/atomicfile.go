@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // WriteFile writes data to path atomically with permissions perm.
@@ -25,7 +26,9 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	pending.add(f.Name())
 	defer func() {
+		pending.remove(f.Name())
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
@@ -49,4 +52,38 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// pending holds the temporary files of writes in flight, so a process
+// that must end at once (a second Ctrl-C) can remove them first.
+var pending = pendingSet{names: map[string]struct{}{}}
+
+type pendingSet struct {
+	mu    sync.Mutex
+	names map[string]struct{}
+}
+
+func (p *pendingSet) add(name string) {
+	p.mu.Lock()
+	p.names[name] = struct{}{}
+	p.mu.Unlock()
+}
+
+func (p *pendingSet) remove(name string) {
+	p.mu.Lock()
+	delete(p.names, name)
+	p.mu.Unlock()
+}
+
+// RemovePending removes the temporary file of every Write still in
+// flight, for a process about to exit without returning from them: the
+// final names keep their old content and no ".tmp-" file is left behind.
+// Those Writes then fail (or are never resumed).
+func RemovePending() {
+	pending.mu.Lock()
+	defer pending.mu.Unlock()
+	for name := range pending.names {
+		os.Remove(name)
+		delete(pending.names, name)
+	}
 }

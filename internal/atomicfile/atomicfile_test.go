@@ -106,3 +106,39 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+// A process that exits in the middle of a Write (a second Ctrl-C) calls
+// RemovePending first: the temporary file goes, the old content stays.
+func TestRemovePendingDuringWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.json")
+	if err := os.WriteFile(p, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	filling := make(chan struct{})
+	resume := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Write(p, 0o644, func(w io.Writer) error {
+			io.WriteString(w, "half")
+			close(filling)
+			<-resume
+			return nil
+		})
+	}()
+	<-filling
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("during the write: %d entries, want out.json and its temporary file", len(entries))
+	}
+	RemovePending()
+	assertOnly(t, dir, "out.json")
+	close(resume)
+	if err := <-done; err == nil {
+		t.Error("a Write whose temporary file was removed reported success")
+	}
+	got, _ := os.ReadFile(p)
+	if string(got) != "old\n" {
+		t.Errorf("out.json = %q, want the old content", got)
+	}
+}
