@@ -109,6 +109,7 @@ func TestInterruptStopsDownloads(t *testing.T) {
 		{"btf fetch", []string{"btf", "fetch", "--hub", srv.URL, "--retries", "0", "--idle-timeout", "10m",
 			"--os-id", "debian", "--os-version", "10", "--arch", "x86_64", "--release", "4.19.0-27-amd64"}},
 		{"kernels pull", []string{"kernels", "pull", "--mirror", srv.URL + "/debian", "6.1"}},
+		{"kernels resolve", []string{"kernels", "resolve", "--mirror", srv.URL + "/debian", "6.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := t.TempDir()

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
+	"github.com/retrobpf/retrobpf/matrix"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
@@ -45,6 +46,22 @@ func init() {
 				ArgsUsage: "REF...",
 				Flags:     commandFlags(cacheDir, mirror, modules, btf, insecure),
 				Action:    func(c *cli.Context) error { return kernelsResolve(c, false) },
+			},
+			{
+				Name:  "resolve",
+				Usage: "print what kernels refer to now (package, digest) and a cache key, downloading no kernel",
+				Description: "Each REF is resolved as a pull would choose it, without fetching the kernel: an alias or\n" +
+					"deb: reads the Debian suite indexes and reports the package=version and the index's SHA256\n" +
+					"of the .deb; oci: asks the registry for the image manifest and reports its digest; file:\n" +
+					"and dir: hash the local files. Formats: table; json, {\"schema_version\":1,\"kernels\":\n" +
+					"[{\"ref\",\"identity\",\"digest\"}],\"key\"}; key, only the key: the hex SHA256 over the\n" +
+					"sorted \"ref<TAB>identity<TAB>digest\" lines, which changes when an alias moves to a newer\n" +
+					"package or a tag to a new image (a CI cache key for the kernel cache). With --modules a dir:\n" +
+					"kernel's lib/modules tree counts in its digest.",
+				ArgsUsage: "[REF|@FILE...]",
+				Flags: commandFlags(cacheDir, mirror, modules, btf, insecure,
+					&cli.StringFlag{Name: "kernels", Usage: "comma-separated kernel `REFS`, or @FILE with one per line (with or instead of REF arguments)"}),
+				Action: kernelsIdentify,
 			},
 			{
 				Name:   "list",
@@ -220,4 +237,113 @@ func kernelsRemove(c *cli.Context) error {
 		o.Logf("removed %s", r)
 	}
 	return nil
+}
+
+// resolveOutput is the JSON of kernels resolve (schema_version 1).
+type resolveOutput struct {
+	SchemaVersion int                `json:"schema_version"`
+	Kernels       []kernels.Resolved `json:"kernels"`
+	Key           string             `json:"key"`
+}
+
+// kernelsIdentify is kernels resolve: every reference is parsed (all bad
+// ones named at once) before any mirror or registry is asked.
+func kernelsIdentify(c *cli.Context) error {
+	args, err := positionalArgs(c)
+	if err != nil {
+		return err
+	}
+	o := options(c)
+	if err := o.CheckFormat("table", "json", "key"); err != nil {
+		return err
+	}
+	var bad *multierror.Error
+	var refs []kernels.Ref
+	seen := map[string]bool{}
+	add := func(rs ...kernels.Ref) {
+		for _, r := range rs {
+			if !seen[r.String()] {
+				seen[r.String()] = true
+				refs = append(refs, r)
+			}
+		}
+	}
+	if c.IsSet("kernels") {
+		rs, err := matrix.ParseKernels(c.String("kernels"))
+		if err != nil {
+			bad = multierror.Append(bad, fmt.Errorf("--kernels: %w", err))
+		}
+		add(rs...)
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "@") {
+			rs, err := matrix.ParseKernels(a)
+			if err != nil {
+				bad = multierror.Append(bad, err)
+			}
+			add(rs...)
+			continue
+		}
+		r, err := kernels.ParseRef(a)
+		if err != nil {
+			bad = multierror.Append(bad, err)
+			continue
+		}
+		add(r)
+	}
+	if bad != nil {
+		bad.ErrorFormat = oneLinePerError
+		return cliutil.Usage(bad)
+	}
+	if len(refs) == 0 {
+		return cliutil.Usagef("kernels resolve: give at least one REF (e.g. 6.1) or --kernels REFS")
+	}
+	if c.String("btf") != "" {
+		for _, r := range refs {
+			if r.Kind != kernels.KindFile {
+				return cliutil.Usagef("--btf applies to file: kernels only, not %s", r)
+			}
+		}
+	}
+	cache, err := openKernelCache(c)
+	if err != nil {
+		return err
+	}
+	opts := kernels.ResolveOptions{
+		Mirror:   c.String("mirror"),
+		Modules:  c.Bool("modules"),
+		BTF:      c.String("btf"),
+		Insecure: c.Bool("insecure"),
+		Logf:     o.Logf,
+		Debugf:   o.Debugf,
+	}
+	ctx := c.Context // cancelled by Ctrl-C and SIGTERM (interruptible)
+	out := resolveOutput{SchemaVersion: 1, Kernels: []kernels.Resolved{}}
+	for _, r := range refs {
+		res, err := cache.Identify(ctx, r.String(), opts)
+		if err != nil {
+			return err
+		}
+		out.Kernels = append(out.Kernels, res)
+	}
+	out.Key = kernels.ResolvedKey(out.Kernels)
+	return o.Emit(func(w io.Writer) error {
+		switch o.Format {
+		case "json":
+			return cliutil.JSON(w, out)
+		case "key":
+			_, err := fmt.Fprintln(w, out.Key)
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REF\tIDENTITY\tDIGEST")
+		for _, k := range out.Kernels {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Ref, k.Identity, k.Digest)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(w, "key: %s\n", out.Key)
+		return err
+	})
 }

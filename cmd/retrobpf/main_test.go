@@ -34,11 +34,13 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":      cmdExits,
-			"vmsetup":    cmdVMSetup, // vm_test.go
-			"btfdup":     cmdBTFDup,
-			"btfdeep":    cmdBTFDeep,
-			"hostilehub": cmdHostileHub, // hostilehub_test.go
+			"exits":       cmdExits,
+			"vmsetup":     cmdVMSetup, // vm_test.go
+			"btfdup":      cmdBTFDup,
+			"btfdeep":     cmdBTFDeep,
+			"hostilehub":  cmdHostileHub,  // hostilehub_test.go
+			"debmirror":   cmdDebMirror,   // debmirror_test.go
+			"fakebzimage": cmdFakeBzImage, // debmirror_test.go
 			"btftypedefcycle": func(ts *testscript.TestScript, neg bool, args []string) {
 				// Two typedefs naming each other: no compiler emits that.
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), testutils.RawBTF(

@@ -365,3 +365,38 @@ func TestCancelPinnedResumes(t *testing.T) {
 		t.Errorf("ranges %q", ranges)
 	}
 }
+
+// TestHead: Head answers from the status line alone, without the body,
+// retries a server error and reports a 404 at once.
+func TestHead(t *testing.T) {
+	var heads, gets, fails atomic.Int32
+	fails.Store(1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			heads.Add(1)
+		} else {
+			gets.Add(1)
+		}
+		switch {
+		case r.URL.Path == "/missing":
+			http.NotFound(w, r)
+		case fails.Add(-1) >= 0:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		default:
+			w.Write(payload)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var log logged
+	ctx := context.Background()
+	if err := testClient(&log).Head(ctx, srv.URL+"/f"); err != nil {
+		t.Fatalf("Head after one 503: %v", err)
+	}
+	if heads.Load() != 2 || gets.Load() != 0 {
+		t.Errorf("%d HEADs and %d GETs, want 2 HEADs (one retry) and no GET", heads.Load(), gets.Load())
+	}
+	heads.Store(0)
+	if err := testClient(&log).Head(ctx, srv.URL+"/missing"); !errors.Is(err, ErrNotFound) || heads.Load() != 1 {
+		t.Fatalf("Head of a 404: %v after %d requests, want ErrNotFound at once", err, heads.Load())
+	}
+}

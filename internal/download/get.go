@@ -14,6 +14,17 @@ import (
 // the same retries and limits as Fetch; max caps the body (a larger one
 // is ErrTooLarge, never silently truncated).
 func (c *Client) Get(ctx context.Context, url string, max int64) ([]byte, error) {
+	return c.request(ctx, http.MethodGet, url, max)
+}
+
+// Head asks whether url is on the server without fetching its body, with
+// the same retries as Get: nil for a 200, ErrNotFound for a 404 or 410.
+func (c *Client) Head(ctx context.Context, url string) error {
+	_, err := c.request(ctx, http.MethodHead, url, c.maxSize(Request{}))
+	return err
+}
+
+func (c *Client) request(ctx context.Context, method, url string, max int64) ([]byte, error) {
 	hc := c.httpClient(max)
 	defer hc.CloseIdleConnections()
 	retries, delay := c.retries(), orDefault(c.Backoff, DefaultBackoff)
@@ -29,7 +40,7 @@ func (c *Client) Get(ctx context.Context, url string, max int64) ([]byte, error)
 			delay *= 2
 		}
 		var data []byte
-		data, err = c.get(ctx, hc, url, max)
+		data, err = c.get(ctx, hc, method, url)
 		if err == nil {
 			return data, nil
 		}
@@ -53,13 +64,13 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-func (c *Client) get(ctx context.Context, hc *http.Client, url string, max int64) ([]byte, error) {
+func (c *Client) get(ctx context.Context, hc *http.Client, method, url string) ([]byte, error) {
 	if c.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.AttemptTimeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, permanent{fmt.Errorf("%s: %w", url, err)}
 	}

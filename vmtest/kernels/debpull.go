@@ -87,69 +87,109 @@ func (debianSource) fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOpti
 	return c.pullDeb(ctx, r, opts, tmp)
 }
 
+func (debianSource) identify(ctx context.Context, c *Cache, r Ref, opts ResolveOptions) (Resolved, error) {
+	f, cands, err := c.debCandidates(ctx, r, opts)
+	if err != nil {
+		return Resolved{}, err
+	}
+	// Ask only whether the pool has the file: a pull would fall back the
+	// same way, so the identity is the package a pull fetches.
+	return firstOnMirror(cands, opts, func(e debian.Package) (Resolved, error) {
+		if err := f.head(ctx, e.URL()); err != nil {
+			return Resolved{}, err
+		}
+		return Resolved{Identity: e.Package + "=" + e.Version, Digest: "sha256:" + e.SHA256}, nil
+	})
+}
+
 func (c *Cache) pullDeb(ctx context.Context, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
-	m, err := mirrors(opts)
+	f, cands, err := c.debCandidates(ctx, r, opts)
 	if err != nil {
 		return nil, err
 	}
-	f := newFetcher(opts.Progress, opts.debugf)
-	keep := func(name string) bool {
-		return strings.HasPrefix(name, "linux-image-") || name == r.Package
+	return firstOnMirror(cands, opts, func(e debian.Package) (*Kernel, error) {
+		return c.fetchDeb(ctx, f, e, opts, tmp)
+	})
+}
+
+// debCandidates reads the suite indexes and returns the packages that
+// can serve r, the preferred first: for an alias the cloud kernels of its
+// suite (with -updates and -security) newest first; for deb: the package
+// (at the version), meta packages followed, searched in the suites its
+// name suggests and then in the others. Pull and Identify both choose
+// from it, so they agree on the kernel. The fetcher is the one the
+// indexes were read with.
+func (c *Cache) debCandidates(ctx context.Context, r Ref, opts ResolveOptions) (*fetcher, []debian.Package, error) {
+	m, err := mirrors(opts)
+	if err != nil {
+		return nil, nil, err
 	}
-	var cands []debian.Package
+	f := newFetcher(opts.Progress, opts.debugf)
 	if r.Kind == KindAlias {
 		a := Aliases[r.Alias]
 		entries, err := c.collect(ctx, f, suitesFor(m, a.Suite), opts)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		cands = debian.SelectAlias(entries, r.Alias)
+		cands := debian.SelectAlias(entries, r.Alias)
 		if len(cands) == 0 {
-			return nil, fmt.Errorf("%w: no linux-image-%s.*-cloud-amd64 in %s at %s", ErrUnavailable, r.Alias, a.Suite, m.Archive)
+			return nil, nil, fmt.Errorf("%w: no linux-image-%s.*-cloud-amd64 in %s at %s", ErrUnavailable, r.Alias, a.Suite, m.Archive)
 		}
-	} else {
-		guess := debian.GuessSuites(r.Package)
-		var searched []string
-		var lastErr error
-		for _, suites := range [][]string{guess, without(debian.Suites, guess)} {
-			var refs []suiteRef
-			for _, s := range suites {
-				refs = append(refs, suitesFor(m, s)...)
-			}
-			if len(refs) == 0 {
-				continue
-			}
-			entries, err := c.collectKeep(ctx, f, refs, keep, opts)
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, ErrCacheUnwritable) {
-					return nil, err
-				}
-				lastErr = err // these suites are absent: look further
-				continue
-			}
-			searched = append(searched, suites...)
-			if cands = debian.SelectPackage(entries, r.Package, r.Version); len(cands) > 0 {
-				break
-			}
+		return f, cands, nil
+	}
+	keep := func(name string) bool {
+		return strings.HasPrefix(name, "linux-image-") || name == r.Package
+	}
+	guess := debian.GuessSuites(r.Package)
+	var searched []string
+	var lastErr error
+	var cands []debian.Package
+	for _, suites := range [][]string{guess, without(debian.Suites, guess)} {
+		var refs []suiteRef
+		for _, s := range suites {
+			refs = append(refs, suitesFor(m, s)...)
 		}
-		if len(searched) == 0 {
-			return nil, lastErr
+		if len(refs) == 0 {
+			continue
 		}
-		if len(cands) == 0 {
-			return nil, fmt.Errorf("%w: %s in %s (amd64, main) at %s", ErrPackageNotFound, r, strings.Join(searched, ", "), m.Archive)
+		entries, err := c.collectKeep(ctx, f, refs, keep, opts)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ErrCacheUnwritable) {
+				return nil, nil, err
+			}
+			lastErr = err // these suites are absent: look further
+			continue
+		}
+		searched = append(searched, suites...)
+		if cands = debian.SelectPackage(entries, r.Package, r.Version); len(cands) > 0 {
+			break
 		}
 	}
+	if len(searched) == 0 {
+		return nil, nil, lastErr
+	}
+	if len(cands) == 0 {
+		return nil, nil, fmt.Errorf("%w: %s in %s (amd64, main) at %s", ErrPackageNotFound, r, strings.Join(searched, ", "), m.Archive)
+	}
+	return f, cands, nil
+}
+
+// firstOnMirror calls try on each candidate in order until one is not
+// missing from the pool (404), logging the fallback, and returns its
+// result or first other error. cands is not empty.
+func firstOnMirror[T any](cands []debian.Package, opts ResolveOptions, try func(debian.Package) (T, error)) (T, error) {
 	for i, e := range cands {
-		k, err := c.fetchDeb(ctx, f, e, opts, tmp)
+		v, err := try(e)
 		if errors.Is(err, errNotFound) {
 			if i+1 < len(cands) {
 				opts.logf("%s %s is missing on the mirror (404), falling back to %s %s", e.Package, e.Version, cands[i+1].Package, cands[i+1].Version)
 			}
 			continue
 		}
-		return k, err
+		return v, err
 	}
-	return nil, fmt.Errorf("%w: every candidate package answered 404 (newest: %s)", ErrUnavailable, cands[0].URL())
+	var zero T
+	return zero, fmt.Errorf("%w: every candidate package answered 404 (newest: %s)", ErrUnavailable, cands[0].URL())
 }
 
 // collect reads the kernel entries of the given suites.

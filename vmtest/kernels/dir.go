@@ -28,6 +28,14 @@ func (dirSource) fetch(_ context.Context, _ *Cache, r Ref, opts ResolveOptions, 
 	return resolveDir(r, opts)
 }
 
+func (dirSource) identify(_ context.Context, _ *Cache, r Ref, opts ResolveOptions) (Resolved, error) {
+	k, err := resolveDir(r, opts)
+	if err != nil {
+		return Resolved{}, err
+	}
+	return localIdentity(k)
+}
+
 // resolveDir validates a dir: kernel in place. The release comes from the
 // bzImage header: image labels ("vmlinuz-5.4") need not be the release.
 func resolveDir(r Ref, opts ResolveOptions) (*Kernel, error) {

@@ -34,5 +34,8 @@
 // half-written. An interrupted package download resumes from its partial
 // file. Resolve serves a
 // verified cached entry without touching the network; Pull refreshes it
-// (a newer Debian kernel for an alias, a moved tag).
+// (a newer Debian kernel for an alias, a moved tag). Identify tells which
+// kernel a Pull would fetch now (package and SHA256, image digest, local
+// file digest) without downloading it, and ResolvedKey turns a list of
+// them into a cache key.
 package kernels

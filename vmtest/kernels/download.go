@@ -55,6 +55,12 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, error) {
 	return data, classify(ctx, err)
 }
 
+// head asks whether url is on the server (errNotFound if not) without
+// fetching it.
+func (f *fetcher) head(ctx context.Context, url string) error {
+	return classify(ctx, f.c.Head(ctx, url))
+}
+
 // download fetches url to dst and verifies the size (when known) and
 // SHA256; on failure dst is left as it was and no partial file remains.
 func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum string, label string) error {

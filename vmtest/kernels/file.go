@@ -30,6 +30,14 @@ func (fileSource) fetch(_ context.Context, _ *Cache, r Ref, opts ResolveOptions,
 	return resolveFile(r, opts)
 }
 
+func (fileSource) identify(_ context.Context, _ *Cache, r Ref, opts ResolveOptions) (Resolved, error) {
+	k, err := resolveFile(r, opts)
+	if err != nil {
+		return Resolved{}, err
+	}
+	return localIdentity(k)
+}
+
 // resolveFile validates a file: kernel (and its --btf file) in place.
 // A --btf file overrides a btf-<v> found beside vmlinuz-<v>.
 func resolveFile(r Ref, opts ResolveOptions) (*Kernel, error) {

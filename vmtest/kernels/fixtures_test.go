@@ -147,6 +147,7 @@ type testArchive struct {
 
 	mu       sync.Mutex
 	requests map[string]int // path → count
+	methods  map[string]int // "METHOD path" → count
 	ranges   int            // GETs with a Range header
 	fail     map[string]int // path → number of 503s still to answer
 	// stall: paths whose next full GET sends half the body and then
@@ -158,7 +159,51 @@ type testArchive struct {
 // suites ending in -security under /debian-security).
 func newTestArchive(t testing.TB, suites map[string][]testPkg) *testArchive {
 	t.Helper()
-	a := &testArchive{Root: t.TempDir(), requests: map[string]int{}, fail: map[string]int{}, stall: map[string]bool{}}
+	a := &testArchive{Root: t.TempDir(), requests: map[string]int{}, methods: map[string]int{}, fail: map[string]int{}, stall: map[string]bool{}}
+	a.publish(t, suites)
+	files := http.FileServer(http.Dir(a.Root))
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.requests[r.URL.Path]++
+		a.methods[r.Method+" "+r.URL.Path]++
+		if r.Header.Get("Range") != "" {
+			a.ranges++
+		}
+		if a.fail[r.URL.Path] > 0 {
+			a.fail[r.URL.Path]--
+			a.mu.Unlock()
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
+		}
+		stall := a.stall[r.URL.Path] && r.Method == http.MethodGet && r.Header.Get("Range") == ""
+		if stall {
+			delete(a.stall, r.URL.Path)
+		}
+		a.mu.Unlock()
+		if stall {
+			data, err := os.ReadFile(filepath.Join(a.Root, filepath.FromSlash(r.URL.Path)))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(a.srv.Close)
+	a.URL = a.srv.URL + "/debian"
+	return a
+}
+
+// publish writes suites (name → packages) into the archive, replacing
+// their indexes (and Release files) as a mirror update does; the server
+// answers from the new tree at once. Suites not named are left as they are.
+func (a *testArchive) publish(t testing.TB, suites map[string][]testPkg) {
+	t.Helper()
 	for suite, pkgs := range suites {
 		base := "debian"
 		if strings.HasSuffix(suite, "-security") {
@@ -196,47 +241,25 @@ func newTestArchive(t testing.TB, suites map[string][]testPkg) *testArchive {
 		inRelease := "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n" + release + "-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n"
 		writeFile(t, filepath.Join(dists, "InRelease"), []byte(inRelease))
 	}
-	files := http.FileServer(http.Dir(a.Root))
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.requests[r.URL.Path]++
-		if r.Header.Get("Range") != "" {
-			a.ranges++
-		}
-		if a.fail[r.URL.Path] > 0 {
-			a.fail[r.URL.Path]--
-			a.mu.Unlock()
-			http.Error(w, "overloaded", http.StatusServiceUnavailable)
-			return
-		}
-		stall := a.stall[r.URL.Path] && r.Method == http.MethodGet && r.Header.Get("Range") == ""
-		if stall {
-			delete(a.stall, r.URL.Path)
-		}
-		a.mu.Unlock()
-		if stall {
-			data, err := os.ReadFile(filepath.Join(a.Root, filepath.FromSlash(r.URL.Path)))
-			if err != nil {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
-			w.Write(data[:len(data)/2])
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-			return
-		}
-		files.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.srv.Close)
-	a.URL = a.srv.URL + "/debian"
-	return a
 }
 
 func (a *testArchive) count(path string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.requests[path]
+}
+
+// countMethod counts the requests with method for paths ending in suffix.
+func (a *testArchive) countMethod(method, suffix string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for p, c := range a.methods {
+		if strings.HasPrefix(p, method+" ") && strings.HasSuffix(p, suffix) {
+			n += c
+		}
+	}
+	return n
 }
 
 func (a *testArchive) countSuffix(suffix string) int {

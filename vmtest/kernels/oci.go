@@ -43,11 +43,27 @@ func (ociSource) fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOptions
 	return c.pullOCI(ctx, r, opts, tmp)
 }
 
-// pullOCI fetches a kernel image and unpacks its kernel files into tmp.
-// Both published layouts are understood: /boot/vmlinuz (+ /boot/vmlinux)
-// as in cilium's ci-kernels, and /boot/vmlinuz-<v> + /boot/btf-<v> as in
-// the lvh kernel-images. The image is pinned: Source records its digest.
-func (c *Cache) pullOCI(ctx context.Context, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
+func (ociSource) identify(ctx context.Context, _ *Cache, r Ref, opts ResolveOptions) (Resolved, error) {
+	ref, err := ociReference(r, opts)
+	if err != nil {
+		return Resolved{}, err
+	}
+	img, err := remoteImage(ctx, ref)
+	if err != nil {
+		return Resolved{}, err
+	}
+	// The manifest is all that has been fetched: its digest is hashed
+	// from it, the layers stay on the registry.
+	digest, err := img.Digest()
+	if err != nil {
+		return Resolved{}, classifyRegistryError(ref, err)
+	}
+	return Resolved{Identity: ref.Context().Name() + "@" + digest.String(), Digest: digest.String()}, nil
+}
+
+// ociReference parses r's image reference (plain HTTP allowed beyond
+// loopback with opts.Insecure).
+func ociReference(r Ref, opts ResolveOptions) (name.Reference, error) {
 	var nameOpts []name.Option
 	if opts.Insecure {
 		nameOpts = append(nameOpts, name.Insecure)
@@ -56,7 +72,12 @@ func (c *Cache) pullOCI(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRef, err)
 	}
-	opts.logf("pulling %s", ref.Name())
+	return ref, nil
+}
+
+// remoteImage reads ref's manifest (for an index, the linux/amd64
+// image's) from the registry; the layers are fetched only when read.
+func remoteImage(ctx context.Context, ref name.Reference) (v1.Image, error) {
 	img, err := remote.Image(ref,
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
@@ -65,6 +86,23 @@ func (c *Cache) pullOCI(ctx context.Context, r Ref, opts ResolveOptions, tmp str
 	)
 	if err != nil {
 		return nil, classifyRegistryError(ref, err)
+	}
+	return img, nil
+}
+
+// pullOCI fetches a kernel image and unpacks its kernel files into tmp.
+// Both published layouts are understood: /boot/vmlinuz (+ /boot/vmlinux)
+// as in cilium's ci-kernels, and /boot/vmlinuz-<v> + /boot/btf-<v> as in
+// the lvh kernel-images. The image is pinned: Source records its digest.
+func (c *Cache) pullOCI(ctx context.Context, r Ref, opts ResolveOptions, tmp string) (*Kernel, error) {
+	ref, err := ociReference(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.logf("pulling %s", ref.Name())
+	img, err := remoteImage(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
 	digest, err := img.Digest()
 	if err != nil {

@@ -22,6 +22,11 @@ type source interface {
 	// place (tmp is ""); any other source unpacks it into tmp, an empty
 	// directory that becomes the cache entry.
 	fetch(ctx context.Context, c *Cache, r Ref, opts ResolveOptions, tmp string) (*Kernel, error)
+	// identify says which kernel r stands for now, without fetching it: the
+	// Identity and Digest of a Resolved (Cache.Identify fills in Ref). It
+	// reads what fetch would read to choose the kernel (indexes,
+	// manifests, local files), and never writes a cache entry.
+	identify(ctx context.Context, c *Cache, r Ref, opts ResolveOptions) (Resolved, error)
 }
 
 // sources holds every kind of reference; schemes those written
