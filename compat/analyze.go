@@ -135,7 +135,15 @@ func hasErrors(fs []Finding) bool {
 // needed. Input that is not a BPF object is reported with ErrNotELF,
 // ErrNotBPF, ErrBadELF, ErrIsDir, ErrBadObject or an fs error, each wrapped
 // with the path.
-func Analyze(path string) (*ObjectReport, error) {
+func Analyze(path string) (*ObjectReport, error) { return AnalyzeWith(path, nil) }
+
+// AnalyzeWith is Analyze after prepare has changed the object's spec as
+// the loader will before loading it: global variables set
+// (spec.Variables[name].Set, veristat's -G), map sizes changed. Code that
+// the values of .rodata rule out is not analysed for helpers, as the
+// verifier does not visit it. An error from prepare is returned wrapped
+// with the path.
+func AnalyzeWith(path string, prepare func(*ebpf.CollectionSpec) error) (*ObjectReport, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s: %w", path, ErrIsDir)
 	}
@@ -151,6 +159,11 @@ func Analyze(path string) (*ObjectReport, error) {
 	spec, weak, err := loadSpec(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if prepare != nil {
+		if err := prepare(spec); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	rep, err := analyzeSpec(spec, weak)
 	if err != nil {

@@ -251,6 +251,7 @@ func (a *progAnalysis) instructions() {
 		}
 	}
 	gpl := isGPLCompatible(a.prog.License)
+	live := reachable(a.spec, insns) // nil: all of it
 	fn := ""
 	for it := insns.Iterate(); it.Next(); {
 		ins := it.Ins
@@ -264,6 +265,10 @@ func (a *progAnalysis) instructions() {
 		}
 
 		switch {
+		case ins.IsBuiltinCall() && live != nil && !live[off]:
+			// The verifier never walks here with .rodata as it is: the
+			// helper is not needed, unless the loader sets the guard.
+			a.finding(SeverityWarning, src, "calls %s only on a path the .rodata values rule out (not a requirement with these values)", helperName(ins))
 		case ins.IsBuiltinCall():
 			a.helperCall(ins, src, gpl)
 		case ins.IsKfuncCall():
@@ -414,4 +419,12 @@ func (a *progAnalysis) isa(ins *asm.Instruction, off int64, src string, symbols 
 			a.add("insn:atomics", "atomic "+op.AtomicOp().String(), src)
 		}
 	}
+}
+
+// helperName names the helper a call instruction calls.
+func helperName(ins *asm.Instruction) string {
+	if id := helperFeature(asm.BuiltinFunc(ins.Constant)); id != "" {
+		return strings.TrimPrefix(string(id), "helper:")
+	}
+	return fmt.Sprintf("helper #%d", ins.Constant)
 }

@@ -1,0 +1,33 @@
+// A tool-style program whose newer helper sits behind a const volatile
+// guard that is false by default, the way libbpf-tools guard
+// bpf_get_current_task_btf() behind full_path: the verifier never reaches
+// the call unless the loader sets the guard, so the helper (5.11) is a
+// requirement only then.
+#include "common.h"
+
+const volatile _Bool use_coarse_clock = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stamps SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx)
+{
+	__u32 k = 0;
+	__u64 t, *v;
+
+	if (use_coarse_clock)
+		t = bpf_ktime_get_coarse_ns();
+	else
+		t = bpf_ktime_get_ns();
+	v = bpf_map_lookup_elem(&stamps, &k);
+	if (v)
+		*v = t;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
