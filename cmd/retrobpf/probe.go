@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,7 +25,13 @@ func init() {
 		Description: "Every result is supported, unsupported, or unknown with the raw error; a permission\n" +
 			"error is never read as unsupported. JSON output (schema_version 1, compat/probe/probe.schema.json)\n" +
 			"mirrors bpftool's sections and is what `check --probe` and `select --probe` read.\n" +
-			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).",
+			"--format nfd writes node-feature-discovery local features (retrobpf.io/<feature>=true|false).\n\n" +
+			"--every DURATION keeps probing: probe, write the result (with --output, atomically: readers\n" +
+			"never see a partial file), sleep DURATION, again, until SIGTERM or Ctrl-C, which ends it\n" +
+			"with exit 0 (a probe in progress is abandoned and its output not written). This is the\n" +
+			"loop of a container without a shell, e.g. a node-feature-discovery DaemonSet:\n" +
+			"  retrobpf probe -f nfd -o /etc/kubernetes/node-feature-discovery/features.d/retrobpf --every 1h\n" +
+			"A failed probe or write ends the loop with its exit code (the container restarts).",
 		Flags: commandFlags(
 			&cli.BoolFlag{Name: "cache", Usage: "answer from a report of this same kernel, boot, privileges and options saved by an earlier probe --cache (sysctls are read again); for repeated pre-deploy checks"},
 			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
@@ -35,6 +42,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "kfunc", Usage: "also record kfunc `NAME` from vmlinux BTF (repeatable)"},
 			&cli.IntFlag{Name: "workers", Usage: "helper-matrix probes run at once (0: one per CPU)"},
 			&cli.StringFlag{Name: "from", Usage: "render a saved report `FILE` (probe --format json output) instead of probing"},
+			&cli.DurationFlag{Name: "every", Usage: "probe again every `DURATION` (at least 1s) until SIGTERM/Ctrl-C, rewriting the output each time (see above)"},
 		),
 		Action: runProbe,
 	})
@@ -53,6 +61,15 @@ func runProbe(c *cli.Context) error {
 			return cliutil.Usagef("bad symbol name %q", n)
 		}
 	}
+	if c.IsSet("every") {
+		if c.Duration("every") < time.Second {
+			return cliutil.Usagef("--every %s: want at least 1s", c.Duration("every"))
+		}
+		if c.String("from") != "" {
+			return cliutil.Usagef("--every probes the running kernel: it cannot be combined with --from")
+		}
+		return probeEvery(c, o, c.Duration("every"))
+	}
 	var rep *probe.Report
 	if from := c.String("from"); from != "" {
 		r, err := probe.Load(from)
@@ -67,6 +84,40 @@ func runProbe(c *cli.Context) error {
 		}
 		rep = r
 	}
+	return probeEmit(o, rep)
+}
+
+// probeEvery is probe --every: probe and emit, then wait, until the
+// command's context is cancelled (SIGTERM, Ctrl-C), which is a clean stop.
+func probeEvery(c *cli.Context, o *cliutil.Options, every time.Duration) error {
+	ctx := c.Context
+	for {
+		rep, err := probeHost(c, o)
+		if ctx.Err() != nil {
+			o.Logf("retrobpf: probe --every: stopped")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := probeEmit(o, rep); err != nil {
+			return err
+		}
+		if o.Output != "" && o.Output != "-" {
+			o.Logf("retrobpf: probe --every: wrote %s; next probe in %s", o.Output, every)
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			o.Logf("retrobpf: probe --every: stopped")
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func probeEmit(o *cliutil.Options, rep *probe.Report) error {
 	return o.Emit(func(w io.Writer) error {
 		switch o.Format {
 		case "json":

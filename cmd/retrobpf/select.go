@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/internal/mdtable"
 	"github.com/retrobpf/retrobpf/manifest"
 )
@@ -26,11 +29,21 @@ func init() {
 			"(--verbose: all of them); unknown answers reject a variant unless --allow-unknown.\n" +
 			"JSON output (schema_version 1) is the stable interface of the matrix; its fields are\n" +
 			"documented on manifest.Selection.\n\n" +
+			"--write-env FILE records the choice for a loader (a Kubernetes initContainer writes it into\n" +
+			"an emptyDir its agent reads): per program, in manifest order,\n" +
+			"  RETROBPF_VARIANT_<PROGRAM>=<variant>\n" +
+			"  RETROBPF_OBJECT_<PROGRAM>=<object path, as the manifest resolves it>\n" +
+			"where <PROGRAM> is the program's name upper-cased with '.' and '-' turned into '_'.\n" +
+			"Values are written verbatim, unquoted (names match [A-Za-z0-9_][A-Za-z0-9_.-]*). FILE is\n" +
+			"written atomically and only on exit 0; on any other exit it is neither written nor removed\n" +
+			"(an old file keeps its content), so a loader must treat a failed select as \"no file\".\n\n" +
 			"Exit 0: every program has a variant; 1: a program has none (the reasons are printed);\n" +
-			"2: the manifest or one of its objects is invalid (the other variants are still reported).",
+			"2: the manifest or one of its objects is invalid (the other variants are still reported),\n" +
+			"or --write-env cannot be written.",
 		Flags: commandFlags(append(checkTargetFlags(),
 			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see manifest/manifest.schema.json)", Required: true},
 			&cli.BoolFlag{Name: "allow-unknown", Usage: "accept requirements the target cannot confirm (listed as unconfirmed)"},
+			&cli.StringFlag{Name: "write-env", Usage: "on success, also write RETROBPF_VARIANT_<PROGRAM>=<variant> and RETROBPF_OBJECT_<PROGRAM>=<path> lines to `FILE` (atomically; see above)"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o := options(c)
@@ -47,6 +60,14 @@ func init() {
 					fmt.Fprint(o.Stderr, me.Detail())
 				}
 				return cliutil.Usage(err)
+			}
+			envFile := c.String("write-env")
+			if envFile != "" {
+				// Before the probe: a path that cannot be written fails now,
+				// not after the work.
+				if err := selectCheckEnvFile(envFile, m); err != nil {
+					return err
+				}
 			}
 			spec, err := checkResolveTarget(c, o, selectNeeds(m))
 			if err != nil {
@@ -90,9 +111,72 @@ func init() {
 				}
 				return cliutil.Failed(fmt.Errorf("select: no runnable variant on %s for %s", sel.Target, strings.Join(parts, "; ")))
 			}
+			if envFile != "" {
+				data, err := selectEnv(sel)
+				if err != nil {
+					return cliutil.Usage(fmt.Errorf("--write-env %s: %w", envFile, err))
+				}
+				if err := atomicfile.WriteFile(envFile, data, 0o644); err != nil {
+					return cliutil.Usage(fmt.Errorf("--write-env: %w", err))
+				}
+				o.Debugf("retrobpf: wrote the selected variants to %s", envFile)
+			}
 			return nil
 		},
 	})
+}
+
+// selectEnvName is the variable suffix of a manifest program name:
+// upper-cased, '.' and '-' (the only other characters a name may have)
+// turned into '_'.
+func selectEnvName(program string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			return r
+		}
+		return '_'
+	}, program)
+}
+
+// selectCheckEnvFile refuses a --write-env FILE that cannot be written
+// (its directory missing, or FILE a directory) and manifests whose program
+// names map to the same variable.
+func selectCheckEnvFile(path string, m *manifest.Manifest) error {
+	if st, err := os.Stat(filepath.Dir(path)); err != nil {
+		return cliutil.Usagef("--write-env %s: %v", path, err)
+	} else if !st.IsDir() {
+		return cliutil.Usagef("--write-env %s: %s is not a directory", path, filepath.Dir(path))
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return cliutil.Usagef("--write-env %s: not a regular file", path)
+	}
+	seen := map[string]string{}
+	for _, p := range m.Programs {
+		n := selectEnvName(p.Name)
+		if other, ok := seen[n]; ok {
+			return cliutil.Usagef("--write-env: programs %q and %q both become RETROBPF_VARIANT_%s", other, p.Name, n)
+		}
+		seen[n] = p.Name
+	}
+	return nil
+}
+
+// selectEnv renders a successful selection as --write-env lines.
+func selectEnv(sel *manifest.Selection) ([]byte, error) {
+	var b strings.Builder
+	for _, p := range sel.Programs {
+		n := selectEnvName(p.Program)
+		for _, v := range []string{p.Selected, p.Object} {
+			if strings.ContainsFunc(v, unicode.IsControl) {
+				return nil, fmt.Errorf("program %s: %q cannot be one line of an env file", p.Program, v)
+			}
+		}
+		fmt.Fprintf(&b, "RETROBPF_VARIANT_%s=%s\nRETROBPF_OBJECT_%s=%s\n", n, p.Selected, n, p.Object)
+	}
+	return []byte(b.String()), nil
 }
 
 // selectNeeds lists the manifest's explicit requires: entries, so a host
