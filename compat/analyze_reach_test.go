@@ -10,8 +10,8 @@ import (
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
-// guarded.o calls bpf_ktime_get_coarse_ns (5.11) only when the const
-// volatile use_coarse_clock is true, bpf_ktime_get_ns otherwise: which
+// guarded.o calls bpf_get_current_task_btf (5.11) only when the const
+// volatile use_task_btf is true, bpf_ktime_get_ns otherwise: which
 // helper is a requirement follows the value the loader freezes.
 func TestAnalyzeDeadHelperFollowsRodata(t *testing.T) {
 	obj := filepath.Join("testdata", "guarded.o")
@@ -22,13 +22,13 @@ func TestAnalyzeDeadHelperFollowsRodata(t *testing.T) {
 		min       string
 	}{
 		{"default false", nil,
-			[]FeatureID{"helper:bpf_ktime_get_ns"}, []FeatureID{"helper:bpf_ktime_get_coarse_ns"}, "5.2"},
-		{"set true", func(s *ebpf.CollectionSpec) error { return s.Variables["use_coarse_clock"].Set(true) },
-			[]FeatureID{"helper:bpf_ktime_get_coarse_ns"}, []FeatureID{"helper:bpf_ktime_get_ns"}, "5.11"},
+			[]FeatureID{"helper:bpf_ktime_get_ns"}, []FeatureID{"helper:bpf_get_current_task_btf"}, "5.2"},
+		{"set true", func(s *ebpf.CollectionSpec) error { return s.Variables["use_task_btf"].Set(true) },
+			[]FeatureID{"helper:bpf_get_current_task_btf"}, []FeatureID{"helper:bpf_ktime_get_ns"}, "5.11"},
 		// A writable section is not frozen: the verifier knows nothing
 		// of its value, and neither may the analysis.
 		{"not read-only", func(s *ebpf.CollectionSpec) error { s.Maps[".rodata"].Flags = 0; return nil },
-			[]FeatureID{"helper:bpf_ktime_get_ns", "helper:bpf_ktime_get_coarse_ns"}, nil, "5.11"},
+			[]FeatureID{"helper:bpf_ktime_get_ns", "helper:bpf_get_current_task_btf"}, nil, "5.11"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := AnalyzeWith(obj, tc.prepare)
@@ -62,7 +62,7 @@ func TestAnalyzeDeadHelperFollowsRodata(t *testing.T) {
 
 func TestAnalyzeWithPrepareError(t *testing.T) {
 	_, err := AnalyzeWith(filepath.Join("testdata", "guarded.o"), func(s *ebpf.CollectionSpec) error {
-		return s.Variables["use_coarse_clock"].Set(uint64(1)) // 8 bytes into a bool
+		return s.Variables["use_task_btf"].Set(uint64(1)) // 8 bytes into a bool
 	})
 	if err == nil || !strings.Contains(err.Error(), "guarded.o") {
 		t.Fatalf("err = %v, want the prepare error with the path", err)

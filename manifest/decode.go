@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/objload"
 	"gopkg.in/yaml.v3"
 )
 
@@ -263,7 +265,7 @@ func (d *manifestDecoder) program(n *yaml.Node) (Program, bool) {
 
 func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 	t := Trigger{Line: n.Line}
-	f := d.mapping(n, what+": trigger", map[string]bool{"kind": true, "count": false, "path": false, "port": false, "duration": false, "packet": false})
+	f := d.mapping(n, what+": trigger", map[string]bool{"kind": true, "count": false, "path": false, "args": false, "port": false, "duration": false, "packet": false})
 	if f == nil {
 		return t
 	}
@@ -282,7 +284,7 @@ func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 	if v := f["count"]; v != nil {
 		t.Count = d.integer(v, what+": trigger count", 1, 1<<20)
 	}
-	for _, k := range []string{"path", "port", "duration", "packet"} {
+	for _, k := range []string{"path", "args", "port", "duration", "packet"} {
 		v := f[k]
 		if v == nil {
 			continue
@@ -294,6 +296,8 @@ func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 		switch k {
 		case "path":
 			t.Path = d.str(v, what+": trigger path")
+		case "args":
+			t.Args = d.strList(v, what+": trigger args")
 		case "port":
 			t.Port = d.integer(v, what+": trigger port", 0, 65535)
 		case "duration":
@@ -314,6 +318,16 @@ func (d *manifestDecoder) trigger(n *yaml.Node, what string) Trigger {
 			}
 		}
 	}
+	if t.Kind == TriggerCommand {
+		// The command is the user's: only they know how many events one
+		// run of it makes, and the per-event cost divides by that.
+		if t.Path == "" {
+			d.errorf(n.Line, "%s: trigger kind command needs path (a static binary, relative to the manifest)", what)
+		}
+		if t.Count == 0 {
+			d.errorf(n.Line, "%s: trigger kind command needs count (the events one run of the command makes)", what)
+		}
+	}
 	return t
 }
 
@@ -331,7 +345,7 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 	if name := peekName(n); name != "" {
 		label += " " + name
 	}
-	f := d.mapping(n, label, map[string]bool{"name": true, "object": true, "programs": false, "requires": false, "kernel": false, "description": false})
+	f := d.mapping(n, label, map[string]bool{"name": true, "object": true, "programs": false, "requires": false, "kernel": false, "description": false, "set": false, "maps": false})
 	if f == nil {
 		return v, false
 	}
@@ -374,7 +388,79 @@ func (d *manifestDecoder) variant(n *yaml.Node, prog string) (Variant, bool) {
 	if x := f["description"]; x != nil {
 		v.Description = d.str(x, what+": description")
 	}
+	if x := f["set"]; x != nil {
+		v.Set = d.settings(x, what+": set")
+	}
+	if x := f["maps"]; x != nil {
+		v.Maps = d.mapSizes(x, what+": maps")
+	}
 	return v, v.Name != ""
+}
+
+// pairs returns the key/value nodes of a mapping with free-form keys.
+func (d *manifestDecoder) pairs(n *yaml.Node, what string) [][2]*yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, "%s must be a mapping", what)
+		return nil
+	}
+	var out [][2]*yaml.Node
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "" {
+			d.errorf(k.Line, "%s: keys must be names", what)
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k.Line, "%s: %s is given twice (first at line %d)", what, k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out
+}
+
+// settings reads `set: {VARIABLE: VALUE}`: the values stay text, typed
+// from the object's BTF when the variant is analysed or loaded.
+func (d *manifestDecoder) settings(n *yaml.Node, what string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range d.pairs(n, what) {
+		if kv[1].Kind != yaml.ScalarNode || kv[1].Tag == "!!null" {
+			d.errorf(kv[1].Line, "%s: %s must be a number, a bool or a string", what, kv[0].Value)
+			continue
+		}
+		out[kv[0].Value] = kv[1].Value
+	}
+	return out
+}
+
+// mapSizes reads `maps: {MAP: {max_entries: N, value_size: N}}`.
+func (d *manifestDecoder) mapSizes(n *yaml.Node, what string) map[string]objload.MapSize {
+	out := map[string]objload.MapSize{}
+	for _, kv := range d.pairs(n, what) {
+		w := what + " " + kv[0].Value
+		f := d.mapping(kv[1], w, map[string]bool{"max_entries": false, "value_size": false})
+		if f == nil {
+			continue
+		}
+		var size objload.MapSize
+		if x := f["max_entries"]; x != nil {
+			size.MaxEntries = uint32(d.integer(x, w+": max_entries", 1, math.MaxInt32))
+		}
+		if x := f["value_size"]; x != nil {
+			size.ValueSize = uint32(d.integer(x, w+": value_size", 1, 1<<20))
+		}
+		if size == (objload.MapSize{}) {
+			d.errorf(kv[1].Line, "%s: give max_entries, value_size or both", w)
+			continue
+		}
+		out[kv[0].Value] = size
+	}
+	return out
 }
 
 // peekName returns the scalar "name" of a mapping node, for messages

@@ -12,6 +12,7 @@ import (
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // APIVersion is the only apiVersion Load accepts.
@@ -62,10 +63,21 @@ type Variant struct {
 	// distro kernels backport features and version checks lie.
 	Kernel      *KernelConstraint `json:"kernel,omitempty"`
 	Description string            `json:"description,omitempty"`
-	Line        int               `json:"-"`
+	// Set gives global variables their values before the load, as the
+	// program's own loader would (skel->rodata->x = v): analysis, selection
+	// and loads all see them, so code they rule out is no requirement.
+	Set map[string]string `json:"set,omitempty"`
+	// Maps resizes maps before the load, as the loader would.
+	Maps map[string]objload.MapSize `json:"maps,omitempty"`
+	Line int                        `json:"-"`
 	// requiresLines are the manifest lines of Requires, for messages.
 	requiresLines []int
 	kernelLine    int
+}
+
+// Settings returns what the loader sets on the variant's object.
+func (v *Variant) Settings() objload.Settings {
+	return objload.Settings{Variables: v.Set, Maps: v.Maps}
 }
 
 // TriggerKind names the workload that makes a program fire.
@@ -79,18 +91,23 @@ const (
 	TriggerConnect TriggerKind = "connect"
 	TriggerFsync   TriggerKind = "fsync"
 	TriggerTestRun TriggerKind = "test-run"
+	// TriggerCommand runs the user's own static binary (path, relative
+	// to the manifest, shipped into the VM) with args, once per sample;
+	// count says how many events one run makes.
+	TriggerCommand TriggerKind = "command"
 )
 
 // TriggerKinds lists every valid kind.
-var TriggerKinds = []TriggerKind{TriggerExec, TriggerOpen, TriggerSleep, TriggerConnect, TriggerFsync, TriggerTestRun}
+var TriggerKinds = []TriggerKind{TriggerExec, TriggerOpen, TriggerSleep, TriggerConnect, TriggerFsync, TriggerTestRun, TriggerCommand}
 
 // Trigger is the workload that fires a program. Which fields apply depends
-// on Kind: Path for exec/open/fsync, Port for connect (0 = pick one),
-// Duration for sleep, Packet for test-run.
+// on Kind: Path for exec/open/fsync, Path and Args for command, Port for
+// connect (0 = pick one), Duration for sleep, Packet for test-run.
 type Trigger struct {
 	Kind  TriggerKind `json:"kind"`
 	Count int         `json:"count,omitempty"` // events per sample; 0 = the runner's default
 	Path  string      `json:"path,omitempty"`
+	Args  []string    `json:"args,omitempty"` // command: its arguments
 	Port  int         `json:"port,omitempty"`
 	// Duration is a Go duration ("10ms").
 	Duration time.Duration `json:"duration,omitempty"`
@@ -106,6 +123,7 @@ var triggerFields = map[TriggerKind][]string{
 	TriggerSleep:   {"duration"},
 	TriggerConnect: {"port"},
 	TriggerTestRun: {"packet"},
+	TriggerCommand: {"path", "args"},
 }
 
 // Program returns the named program, or nil.
@@ -157,6 +175,9 @@ func Parse(data []byte, path string) (*Manifest, error) {
 		m.Dir = abs
 	}
 	for i := range m.Programs {
+		if t := &m.Programs[i].Trigger; t.Kind == TriggerCommand && !filepath.IsAbs(t.Path) {
+			t.Path = filepath.Join(dir, t.Path)
+		}
 		for j := range m.Programs[i].Variants {
 			v := &m.Programs[i].Variants[j]
 			v.ObjectPath = v.Object
@@ -171,6 +192,14 @@ func Parse(data []byte, path string) (*Manifest, error) {
 func (m *Manifest) checkObjects() error {
 	d := &manifestDecoder{file: m.Path}
 	for _, p := range m.Programs {
+		if t := p.Trigger; t.Kind == TriggerCommand {
+			switch st, err := os.Stat(t.Path); {
+			case err != nil:
+				d.errorf(t.Line, "program %s: trigger command %s: %v", p.Name, t.Path, unwrapPathError(err))
+			case !st.Mode().IsRegular() || st.Mode()&0o111 == 0:
+				d.errorf(t.Line, "program %s: trigger command %s is not an executable file", p.Name, t.Path)
+			}
+		}
 		for _, v := range p.Variants {
 			st, err := os.Stat(v.ObjectPath)
 			switch {

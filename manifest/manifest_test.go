@@ -230,6 +230,57 @@ programs:
     variants: [{name: v, object: xdp_pass.o}]
 `, "count must be an integer", 4, true},
 	{"two documents", "apiVersion: retrobpf/v1\nprograms: []\n---\nfoo: 1\n", "more than one YAML document", 3, false},
+	{"command without count", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: command, path: workload}
+    variants: [{name: v, object: xdp_pass.o}]
+`, "needs count", 4, true},
+	{"command without path", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: command, count: 5}
+    variants: [{name: v, object: xdp_pass.o}]
+`, "needs path", 4, true},
+	{"args on exec", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec, args: [x]}
+    variants: [{name: v, object: xdp_pass.o}]
+`, "trigger args does not apply to kind exec", 4, true},
+	{"set not a mapping", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants: [{name: v, object: xdp_pass.o, set: [x]}]
+`, "set must be a mapping", 5, true},
+	{"set value a list", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants:
+      - name: v
+        object: xdp_pass.o
+        set: {x: [1]}
+`, "x must be a number, a bool or a string", 8, true},
+	{"maps unknown key", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants:
+      - name: v
+        object: xdp_pass.o
+        maps: {events: {size: 4}}
+`, `unknown key "size"`, 8, true},
+	{"maps zero entries", `apiVersion: retrobpf/v1
+programs:
+  - name: a
+    trigger: {kind: exec}
+    variants:
+      - name: v
+        object: xdp_pass.o
+        maps: {events: {max_entries: 0}}
+`, "max_entries", 8, true},
 }
 
 func TestLoadManifestErrors(t *testing.T) {
@@ -361,8 +412,8 @@ func TestManifestSchemaKeys(t *testing.T) {
 	want := map[string][]string{
 		"":        {"apiVersion", "programs"},
 		"program": {"name", "description", "trigger", "variants"},
-		"trigger": {"kind", "count", "path", "port", "duration", "packet"},
-		"variant": {"name", "object", "programs", "requires", "kernel", "description"},
+		"trigger": {"kind", "count", "path", "args", "port", "duration", "packet"},
+		"variant": {"name", "object", "programs", "requires", "kernel", "description", "set", "maps"},
 	}
 	for def, keys := range want {
 		props := doc.Properties

@@ -3,10 +3,12 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cilium/ebpf"
 	"sort"
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // SelectionSchemaVersion is the schema_version of Selection JSON. The
@@ -28,6 +30,11 @@ const manifestReason = "required by the manifest"
 
 // SelectOptions tune Select.
 type SelectOptions struct {
+	// Set is applied to every variant's object over the variant's own
+	// set: and maps: (the command line's --set), where the object has
+	// the name; SetFound, when not nil, records the names some object had.
+	Set      objload.Settings
+	SetFound map[string]bool
 	// AllFailures lists every failing requirement of a rejected variant;
 	// by default only the first one.
 	AllFailures bool
@@ -176,14 +183,20 @@ func Select(m *Manifest, t compat.Target, opts SelectOptions) (*Selection, error
 
 func evaluateVariant(m *Manifest, p *Program, v *Variant, t compat.Target, kernel kversion.Version, opts SelectOptions, cache map[string]*compat.ObjectReport) (VariantResult, error) {
 	where := fmt.Sprintf("%s:%d", m.Path, v.Line)
-	obj, ok := cache[v.ObjectPath]
+	settings := v.Settings().Merge(opts.Set)
+	key := v.ObjectPath + "\x00" + settings.Key()
+	obj, ok := cache[key]
 	if !ok {
 		var err error
-		obj, err = compat.Analyze(v.ObjectPath)
+		// The variant's own settings are strict (its author named that
+		// object); the command line's apply where the object has the name.
+		obj, err = compat.AnalyzeWith(v.ObjectPath, func(spec *ebpf.CollectionSpec) error {
+			return v.Settings().Merge(opts.Set.Only(spec, opts.SetFound)).Apply(spec)
+		})
 		if err != nil {
 			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: %w", where, p.Name, v.Name, err)
 		}
-		cache[v.ObjectPath] = obj
+		cache[key] = obj
 	}
 	vr := VariantResult{Name: v.Name, Object: v.ObjectPath, Programs: v.Programs, Requirements: []compat.Requirement{}, Failures: []compat.Unmet{}}
 	if len(vr.Programs) == 0 {

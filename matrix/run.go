@@ -187,6 +187,18 @@ func planFiles(o Options) ([]vmtest.File, error) {
 	files := []vmtest.File{{Path: path.Join(guestSuiteDir, "suite.yaml"), Data: o.Suite.Raw}}
 	seen := map[string]bool{}
 	for _, p := range o.Suite.Programs {
+		if t := p.Trigger; t.Kind == manifest.TriggerCommand {
+			// The user's workload goes where the guest's manifest finds it.
+			rel, err := filepath.Rel(filepath.Dir(o.Suite.Path), t.Path)
+			if err != nil || strings.HasPrefix(filepath.ToSlash(rel), "../") {
+				return nil, fmt.Errorf("%w: %s: program %s: trigger command %q must be inside the manifest's directory to ship into a VM", ErrUnshippable, o.Suite.Path, p.Name, t.Path)
+			}
+			rel = filepath.ToSlash(rel)
+			if !seen[rel] {
+				seen[rel] = true
+				files = append(files, vmtest.File{Path: path.Join(guestSuiteDir, rel), Source: t.Path, Mode: 0o755})
+			}
+		}
 		for _, v := range p.Variants {
 			rel := filepath.ToSlash(filepath.Clean(v.Object))
 			if filepath.IsAbs(v.Object) || strings.HasPrefix(rel, "../") {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/cilium/ebpf"
 	"io"
 	"os"
 	"strings"
@@ -34,7 +36,7 @@ func init() {
 			"exit 1: a program is incompatible, unconfirmed (a requirement the target cannot decide,\n" +
 			"such as an attach target against a bare version) or can never load;\n" +
 			"exit 2: an input is not a readable BPF object (the others are still reported).",
-		Flags: commandFlags(checkTargetFlags()...),
+		Flags: commandFlags(append(checkTargetFlags(), setFlag("object"))...),
 		Action: func(c *cli.Context) error {
 			objects, err := positionalArgs(c)
 			if err != nil {
@@ -47,7 +49,14 @@ func init() {
 			if len(objects) == 0 {
 				return cliutil.Usagef("check: no object files given (usage: retrobpf check [--kernel V|--probe FILE|--host] OBJECT.o...)")
 			}
-			res := check.Analyze(objects)
+			set := settingsFromFlag(c)
+			found := map[string]bool{}
+			res := check.Analyze(objects, func(spec *ebpf.CollectionSpec) error {
+				return set.Only(spec, found).Apply(spec)
+			})
+			if err := unusedSettings(set, found, "object"); err != nil {
+				return err
+			}
 			var badInput []string // one line per unreadable input
 			for _, obj := range res.Objects {
 				if obj.Error != "" {

@@ -42,6 +42,7 @@ func init() {
 			"or --write-env cannot be written.",
 		Flags: commandFlags(append(checkTargetFlags(),
 			&cli.StringFlag{Name: "manifest", Aliases: []string{"m"}, Usage: "variant manifest `FILE` (YAML, see manifest/manifest.schema.json)", Required: true},
+			setFlag("variant's object"),
 			&cli.BoolFlag{Name: "allow-unknown", Usage: "accept requirements the target cannot confirm (listed as unconfirmed)"},
 			&cli.StringFlag{Name: "write-env", Usage: "on success, also write RETROBPF_VARIANT_<PROGRAM>=<variant> and RETROBPF_OBJECT_<PROGRAM>=<path> lines to `FILE` (atomically; see above)"},
 		)...),
@@ -76,7 +77,10 @@ func init() {
 			if spec == nil {
 				return cliutil.Usagef("select: give a target: --kernel VERSION, --probe FILE or --host")
 			}
+			set := settingsFromFlag(c)
+			found := map[string]bool{}
 			sel, err := manifest.Select(m, spec.Target, manifest.SelectOptions{
+				Set: set, SetFound: found,
 				AllFailures:  o.Verbose,
 				AllowUnknown: c.Bool("allow-unknown"),
 				// A version cannot tell whether a kernel symbol exists.
@@ -85,6 +89,9 @@ func init() {
 			})
 			if err != nil {
 				return cliutil.Usage(err)
+			}
+			if err := unusedSettings(set, found, "variant's object"); err != nil {
+				return err
 			}
 			if err := o.Emit(func(w io.Writer) error {
 				switch o.Format {

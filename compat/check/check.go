@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"github.com/cilium/ebpf"
 	"io/fs"
 	"strings"
 
@@ -50,10 +51,13 @@ type Object struct {
 // Analyze analyses every object at paths, in order. An object that cannot
 // be read or is not a BPF object is recorded with its error (without the
 // file name, which Path holds).
-func Analyze(paths []string) *Result {
+//
+// prepare, when not nil, changes each object's spec first as its loader
+// would (compat.AnalyzeWith); an error from it is that object's error.
+func Analyze(paths []string, prepare func(*ebpf.CollectionSpec) error) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, Objects: []Object{}}
 	for _, path := range paths {
-		rep, err := compat.Analyze(path)
+		rep, err := compat.AnalyzeWith(path, prepare)
 		if err != nil {
 			r.Objects = append(r.Objects, Object{Path: path, Error: inputError(path, err)})
 			continue

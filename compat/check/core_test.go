@@ -47,7 +47,7 @@ func coreTarget(spec *btf.Spec) *Target {
 
 // fentry_core.o reads task_struct->tgid with CO-RE.
 func TestCORERelocationsAgainstTargetBTF(t *testing.T) {
-	r := Analyze([]string{"../testdata/fentry_core.o"})
+	r := Analyze([]string{"../testdata/fentry_core.o"}, nil)
 	r.Evaluate(coreTarget(kernelSpec(t, "pid", "tgid")))
 	if v := r.Objects[0].Verdicts[0]; v.Verdict != compat.Compatible {
 		t.Fatalf("with tgid: %+v", v)

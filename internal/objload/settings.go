@@ -54,6 +54,42 @@ func (s Settings) Merge(o Settings) Settings {
 	return out
 }
 
+// Key is a canonical text of s, for caches keyed by what was set.
+func (s Settings) Key() string {
+	var b strings.Builder
+	for _, k := range sortedKeys(s.Variables) {
+		fmt.Fprintf(&b, "%q=%q;", k, s.Variables[k])
+	}
+	for _, k := range sortedKeys(s.Maps) {
+		fmt.Fprintf(&b, "%q:%d/%d;", k, s.Maps[k].MaxEntries, s.Maps[k].ValueSize)
+	}
+	return b.String()
+}
+
+// Only returns the part of s that spec has a variable or map for, and
+// records each name it keeps in found (when not nil): a command-line
+// --set applies to every object that has the name.
+func (s Settings) Only(spec *ebpf.CollectionSpec, found map[string]bool) Settings {
+	out := Settings{Variables: map[string]string{}, Maps: map[string]MapSize{}}
+	for k, v := range s.Variables {
+		if spec.Variables[k] != nil {
+			out.Variables[k] = v
+			if found != nil {
+				found[k] = true
+			}
+		}
+	}
+	for k, v := range s.Maps {
+		if spec.Maps[k] != nil {
+			out.Maps[k] = v
+			if found != nil {
+				found[k] = true
+			}
+		}
+	}
+	return out
+}
+
 // ParseAssignment reads NAME=VALUE, the --set syntax.
 func ParseAssignment(s string) (name, value string, err error) {
 	name, value, ok := strings.Cut(s, "=")

@@ -173,6 +173,13 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 				results = append(results, vr)
 				continue
 			}
+			// Then what the program's own loader sets: the manifest's
+			// set: and maps:.
+			if err := v.Settings().Apply(spec); err != nil {
+				vr.Verdict, vr.Reason = reports.VerdictError, fmt.Sprintf("loader settings: %v", err)
+				results = append(results, vr)
+				continue
+			}
 			specs[v.Name] = spec
 			logf("%s: %s/%s: loading", ref, p.Name, v.Name)
 			pending[v.Name] = loadVariant(&vr, spec, v, kv, kernelTypes, ref, out.Logs)
@@ -272,7 +279,7 @@ func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
 			opts.Record(v.Requires...)
-			if rep, err := compat.Analyze(v.ObjectPath); err == nil {
+			if rep, err := compat.AnalyzeWith(v.ObjectPath, v.Settings().Apply); err == nil {
 				for _, r := range rep.Requirements {
 					opts.Record(r.Feature)
 				}
@@ -437,7 +444,7 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p mani
 	vr.Attached = len(l.(multiCloser)) > 0 || !needAttach
 	l.Close()
 
-	spec2 := overhead.TriggerSpec{Kind: string(p.Trigger.Kind), Count: p.Trigger.Count, Path: p.Trigger.Path, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
+	spec2 := overhead.TriggerSpec{Kind: string(p.Trigger.Kind), Count: p.Trigger.Count, Path: p.Trigger.Path, Args: p.Trigger.Args, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
 	if spec2.Kind == overhead.KindFsync && spec2.Path == "" && o.BlockDevice {
 		dev, cleanup, err := loopdev.Attach(tmp, o.LoopModule)
 		if err != nil {

@@ -1,12 +1,14 @@
 package overhead
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +22,7 @@ const (
 	KindConnect = "connect"
 	KindFsync   = "fsync"
 	KindTestRun = "test-run"
+	KindCommand = "command"
 )
 
 // ErrUnknownKind is returned for a trigger kind this package cannot run.
@@ -29,8 +32,8 @@ var ErrUnknownKind = errors.New("unknown trigger kind")
 type TriggerSpec struct {
 	Kind     string
 	Count    int           // events per sample (default 50)
-	Path     string        // exec: binary (default: a tiny exit(0) ELF); open, fsync: file (default: a temp file)
-	Args     []string      // exec: arguments
+	Path     string        // exec: binary (default: a tiny exit(0) ELF); open, fsync: file (default: a temp file); command: the user's binary
+	Args     []string      // exec, command: arguments
 	Port     int           // connect: loopback port (0: a listener of our own)
 	Duration time.Duration // sleep: nanosleep length (0: sched_yield)
 }
@@ -81,8 +84,20 @@ func NewTrigger(spec TriggerSpec, dir string) (Trigger, error) {
 		return &sleepTrigger{d: spec.Duration}, nil
 	case KindConnect:
 		return newConnectTrigger(spec.Port)
+	case KindCommand:
+		if spec.Count <= 0 {
+			return nil, fmt.Errorf("command trigger: count (the events one run makes) is required")
+		}
+		st, err := os.Stat(spec.Path)
+		if err != nil {
+			return nil, fmt.Errorf("command trigger: %w", err)
+		}
+		if !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("command trigger: %s is not an executable file", spec.Path)
+		}
+		return &commandTrigger{path: spec.Path, args: spec.Args, events: spec.Count}, nil
 	}
-	return nil, fmt.Errorf("%w %q (want exec, open, sleep, connect, fsync or test-run)", ErrUnknownKind, spec.Kind)
+	return nil, fmt.Errorf("%w %q (want exec, open, sleep, connect, fsync, test-run or command)", ErrUnknownKind, spec.Kind)
 }
 
 // defaultExec is the fallback when no tiny binary can be made: /bin/true
@@ -110,6 +125,43 @@ func scratch(path, dir, name string) (string, error) {
 		return "", fmt.Errorf("trigger scratch file: %w", err)
 	}
 	return path, nil
+}
+
+// commandTrigger runs the user's workload: one run makes events events,
+// so Fire(n) runs it n/events times (at least once). Its output is kept
+// for the error message when it fails.
+type commandTrigger struct {
+	path   string
+	args   []string
+	events int
+}
+
+func (t *commandTrigger) Fire(n int) error {
+	runs := max(1, n/t.events)
+	for range runs {
+		var out headBuffer // a chatty workload must not grow our memory
+		cmd := exec.Command(t.path, t.args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			head := strings.TrimSpace(out.String())
+			if len(head) > 200 {
+				head = head[:200] + "…"
+			}
+			return fmt.Errorf("command %s: %w (output: %q)", t.path, err, head)
+		}
+	}
+	return nil
+}
+func (t *commandTrigger) Close() error { return nil }
+
+// headBuffer keeps the first 4 KiB written to it and drops the rest.
+type headBuffer struct{ bytes.Buffer }
+
+func (b *headBuffer) Write(p []byte) (int, error) {
+	if room := 4096 - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 type execTrigger struct {
