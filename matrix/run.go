@@ -37,6 +37,9 @@ type Options struct {
 	Resume       bool
 	Accel        vmtest.Accel
 	VerifierOnly bool
+	// AttachOnly attaches every loaded variant and detaches it, without
+	// triggers or overhead figures.
+	AttachOnly bool
 	Samples      int
 	MemoryMB     int
 	// Agent is the static retrobpf binary used as the guest's /init
@@ -217,7 +220,7 @@ func planFiles(o Options) ([]vmtest.File, error) {
 // runKernel boots one kernel and runs guest-run in it.
 func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, logf func(string, ...any)) *reports.KernelResult {
 	kr := &reports.KernelResult{Ref: ref, Outcome: reports.OutcomeInfraError, Accel: reports.AccelTCG}
-	needBlock := !o.VerifierOnly && hasTrigger(o.Suite, "fsync")
+	needBlock := !o.VerifierOnly && !o.AttachOnly && hasTrigger(o.Suite, "fsync")
 	ropts := o.Resolve
 	ropts.Modules = ropts.Modules || needBlock // loop.ko, for a block device
 	k, err := o.Cache.Resolve(ctx, ref, ropts)
@@ -299,7 +302,7 @@ func kernelPlan(o Options, ref string, k *kernels.Kernel, files []vmtest.File, n
 	for i, p := range o.Suite.Programs {
 		job := base
 		job.Programs, job.ProbeReport, job.Output = []string{p.Name}, guestProbe, guestOutput(i)
-		job.VerifierOnly = o.VerifierOnly
+		job.VerifierOnly, job.AttachOnly = o.VerifierOnly, o.AttachOnly
 		if o.Samples > 0 {
 			job.Samples = o.Samples
 		}

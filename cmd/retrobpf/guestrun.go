@@ -37,6 +37,7 @@ func init() {
 			&cli.StringFlag{Name: "log-dir", Usage: "also write the verifier logs under `DIR`"},
 			&cli.StringFlag{Name: "accel", Usage: "tcg or kvm: how the VM runs (marks emulated figures)"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load only: no attach, no overhead"},
+			&cli.BoolFlag{Name: "attach-only", Usage: "load and attach, then detach: no triggers, no overhead"},
 			&cli.BoolFlag{Name: "no-probe", Usage: "select from the catalog by kernel version instead of probing"},
 			&cli.IntFlag{Name: "samples", Value: guest.DefaultSamples, Usage: "interleaved with/without overhead sample pairs (at least 6)"},
 			&cli.StringSliceFlag{Name: "program", Usage: "run only this `PROGRAM` of the manifest (repeatable)"},
@@ -51,7 +52,7 @@ func init() {
 }
 
 // jobFlags are the guest-run flags a Job replaces.
-var jobFlags = []string{"manifest", "ref", "btf", "log-dir", "accel", "verifier-only", "no-probe", "samples",
+var jobFlags = []string{"manifest", "ref", "btf", "log-dir", "accel", "verifier-only", "attach-only", "no-probe", "samples",
 	"program", "probe-only", "probe-report", "block-device", "loop-module", "fault", cliutil.FlagOutput}
 
 // guestJob reads the Job from --job, or builds it from the flags.
@@ -77,7 +78,7 @@ func guestJob(c *cli.Context) (*guest.Job, error) {
 	}
 	job := &guest.Job{
 		Manifest: c.String("manifest"), Ref: c.String("ref"), BTF: c.String("btf"), LogDir: c.String("log-dir"),
-		Accel: reports.Accel(c.String("accel")), VerifierOnly: c.Bool("verifier-only"), NoProbe: c.Bool("no-probe"),
+		Accel: reports.Accel(c.String("accel")), VerifierOnly: c.Bool("verifier-only"), AttachOnly: c.Bool("attach-only"), NoProbe: c.Bool("no-probe"),
 		Samples: c.Int("samples"), Programs: c.StringSlice("program"), ProbeOnly: c.Bool("probe-only"),
 		ProbeReport: c.String("probe-report"), BlockDevice: c.Bool("block-device"), LoopModule: c.String("loop-module"),
 		Fault: c.String("fault"),

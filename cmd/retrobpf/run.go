@@ -42,6 +42,7 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 			&cli.StringFlag{Name: "shard", Usage: "run share `I/N` of the kernels (see 'retrobpf matrix plan')"},
 			&cli.StringFlag{Name: "accel", Value: "auto", Usage: "auto, kvm or tcg"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load and verify only: no attach, no overhead"},
+			&cli.BoolFlag{Name: "attach-only", Usage: "load and attach every variant, then detach: whether its attach targets exist, without triggers or overhead"},
 			&cli.IntFlag{Name: "samples", Value: 10, Usage: "interleaved with/without overhead sample pairs per variant (at least 6)"},
 			&cli.IntFlag{Name: "memory", Value: 1024, Usage: "guest memory in `MiB`"},
 			&cli.StringFlag{Name: "agent", EnvVars: []string{agentEnv}, Usage: "static retrobpf `BINARY` for the guest (default: this one)"},
@@ -88,6 +89,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return cliutil.Usage(err)
 	}
+	if c.Bool("verifier-only") && c.Bool("attach-only") {
+		return cliutil.Usagef("give only one of --verifier-only and --attach-only")
+	}
 	format := c.String("report-format")
 	if !slices.Contains(reports.Formats, format) {
 		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
@@ -101,7 +105,7 @@ func runAction(c *cli.Context) error {
 	res, err := matrix.Run(ctx, matrix.Options{
 		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: btfAll, BTFFor: btfFor,
 		OutputDir: dir, Resume: c.Bool("resume"), Accel: accel,
-		VerifierOnly: c.Bool("verifier-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
+		VerifierOnly: c.Bool("verifier-only"), AttachOnly: c.Bool("attach-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
 		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
 		ToolVersion: toolVersion(), Logf: o.Logf,
 	})

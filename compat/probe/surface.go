@@ -49,6 +49,12 @@ type AttachSurface struct {
 	RawTracepoints string `json:"raw_tracepoints,omitempty"`
 	// Tracepoints are tracefs's available_events as GROUP/EVENT.
 	Tracepoints string `json:"tracepoints,omitempty"`
+	// Traceable are tracefs's available_filter_functions: the functions
+	// ftrace can patch. fentry, fexit, fmod_ret and lsm programs attach
+	// through a BPF trampoline on that patch site, so a BTF FUNC missing
+	// here (notrace, or inlined into every caller) refuses them at attach
+	// time although the verifier accepts the program.
+	Traceable string `json:"traceable,omitempty"`
 	// Errors says why a list is missing, keyed by its JSON name.
 	Errors map[string]string `json:"errors,omitempty"`
 
@@ -80,6 +86,8 @@ func collectAttachSurface() *AttachSurface {
 	set(&s.RawTracepoints, "raw_tracepoints", traces, err)
 	events, err := tracefsEvents()
 	set(&s.Tracepoints, "tracepoints", events, err)
+	traceable, err := tracefsTraceable()
+	set(&s.Traceable, "traceable", traceable, err)
 	if len(s.Errors) == 0 {
 		s.Errors = nil
 	}
@@ -116,6 +124,39 @@ func btfSurface() (funcs, traces []string, err error) {
 		}
 	}
 	return funcs, traces, nil
+}
+
+// maxFilterFunctions bounds available_filter_functions (about 2.5 MB on a
+// distribution kernel with its modules).
+const maxFilterFunctions = 64 << 20
+
+// tracefsTraceable reads available_filter_functions ("name" or
+// "name [module]" per line) where tracefs is mounted.
+func tracefsTraceable() ([]string, error) {
+	var errs []string
+	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		f, err := os.Open(dir + "/available_filter_functions")
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxFilterFunctions+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxFilterFunctions {
+			return nil, fmt.Errorf("%s/available_filter_functions is larger than %d bytes", dir, maxFilterFunctions)
+		}
+		var out []string
+		for line := range strings.Lines(string(data)) {
+			if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name != "" {
+				out = append(out, name)
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tracefs not mounted: %s", strings.Join(errs, "; "))
 }
 
 // tracefsEvents reads available_events where tracefs is mounted; the probe
@@ -219,7 +260,7 @@ func (s *AttachSurface) list(key string) (map[string]bool, error) {
 			return
 		}
 		s.sets = map[string]map[string]bool{}
-		for k, enc := range map[string]string{"symbols": s.Symbols, "btf_funcs": s.BTFFuncs, "raw_tracepoints": s.RawTracepoints, "tracepoints": s.Tracepoints} {
+		for k, enc := range map[string]string{"symbols": s.Symbols, "btf_funcs": s.BTFFuncs, "raw_tracepoints": s.RawTracepoints, "tracepoints": s.Tracepoints, "traceable": s.Traceable} {
 			if enc == "" {
 				continue
 			}
@@ -290,6 +331,12 @@ func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
 		return Result{}, false
 	}
 	a := compat.WithKernelBTF(noAnswers{}, s).Has(id)
+	if kind == "btf-func" && a.State == compat.Supported {
+		// In BTF, but can a trampoline patch it? Only ftrace knows.
+		if traceable, err := s.list("traceable"); err == nil && traceable != nil && !traceable[name] {
+			return unsupported("FUNC " + name + " is in BTF but not in available_filter_functions: ftrace cannot patch it, so fentry/fexit/fmod_ret/lsm cannot attach (recorded attach surface)"), true
+		}
+	}
 	return Result{State: a.State, Detail: a.Detail + " (recorded attach surface)"}, true
 }
 

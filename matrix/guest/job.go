@@ -35,6 +35,9 @@ type Job struct {
 	Accel reports.Accel `json:"accel,omitempty"`
 	// VerifierOnly loads only: no attach, no overhead.
 	VerifierOnly bool `json:"verifier_only,omitempty"`
+	// AttachOnly loads and attaches, then detaches: no triggers, no
+	// overhead. Whether the attach targets exist, at a load's cost.
+	AttachOnly bool `json:"attach_only,omitempty"`
 	// NoProbe selects from the catalog by kernel version.
 	NoProbe bool `json:"no_probe,omitempty"`
 	// Samples is the number of overhead sample pairs (0: the default, 10).
@@ -76,6 +79,9 @@ func (j *Job) Check() error {
 	if j.Fault != "" && j.Fault != "panic" {
 		return fmt.Errorf("%w: fault %q: want panic", ErrInput, j.Fault)
 	}
+	if j.VerifierOnly && j.AttachOnly {
+		return fmt.Errorf("%w: verifier-only and attach-only exclude each other", ErrInput)
+	}
 	if j.ProbeOnly && len(j.Programs) > 0 {
 		return fmt.Errorf("%w: a probe-only job runs no programs", ErrInput)
 	}
@@ -89,7 +95,7 @@ func (j *Job) Check() error {
 func (j *Job) Options(m *manifest.Manifest, target compat.Target, logf func(format string, args ...any)) Options {
 	return Options{
 		Suite: m, Ref: j.Ref, BTF: j.BTF, BTFIfMissing: j.BTFIfMissing, BTFLabel: j.BTFLabel,
-		VerifierOnly: j.VerifierOnly, NoProbe: j.NoProbe,
+		VerifierOnly: j.VerifierOnly, AttachOnly: j.AttachOnly, NoProbe: j.NoProbe,
 		Samples: j.Samples, Accel: j.Accel,
 		Programs: j.Programs, Target: target,
 		BlockDevice: j.BlockDevice, LoopModule: j.LoopModule,

@@ -46,6 +46,9 @@ type Options struct {
 	BTFLabel     string
 	// VerifierOnly skips attach and overhead.
 	VerifierOnly bool
+	// AttachOnly attaches every loaded variant and detaches it again,
+	// without triggers or overhead.
+	AttachOnly bool
 	// NoProbe answers selection from the catalog (kernel version) instead
 	// of probing the kernel.
 	NoProbe bool
@@ -222,7 +225,11 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 				if results[i].Verdict != reports.VerdictLoaded {
 					continue
 				}
-				logf("%s: %s/%s: attach + overhead (%s)", ref, p.Name, results[i].Variant, p.Trigger.Kind)
+				if o.AttachOnly {
+					logf("%s: %s/%s: attach", ref, p.Name, results[i].Variant)
+				} else {
+					logf("%s: %s/%s: attach + overhead (%s)", ref, p.Name, results[i].Variant, p.Trigger.Kind)
+				}
 				measureVariant(&results[i], specs[results[i].Variant], p, kernelTypes, kv, o, tmp)
 			}
 		}
@@ -443,6 +450,9 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p mani
 	}
 	vr.Attached = len(l.(multiCloser)) > 0 || !needAttach
 	l.Close()
+	if o.AttachOnly {
+		return
+	}
 
 	spec2 := overhead.TriggerSpec{Kind: string(p.Trigger.Kind), Count: p.Trigger.Count, Path: p.Trigger.Path, Args: p.Trigger.Args, Port: p.Trigger.Port, Duration: p.Trigger.Duration}
 	if spec2.Kind == overhead.KindFsync && spec2.Path == "" && o.BlockDevice {

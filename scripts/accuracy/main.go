@@ -12,6 +12,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,14 +132,56 @@ func attachOnly(v compat.ProgramVerdict) bool {
 	return n > 0
 }
 
+// truthOf is what the kernel did with one program loaded alone: the
+// verifier's verdict, and, when the truth run attached it
+// (truth-attach-K.json, guest-run --attach-only), whether it attached.
+type truthOf struct {
+	loaded, attachTried, attached bool
+	why                           string // the kernel's refusal, first line
+}
+
+// accepts is the kernel's answer: loaded, and attached where attaching
+// was tried on a target the section names.
+func (t truthOf) accepts() bool { return t.loaded && (!t.attachTried || t.attached) }
+
+// noTarget recognises an attach that failed because the section names no
+// target or a placeholder the tool replaces at run time: the object as it
+// is cannot attach, on any kernel, and no static tool can tell where the
+// tool will attach it.
+func noTarget(attachErr string) bool {
+	for _, s := range []string{"symbol name cannot be empty", "no kernel hook to attach to"} {
+		if strings.Contains(attachErr, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
 func compare(dir string, checks []string) error {
-	// kernel -> program key -> loaded
-	loaded := map[string]map[string]bool{}
-	truthFor := func(kernel string) (map[string]bool, error) {
+	var falseCompat []string // the worst answer: each one named
+	// kernel -> program key -> what the kernel did
+	loaded := map[string]map[string]truthOf{}
+	attachTruth := map[string]bool{}
+	truthFor := func(kernel string) (map[string]truthOf, error) {
 		if m, ok := loaded[kernel]; ok {
 			return m, nil
 		}
-		data, err := os.ReadFile(filepath.Join(dir, "truth-"+kernel+".json"))
+		file := filepath.Join(dir, "truth-attach-"+kernel+".json")
+		data, err := os.ReadFile(file)
+		if errors.Is(err, os.ErrNotExist) {
+			file = filepath.Join(dir, "truth-"+kernel+".json")
+			data, err = os.ReadFile(file)
+		} else if err == nil {
+			attachTruth[kernel] = true
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -146,22 +189,27 @@ func compare(dir string, checks []string) error {
 			Kernel reports.KernelResult `json:"kernel"`
 		}
 		if err := json.Unmarshal(data, &out); err != nil {
-			return nil, fmt.Errorf("truth-%s.json: %w", kernel, err)
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		m := map[string]bool{}
+		m := map[string]truthOf{}
 		for _, v := range out.Kernel.Variants {
 			switch v.Verdict {
 			case reports.VerdictLoaded:
-				m[v.Program] = true
+				t := truthOf{loaded: true}
+				if attachTruth[kernel] && !noTarget(v.AttachError) {
+					t.attachTried, t.attached, t.why = true, v.Attached, v.AttachError
+				}
+				m[v.Program] = t
 			case reports.VerdictRejected:
-				m[v.Program] = false
+				m[v.Program] = truthOf{why: v.Reason}
 			}
 		}
 		loaded[kernel] = m
 		return m, nil
 	}
-	fmt.Println("attach-only: refuted only by a kprobe/tracepoint target, which a verifier-only load does not test")
-	fmt.Printf("%-20s %-6s %8s %10s %12s %14s %12s %11s\n", "mode", "kernel", "programs", "agree", "false-compat", "false-incompat", "attach-only", "unconfirmed")
+	fmt.Println("truth: each program loaded alone and, where a truth-attach file exists (guest-run --attach-only), attached to the target its section names")
+	fmt.Println("attach-only: refuted only by a kprobe/tracepoint target while the truth is verifier-only, which does not test it")
+	fmt.Printf("%-20s %-6s %-8s %8s %10s %12s %14s %12s %11s\n", "mode", "kernel", "truth", "programs", "agree", "false-compat", "false-incompat", "attach-only", "unconfirmed")
 	for _, arg := range checks {
 		label, path, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -183,10 +231,11 @@ func compare(dir string, checks []string) error {
 		var c counts
 		for _, o := range res.Objects {
 			for _, v := range o.Verdicts {
-				got, known := truth[key(filepath.Base(o.Path), v.Program)]
+				t, known := truth[key(filepath.Base(o.Path), v.Program)]
 				if !known {
 					continue
 				}
+				got := t.accepts()
 				c.total++
 				switch {
 				case v.Verdict == compat.Unconfirmed:
@@ -195,7 +244,8 @@ func compare(dir string, checks []string) error {
 					c.agree++
 				case v.Verdict == compat.Compatible:
 					c.falseCompatible++
-				case got && attachOnly(v):
+					falseCompat = append(falseCompat, fmt.Sprintf("  %s %s: %s", label, key(filepath.Base(o.Path), v.Program), firstLine(t.why)))
+				case got && !attachTruth[kernel] && attachOnly(v):
 					c.attachOnly++
 				default:
 					c.falseIncompatible++
@@ -208,7 +258,16 @@ func compare(dir string, checks []string) error {
 			}
 			return fmt.Sprintf("%d (%.0f%%)", n, 100*float64(n)/float64(c.total))
 		}
-		fmt.Printf("%-20s %-6s %8d %10s %12s %14s %12s %11s\n", label, kernel, c.total, pct(c.agree), pct(c.falseCompatible), pct(c.falseIncompatible), pct(c.attachOnly), pct(c.unconfirmed))
+		truthKind := "verifier"
+		if attachTruth[kernel] {
+			truthKind = "attach"
+		}
+		fmt.Printf("%-20s %-6s %-8s %8d %10s %12s %14s %12s %11s\n", label, kernel, truthKind, c.total, pct(c.agree), pct(c.falseCompatible), pct(c.falseIncompatible), pct(c.attachOnly), pct(c.unconfirmed))
 	}
+	if len(falseCompat) > 0 {
+		fmt.Println("false compatible (check said compatible, the kernel refused):")
+		for _, l := range falseCompat {
+			fmt.Println(l)
+		}	}
 	return nil
 }
