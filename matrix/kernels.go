@@ -7,7 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
@@ -18,39 +24,102 @@ import (
 // with the kernels package's error (ErrBadRef, ErrUnknownAlias) instead.
 var ErrKernelList = errors.New("invalid kernel list")
 
+// Kernel is one entry of the matrix: a kernel and the profile it boots
+// with. The same kernel can appear under several profiles.
+type Kernel struct {
+	Ref     kernels.Ref
+	Profile Profile
+}
+
+// String names the entry in results, file names and reports: the
+// profile's name, or the reference when it has no profile.
+func (k Kernel) String() string {
+	if k.Profile.Name != "" {
+		return k.Profile.Name
+	}
+	return k.Ref.String()
+}
+
+// Profile is how production runs a kernel, beyond its version: boot
+// parameters (lockdown=confidentiality), sysctls set before anything runs
+// (net.core.bpf_jit_enable=0, kernel.unprivileged_bpf_disabled=1) and
+// modules loaded at boot, from the kernel's own tree or .ko files (a
+// backported BPF subsystem shipped as a module takes that shape).
+type Profile struct {
+	Name        string            `yaml:"name" json:"name,omitempty"`
+	Cmdline     []string          `yaml:"cmdline" json:"cmdline,omitempty"`
+	Sysctls     map[string]string `yaml:"sysctls" json:"sysctls,omitempty"`
+	Modules     []string          `yaml:"modules" json:"modules,omitempty"`
+	ModuleFiles []string          `yaml:"module_files" json:"module_files,omitempty"`
+}
+
+// IsZero reports whether p changes nothing.
+func (p Profile) IsZero() bool {
+	return len(p.Cmdline) == 0 && len(p.Sysctls) == 0 && len(p.Modules) == 0 && len(p.ModuleFiles) == 0
+}
+
+var (
+	profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
+	sysctlName  = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_-]+)+$`)
+	moduleName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	cmdlineWord = regexp.MustCompile(`^[A-Za-z0-9_.,:=/+-]{1,256}$`)
+)
+
 // ParseKernels parses a kernel list: comma-separated references (aliases
 // like 6.1, deb:…, oci:…, file:…); an entry "@FILE" reads one reference
-// per line from FILE ('#' starts a comment). Every reference is parsed
-// here, before anything boots, so a typo is bad input rather than a
-// kernel that fails to resolve half-way through a run. Duplicates are
-// dropped, order is kept.
-func ParseKernels(s string) ([]kernels.Ref, error) {
-	var out []kernels.Ref
-	seen := map[string]bool{}
-	add := func(where, entry string) error {
-		if entry == "" {
+// per line from FILE ('#' starts a comment), or, for a FILE ending in
+// .yaml or .yml, a list whose entries are references or profiles:
+//
+//	- 5.10
+//	- ref: 6.1
+//	  name: 6.1-lockdown
+//	  cmdline: [lockdown=confidentiality]
+//	  sysctls: {net.core.bpf_jit_enable: "0"}
+//	  modules: [sch_ingress]          # from the kernel's own modules
+//	  module_files: [./backport.ko]   # relative to FILE
+//
+// Every reference is parsed here, before anything boots, so a typo is bad
+// input rather than a kernel that fails to resolve half-way through a
+// run. Duplicates are dropped, order is kept; two different entries under
+// one name are refused.
+func ParseKernels(s string) ([]Kernel, error) {
+	var out []Kernel
+	seen := map[string]Kernel{}
+	add := func(where string, k Kernel) error {
+		if prev, dup := seen[k.String()]; dup {
+			if !reflect.DeepEqual(prev, k) {
+				return fmt.Errorf("%s%w: %s names two different kernels", where, ErrKernelList, k)
+			}
 			return nil
 		}
+		seen[k.String()] = k
+		out = append(out, k)
+		return nil
+	}
+	parse := func(where, entry string) (kernels.Ref, error) {
 		ref, err := kernels.ParseRef(entry)
 		if err != nil {
-			return fmt.Errorf("%s%w", where, err)
+			return ref, fmt.Errorf("%s%w", where, err)
 		}
 		// A local path that is no kernel is the user's mistake, found
 		// here rather than as an infra-error result after the run.
 		if err := kernels.CheckLocal(ref); err != nil {
-			return fmt.Errorf("%s%w", where, err)
+			return ref, fmt.Errorf("%s%w", where, err)
 		}
-		if key := ref.String(); !seen[key] {
-			seen[key] = true
-			out = append(out, ref)
-		}
-		return nil
+		return ref, nil
 	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
 		path, isFile := strings.CutPrefix(part, "@")
 		if !isFile {
-			if err := add("", part); err != nil {
+			ref, err := parse("", part)
+			if err != nil {
+				return nil, err
+			}
+			if err := add("", Kernel{Ref: ref}); err != nil {
 				return nil, err
 			}
 			continue
@@ -60,10 +129,30 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: kernels file: %w", ErrKernelList, err)
 		}
+		if ext := filepath.Ext(path); ext == ".yaml" || ext == ".yml" {
+			ks, err := parseProfiles(path, data, parse)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range ks {
+				if err := add(path+": ", k); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for line := 1; sc.Scan(); line++ {
 			entry, _, _ := strings.Cut(sc.Text(), "#")
-			if err := add(fmt.Sprintf("%s:%d: ", path, line), strings.TrimSpace(entry)); err != nil {
+			if entry = strings.TrimSpace(entry); entry == "" {
+				continue
+			}
+			where := fmt.Sprintf("%s:%d: ", path, line)
+			ref, err := parse(where, entry)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(where, Kernel{Ref: ref}); err != nil {
 				return nil, err
 			}
 		}
@@ -75,6 +164,94 @@ func ParseKernels(s string) ([]kernels.Ref, error) {
 		return nil, fmt.Errorf("%w: no kernels given", ErrKernelList)
 	}
 	return out, nil
+}
+
+// parseProfiles reads a YAML kernels file.
+func parseProfiles(path string, data []byte, parse func(where, entry string) (kernels.Ref, error)) ([]Kernel, error) {
+	var doc []yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrKernelList, path, err)
+	}
+	var out []Kernel
+	for _, n := range doc {
+		where := fmt.Sprintf("%s:%d: ", path, n.Line)
+		if n.Kind == yaml.ScalarNode {
+			ref, err := parse(where, n.Value)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Kernel{Ref: ref})
+			continue
+		}
+		var e struct {
+			Ref     string `yaml:"ref"`
+			Profile `yaml:",inline"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(mustYAML(&n)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("%s%w: %v", where, ErrKernelList, err)
+		}
+		if e.Ref == "" {
+			return nil, fmt.Errorf("%s%w: an entry needs ref:", where, ErrKernelList)
+		}
+		ref, err := parse(where, e.Ref)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkProfile(&e.Profile, filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("%s%w: %v", where, ErrKernelList, err)
+		}
+		if e.Name == "" && !e.Profile.IsZero() {
+			return nil, fmt.Errorf("%s%w: a profile needs a name (results and reports are keyed by it)", where, ErrKernelList)
+		}
+		out = append(out, Kernel{Ref: ref, Profile: e.Profile})
+	}
+	return out, nil
+}
+
+func mustYAML(n *yaml.Node) []byte {
+	b, _ := yaml.Marshal(n)
+	return b
+}
+
+// checkProfile validates p and makes its module files absolute.
+func checkProfile(p *Profile, dir string) error {
+	if p.Name != "" && !profileName.MatchString(p.Name) {
+		return fmt.Errorf("name %q: want letters, digits and . _ + - (at most 64)", p.Name)
+	}
+	for _, w := range p.Cmdline {
+		if !cmdlineWord.MatchString(w) {
+			return fmt.Errorf("cmdline %q: one parameter per entry, no spaces or quotes", w)
+		}
+	}
+	for k, v := range p.Sysctls {
+		if !sysctlName.MatchString(k) {
+			return fmt.Errorf("sysctl %q: want a dotted name such as net.core.bpf_jit_enable", k)
+		}
+		if strings.ContainsAny(v, "\n\x00") || len(v) > 256 {
+			return fmt.Errorf("sysctl %s: value %q", k, v)
+		}
+	}
+	for _, m := range p.Modules {
+		if !moduleName.MatchString(m) {
+			return fmt.Errorf("module %q: want a module name such as sch_ingress", m)
+		}
+	}
+	for i, f := range p.ModuleFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		st, err := os.Stat(f)
+		if err != nil {
+			return fmt.Errorf("module file: %w", err)
+		}
+		if !st.Mode().IsRegular() || !strings.HasSuffix(f, ".ko") {
+			return fmt.Errorf("module file %s: want a regular .ko file", f)
+		}
+		p.ModuleFiles[i] = f
+	}
+	return nil
 }
 
 // FileName is the per-kernel results file name for ref.

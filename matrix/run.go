@@ -24,7 +24,7 @@ import (
 // Options configure Run.
 type Options struct {
 	Suite   *manifest.Manifest
-	Kernels []kernels.Ref // parsed references, already sharded
+	Kernels []Kernel // parsed, already sharded
 	Shard   *reports.Shard
 	Jobs    int // VMs at once (default 1)
 	// BTF is an external BTF file for kernels without their own.
@@ -63,6 +63,8 @@ const (
 	guestProbe    = "/tmp/retrobpf-probe.json"
 	guestBTF      = "/suite/.btf/vmlinux.btf"
 	guestLoopKO   = "/suite/.modules/loop.ko"
+	// guestModulesDir holds a profile's modules.
+	guestModulesDir = "/suite/.modules/profile"
 	guestJobDir   = "/suite/.jobs"
 )
 
@@ -103,8 +105,8 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	results := make([]*reports.KernelResult, len(o.Kernels))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, o.Jobs)
-	for i, r := range o.Kernels {
-		ref := r.String()
+	for i, k := range o.Kernels {
+		ref := k.String()
 		if o.Resume {
 			if kr := finished(o, ref); kr != nil {
 				logf("%s: finished earlier (%s), skipped", ref, kr.Outcome)
@@ -122,7 +124,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			kr := runKernel(ctx, o, ref, files, logf)
+			kr := runKernel(ctx, o, k, files, logf)
 			if ctx.Err() != nil && kr.Outcome != reports.OutcomeOK && kr.Outcome != reports.OutcomeFailed {
 				logf("%s: interrupted", ref)
 				return // killed by the interrupt: not a result
@@ -218,22 +220,27 @@ func planFiles(o Options) ([]vmtest.File, error) {
 }
 
 // runKernel boots one kernel and runs guest-run in it.
-func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, logf func(string, ...any)) *reports.KernelResult {
+func runKernel(ctx context.Context, o Options, entry Kernel, files []vmtest.File, logf func(string, ...any)) *reports.KernelResult {
+	ref := entry.String()
 	kr := &reports.KernelResult{Ref: ref, Outcome: reports.OutcomeInfraError, Accel: reports.AccelTCG}
+	if !entry.Profile.IsZero() {
+		kr.Profile = &reports.Profile{Kernel: entry.Ref.String(), Cmdline: entry.Profile.Cmdline, Sysctls: entry.Profile.Sysctls,
+			Modules: entry.Profile.Modules, ModuleFiles: entry.Profile.ModuleFiles}
+	}
 	needBlock := !o.VerifierOnly && !o.AttachOnly && hasTrigger(o.Suite, "fsync")
 	ropts := o.Resolve
-	ropts.Modules = ropts.Modules || needBlock // loop.ko, for a block device
-	k, err := o.Cache.Resolve(ctx, ref, ropts)
-	if err != nil && ropts.Modules && !o.Resolve.Modules {
+	ropts.Modules = ropts.Modules || needBlock || len(entry.Profile.Modules) > 0 // loop.ko, a profile's modules
+	k, err := o.Cache.Resolve(ctx, entry.Ref.String(), ropts)
+	if err != nil && ropts.Modules && !o.Resolve.Modules && len(entry.Profile.Modules) == 0 {
 		logf("%s: kernel modules unavailable (%v): fsync triggers get no block device", ref, err)
-		k, err = o.Cache.Resolve(ctx, ref, o.Resolve)
+		k, err = o.Cache.Resolve(ctx, entry.Ref.String(), o.Resolve)
 	}
 	if err != nil {
 		kr.Error = fmt.Sprintf("kernel %s: %v", ref, err)
 		return kr
 	}
 	kr.Release, kr.Version = k.Release, k.Version
-	plan, err := kernelPlan(o, ref, k, files, needBlock, logf)
+	plan, err := kernelPlan(o, ref, entry.Profile, k, files, needBlock, logf)
 	if err != nil {
 		kr.Error = err.Error()
 		return kr
@@ -243,7 +250,8 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 		mem = 1024
 	}
 	logf("%s: booting %s (%s)", ref, k.Release, k.Source)
-	res, err := vmtest.Run(ctx, vmtest.Machine{Kernel: k, Accel: o.Accel, MemoryMB: mem, Agent: o.Agent}, plan)
+	res, err := vmtest.Run(ctx, vmtest.Machine{Kernel: k, Accel: o.Accel, MemoryMB: mem, Agent: o.Agent,
+		Cmdline: strings.Join(entry.Profile.Cmdline, " ")}, plan)
 	if err != nil {
 		kr.Error = err.Error()
 		return kr
@@ -255,9 +263,26 @@ func runKernel(ctx context.Context, o Options, ref string, files []vmtest.File, 
 // and loop module the kernel needs, and one guest-run step to probe, then
 // one per program, each given its Job as a JSON file. The kernel's config
 // is not added here: vmtest.Run ships it for every VM.
-func kernelPlan(o Options, ref string, k *kernels.Kernel, files []vmtest.File, needBlock bool, logf func(string, ...any)) (vmtest.Plan, error) {
+func kernelPlan(o Options, ref string, profile Profile, k *kernels.Kernel, files []vmtest.File, needBlock bool, logf func(string, ...any)) (vmtest.Plan, error) {
 	plan := vmtest.Plan{Files: slices.Clone(files)}
 	base := guest.Job{Manifest: path.Join(guestSuiteDir, "suite.yaml"), Ref: ref}
+	// The profile: sysctls and modules every step applies before it runs
+	// (the boot parameters are the machine's).
+	base.Sysctls = profile.Sysctls
+	for _, name := range profile.Modules {
+		ko, err := k.Module(name)
+		if err != nil {
+			return plan, fmt.Errorf("%w: profile %s: module %s: %w", ErrKernelList, ref, name, err)
+		}
+		guestPath := path.Join(guestModulesDir, name+".ko")
+		plan.Files = append(plan.Files, vmtest.File{Path: guestPath, Data: ko})
+		base.Modules = append(base.Modules, guestPath)
+	}
+	for i, f := range profile.ModuleFiles {
+		guestPath := path.Join(guestModulesDir, fmt.Sprintf("file%d-%s", i, path.Base(filepath.ToSlash(f))))
+		plan.Files = append(plan.Files, vmtest.File{Path: guestPath, Source: f})
+		base.Modules = append(base.Modules, guestPath)
+	}
 	// Per kernel, after its own vmlinux BTF (the guest checks that first):
 	// --btf KERNEL=FILE, a btf-<v> shipped with the kernel, a bare --btf.
 	var btfFile string
@@ -364,7 +389,7 @@ func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(s
 		if kr.Version.IsZero() {
 			kr.Version = g.Kernel.Version
 		}
-		kr.BTFSource = g.Kernel.BTFSource
+		kr.BTFSource, kr.Lockdown = g.Kernel.BTFSource, g.Kernel.Lockdown
 		kr.Selection = append(kr.Selection, g.Kernel.Selection...)
 		kr.Variants = append(kr.Variants, g.Kernel.Variants...)
 		kr.SelectionErrors = append(kr.SelectionErrors, g.Kernel.SelectionErrors...)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/retrobpf/retrobpf/reports"
-	"github.com/retrobpf/retrobpf/vmtest/kernels"
 )
 
 // ErrShard marks an unusable --shard value.
@@ -45,7 +44,7 @@ func ShardKernels[R any](kernels []R, sh *reports.Shard) []R {
 // GitHubMatrix writes a GitHub Actions strategy.matrix for n shards:
 // {"include":[{"shard":"1/3","kernels":"5.10"},…]}. Shards without a
 // kernel are left out (more shards than kernels).
-func GitHubMatrix(w io.Writer, refs []kernels.Ref, n int) error {
+func GitHubMatrix(w io.Writer, refs []Kernel, n int) error {
 	if n < 1 {
 		return fmt.Errorf("%w: %d shards: want at least 1", ErrShard, n)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/retrobpf/retrobpf/internal/mdtable"
@@ -124,6 +125,13 @@ func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("<details><summary><b>%s</b> (%s, %s): %s, %s</summary>\n\n", htmlEscape(k.Ref), htmlEscape(dash(k.Release)),
 		k.Accel, k.Outcome, k.counts())
+	if pr := k.Profile; pr != nil {
+		p("Profile of %s:%s%s%s%s\n\n", htmlEscape(pr.Kernel), mdList(" boot `%s`", pr.Cmdline), mdMap(" sysctl `%s`", pr.Sysctls),
+			mdList(" module `%s`", pr.Modules), mdList(" module file `%s`", pr.ModuleFiles))
+	}
+	if k.Lockdown != "" {
+		p("Lockdown: **%s** (kernel reads and kprobes are denied to programs).\n\n", k.Lockdown)
+	}
 	if len(k.Variants) > 0 {
 		p("| Program/variant | BPF program | Type | Verdict | Insns | States (peak) | Stack | Verif. time | Xlated/JITed | Attached | Overhead/event | run_time/run | test_run/op |\n")
 		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -227,3 +235,20 @@ func optMicros(p *int64) string {
 var htmlReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 
 func htmlEscape(s string) string { return htmlReplacer.Replace(s) }
+
+func mdList(format string, items []string) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintf(&b, format, strings.ReplaceAll(it, "`", "'"))
+	}
+	return b.String()
+}
+
+func mdMap(format string, m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k+"="+m[k])
+	}
+	sort.Strings(keys)
+	return mdList(format, keys)
+}

@@ -93,6 +93,7 @@ var classHelp = map[TriageClass]string{
 	TriageUnsupportedProgType:   "The kernel does not know this program type.",
 	TriageUnsupportedAttachType: "The kernel does not support this attach type.",
 	TriageMissingMapType:        "The program uses a map type this kernel does not have.",
+	TriageMissingFeature:        "The program needs a kernel feature (global data, callbacks, …) this kernel does not have.",
 	TriageNoKernelBTF:           "The kernel has no BTF; give external BTF (--btf, BTFHub) or use a non-CO-RE variant.",
 	TriageCORERelocation:        "A CO-RE relocation could not be resolved against this kernel's types.",
 	TriageLoop:                  "The verifier refused a loop (back-edge); bound it or use bpf_loop.",
@@ -103,6 +104,7 @@ var classHelp = map[TriageClass]string{
 	TriageGPLOnly:               "A GPL-only helper was called from a program without a GPL-compatible license.",
 	TriageISA:                   "An instruction (opcode, ISA version) this kernel does not support.",
 	TriagePermission:            "The load needs privileges or capabilities it did not have.",
+	TriageLockdown:              "Kernel lockdown (lockdown=integrity or confidentiality) denies a helper the program calls.",
 	TriageOther:                 "A verifier rejection retrobpf could not classify; see the log.",
 }
 

@@ -114,6 +114,12 @@ type KernelResult struct {
 	// (/sys/kernel/btf/vmlinux), "file:PATH" (--btf), "env:PATH"
 	// ($RETROBPF_BTF), "btfhub:PATH" (the BTF cache), or "none".
 	BTFSource string `json:"btf_source,omitempty"`
+	// Profile is how this kernel was booted when it is not as packaged
+	// (boot parameters, sysctls, modules); Ref is then the profile's name.
+	Profile *Profile `json:"profile,omitempty"`
+	// Lockdown is the kernel's lockdown mode when it is not "none"
+	// (integrity, confidentiality): it denies programs kernel reads.
+	Lockdown string `json:"lockdown,omitempty"`
 	// Selection is, per program, the variant static selection picked for
 	// this kernel and why the better ones were rejected.
 	Selection []Selection `json:"selection,omitempty"`
@@ -246,15 +252,16 @@ const (
 	TriageGPLOnly               TriageClass = "gpl-only"
 	TriageISA                   TriageClass = "isa"
 	TriagePermission            TriageClass = "permission"
+	TriageLockdown              TriageClass = "lockdown" // kernel lockdown denies the helper (kernel reads, user writes)
 	TriageOther                 TriageClass = "other"
 )
 
 // TriageClasses lists every class, in documentation order.
 var TriageClasses = []TriageClass{
 	TriageMissingHelper, TriageUnsupportedProgType, TriageUnsupportedAttachType,
-	TriageMissingMapType, TriageNoKernelBTF, TriageCORERelocation, TriageLoop,
+	TriageMissingMapType, TriageMissingFeature, TriageNoKernelBTF, TriageCORERelocation, TriageLoop,
 	TriageTooComplex, TriageInvalidMemoryAccess, TriageUnreleasedReference,
-	TriageStack, TriageGPLOnly, TriageISA, TriagePermission, TriageOther,
+	TriageStack, TriageGPLOnly, TriageISA, TriagePermission, TriageLockdown, TriageOther,
 }
 
 // Triage explains one rejection.
@@ -346,4 +353,14 @@ type Estimate struct {
 	Median float64 `json:"median"`
 	CILow  float64 `json:"ci_low"`
 	CIHigh float64 `json:"ci_high"`
+}
+
+// Profile is a kernel booted as production runs it.
+type Profile struct {
+	// Kernel is the kernel reference the profile boots.
+	Kernel      string            `json:"kernel"`
+	Cmdline     []string          `json:"cmdline,omitempty"`
+	Sysctls     map[string]string `json:"sysctls,omitempty"`
+	Modules     []string          `json:"modules,omitempty"`
+	ModuleFiles []string          `json:"module_files,omitempty"`
 }

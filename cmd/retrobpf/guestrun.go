@@ -111,6 +111,9 @@ func guestRun(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return cliutil.Infra(errors.New("guest-run loads BPF programs: run it as root"))
 	}
+	if err := job.ApplyProfile(); err != nil {
+		return cliutil.Infra(fmt.Errorf("kernel profile: %w", err))
+	}
 	if job.ProbeOnly {
 		rep, err := guest.Probe(c.Context, s)
 		if err != nil {

@@ -273,7 +273,7 @@ func kernelsIdentify(c *cli.Context) error {
 		if err != nil {
 			bad = multierror.Append(bad, fmt.Errorf("--kernels: %w", err))
 		}
-		add(rs...)
+		add(kernelRefs(rs)...)
 	}
 	for _, a := range args {
 		if strings.HasPrefix(a, "@") {
@@ -281,7 +281,7 @@ func kernelsIdentify(c *cli.Context) error {
 			if err != nil {
 				bad = multierror.Append(bad, err)
 			}
-			add(rs...)
+			add(kernelRefs(rs)...)
 			continue
 		}
 		r, err := kernels.ParseRef(a)
@@ -346,4 +346,14 @@ func kernelsIdentify(c *cli.Context) error {
 		_, err := fmt.Fprintf(w, "key: %s\n", out.Key)
 		return err
 	})
+}
+
+// kernelRefs are the kernels of a matrix list, profiles aside: a profile
+// boots the same image.
+func kernelRefs(ks []matrix.Kernel) []kernels.Ref {
+	out := make([]kernels.Ref, len(ks))
+	for i, k := range ks {
+		out[i] = k.Ref
+	}
+	return out
 }

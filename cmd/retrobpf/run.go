@@ -155,7 +155,7 @@ func toolVersion() string {
 
 // parseBTFFlags reads --btf values: one bare FILE for every kernel without
 // BTF, and KERNEL=FILE for one kernel of refs. Every file must exist.
-func parseBTFFlags(values []string, refs []kernels.Ref) (all string, byKernel map[string]string, err error) {
+func parseBTFFlags(values []string, refs []matrix.Kernel) (all string, byKernel map[string]string, err error) {
 	byKernel = map[string]string{}
 	for _, v := range values {
 		kernel, file, perKernel := strings.Cut(v, "=")
@@ -165,17 +165,23 @@ func parseBTFFlags(values []string, refs []kernels.Ref) (all string, byKernel ma
 			}
 			all, file = v, v
 		} else {
-			ref, perr := kernels.ParseRef(kernel)
-			if perr != nil {
-				return "", nil, fmt.Errorf("--btf %s: %w", v, perr)
+			// KERNEL is an entry's name (a profile's) or its reference,
+			// in any of its spellings.
+			name := kernel
+			if !slices.ContainsFunc(refs, func(r matrix.Kernel) bool { return r.String() == kernel }) {
+				ref, perr := kernels.ParseRef(kernel)
+				if perr != nil {
+					return "", nil, fmt.Errorf("--btf %s: %w", v, perr)
+				}
+				name = ref.String()
+				if !slices.ContainsFunc(refs, func(r matrix.Kernel) bool { return r.String() == name }) {
+					return "", nil, fmt.Errorf("--btf %s: kernel %s is not in --kernels", v, ref)
+				}
 			}
-			if !slices.ContainsFunc(refs, func(r kernels.Ref) bool { return r.String() == ref.String() }) {
-				return "", nil, fmt.Errorf("--btf %s: kernel %s is not in --kernels", v, ref)
+			if _, dup := byKernel[name]; dup {
+				return "", nil, fmt.Errorf("--btf %s: kernel %s already has a BTF file", v, name)
 			}
-			if _, dup := byKernel[ref.String()]; dup {
-				return "", nil, fmt.Errorf("--btf %s: kernel %s already has a BTF file", v, ref)
-			}
-			byKernel[ref.String()] = file
+			byKernel[name] = file
 		}
 		if st, serr := os.Stat(file); serr != nil {
 			return "", nil, fmt.Errorf("--btf: %w", serr)

@@ -38,6 +38,11 @@ type Job struct {
 	// AttachOnly loads and attaches, then detaches: no triggers, no
 	// overhead. Whether the attach targets exist, at a load's cost.
 	AttachOnly bool `json:"attach_only,omitempty"`
+	// Sysctls are written (name as in sysctl(8)) and Modules (guest
+	// paths of .ko files) loaded before anything else: the kernel's
+	// profile, applied by every step so each sees the same kernel.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	Modules []string          `json:"modules,omitempty"`
 	// NoProbe selects from the catalog by kernel version.
 	NoProbe bool `json:"no_probe,omitempty"`
 	// Samples is the number of overhead sample pairs (0: the default, 10).

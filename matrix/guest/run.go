@@ -113,6 +113,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		Ref: ref, Release: release, Version: kversion.Version{Major: kv.Major, Minor: kv.Minor, Patch: kv.Patch},
 		Accel: o.Accel, Emulated: o.Accel == reports.AccelTCG, Outcome: reports.OutcomeOK,
 	}
+	if mode := Lockdown(); mode != "" && mode != "none" {
+		kr.Lockdown = mode
+	}
 	out := &Output{Logs: map[string][]byte{}}
 
 	btfFile := o.BTF
@@ -207,7 +210,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 					continue
 				}
 				in := pending[results[i].Variant][k]
-				in.Fallbacks, in.Lookup, in.Kernel = fallbacks, lookup, kv
+				in.Fallbacks, in.Lookup, in.Kernel, in.Lockdown = fallbacks, lookup, kv, kr.Lockdown
 				if spec != nil {
 					in.Spec = spec.Programs[pr.Name]
 				}
@@ -231,18 +234,32 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 					logf("%s: %s/%s: attach + overhead (%s)", ref, p.Name, results[i].Variant, p.Trigger.Kind)
 				}
 				measureVariant(&results[i], specs[results[i].Variant], p, kernelTypes, kv, o, tmp)
+				if results[i].AttachError != "" && kr.Lockdown != "" {
+					// Lockdown refuses kprobes (integrity) and hides
+					// tracefs (confidentiality): say so beside the error.
+					results[i].AttachError += " (the kernel runs with lockdown=" + kr.Lockdown + ", which blocks kprobes and, under confidentiality, tracefs)"
+				}
 			}
 		}
 
+		// Runnable: loaded, and attached where attaching was tried (a
+		// missing attach target is the kernel's refusal too).
+		runnable := func(vr reports.VariantResult) bool {
+			return vr.Verdict == reports.VerdictLoaded && (o.VerifierOnly || vr.AttachError == "")
+		}
 		for _, vr := range results {
-			if vr.Selected && vr.Verdict != reports.VerdictLoaded {
-				msg := fmt.Sprintf("%s: selected variant %q did not load on %s (%s)", p.Name, vr.Variant, release, verdictWhy(vr))
+			if vr.Selected && !runnable(vr) {
+				why := verdictWhy(vr)
+				if vr.Verdict == reports.VerdictLoaded {
+					why = "attach: " + firstLine(vr.AttachError)
+				}
+				msg := fmt.Sprintf("%s: selected variant %q did not load on %s (%s)", p.Name, vr.Variant, release, why)
 				kr.SelectionErrors = append(kr.SelectionErrors, msg)
 			}
 		}
 		if sel.Variant == "" {
 			for _, vr := range results {
-				if vr.Verdict == reports.VerdictLoaded {
+				if runnable(vr) {
 					kr.SelectionErrors = append(kr.SelectionErrors, fmt.Sprintf("%s: selection found no variant for %s, but %q loaded", p.Name, release, vr.Variant))
 					break
 				}

@@ -4,6 +4,6 @@
 set -e
 cd "$(dirname "$0")"
 inc="-I. -I/usr/include/$(uname -m)-linux-gnu"
-for f in loop oob leak big nongpl core net; do
+for f in loop oob leak big nongpl core net profile; do
 	clang -O2 -g -target bpf -mcpu=v2 $inc -c "$f.c" -o "$f.o"
 done

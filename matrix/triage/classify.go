@@ -53,6 +53,9 @@ type Input struct {
 	// from all of them, so the result does not depend on which map the
 	// loader happened to create first.
 	MapFailures []verifier.MapFailure
+	// Lockdown is the kernel's lockdown mode ("integrity",
+	// "confidentiality"; "" or "none" when off).
+	Lockdown string
 }
 
 // tailWindow is how many cause-bearing lines, from the end, are examined.
@@ -80,9 +83,37 @@ func Classify(in Input) reports.Triage {
 			}
 		}
 	}
+	lockdown(&t, in.Lockdown)
 	t.Hint = fallbackHint(in, t)
 	t.Source = sourceOf(in.Log, idx, in.Spec)
 	return t
+}
+
+// lockdownHelpers are the helpers lockdown takes away from programs at
+// load time (since 5.13 the verifier no longer sees them; before, they
+// returned -EPERM at run time), by the mode that takes each.
+var lockdownHelpers = map[string]string{
+	"helper:bpf_probe_read_kernel":     "confidentiality",
+	"helper:bpf_probe_read_kernel_str": "confidentiality",
+	"helper:bpf_probe_read":            "confidentiality",
+	"helper:bpf_probe_read_str":        "confidentiality",
+	"helper:bpf_probe_write_user":      "integrity",
+}
+
+// lockdown turns a missing helper that the kernel's lockdown mode denies
+// into a lockdown rejection: the kernel has the helper, its policy
+// withholds it, and no fallback for an older kernel helps.
+func lockdown(t *reports.Triage, mode string) {
+	helper, _, _ := strings.Cut(t.Feature, "@") // helper:bpf_probe_read@tracepoint
+	need, ok := lockdownHelpers[helper]
+	if !ok || t.Class != reports.TriageMissingHelper || (mode != need && mode != "confidentiality") {
+		return
+	}
+	t.Class = reports.TriageLockdown
+	t.MinKernel = nil
+	t.Feature = helper
+	t.Hint = "the kernel runs with lockdown=" + mode + ", which denies " + strings.TrimPrefix(helper, "helper:") +
+		" (kernel memory reads under confidentiality, user memory writes under integrity): read through BTF-typed pointers (fentry/tp_btf arguments, bpf_get_current_task_btf) in a variant for locked-down nodes, or boot without lockdown"
 }
 
 // classifyLog matches the last cause-bearing log lines against the rules,

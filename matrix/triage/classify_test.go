@@ -306,3 +306,32 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// Under lockdown a helper the kernel has is withheld: the same verifier
+// line is a lockdown rejection there, a missing helper elsewhere.
+func TestClassifyLockdown(t *testing.T) {
+	log := strings.Split(`0: R1=ctx() R10=fp0
+; bpf_probe_read_kernel(&v, sizeof(v), ctx);
+3: (85) call bpf_probe_read#4
+unknown func bpf_probe_read#4
+processed 4 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`, "\n")
+	in := Input{Err: unix.EINVAL, Log: log, Kernel: kversion.MustParse("6.1"), ProgType: "tracepoint"}
+	for _, tc := range []struct {
+		lockdown string
+		class    reports.TriageClass
+		hint     string
+	}{
+		{"", reports.TriageMissingHelper, "not allow it in tracepoint programs"},
+		{"integrity", reports.TriageMissingHelper, "not allow it"}, // integrity leaves kernel reads alone
+		{"confidentiality", reports.TriageLockdown, "lockdown=confidentiality, which denies bpf_probe_read"},
+	} {
+		in.Lockdown = tc.lockdown
+		got := Classify(in)
+		if got.Class != tc.class || !strings.Contains(got.Hint, tc.hint) {
+			t.Errorf("lockdown %q: %s, hint %q; want %s with %q", tc.lockdown, got.Class, got.Hint, tc.class, tc.hint)
+		}
+		if tc.class == reports.TriageLockdown && (got.MinKernel != nil || got.Feature != "helper:bpf_probe_read") {
+			t.Errorf("lockdown: feature %q min kernel %v: no kernel version fixes lockdown", got.Feature, got.MinKernel)
+		}
+	}
+}

@@ -268,6 +268,7 @@ func compare(dir string, checks []string) error {
 		fmt.Println("false compatible (check said compatible, the kernel refused):")
 		for _, l := range falseCompat {
 			fmt.Println(l)
-		}	}
+		}
+	}
 	return nil
 }
