@@ -70,13 +70,13 @@ var (
 // per line from FILE ('#' starts a comment), or, for a FILE ending in
 // .yaml or .yml, a list whose entries are references or profiles:
 //
-//	- 5.10
-//	- ref: 6.1
-//	  name: 6.1-lockdown
-//	  cmdline: [lockdown=confidentiality]
-//	  sysctls: {net.core.bpf_jit_enable: "0"}
-//	  modules: [sch_ingress]          # from the kernel's own modules
-//	  module_files: [./backport.ko]   # relative to FILE
+//   - 5.10
+//   - ref: 6.1
+//     name: 6.1-lockdown
+//     cmdline: [lockdown=confidentiality]
+//     sysctls: {net.core.bpf_jit_enable: "0"}
+//     modules: [sch_ingress]          # from the kernel's own modules
+//     module_files: [./backport.ko]   # relative to FILE
 //
 // Every reference is parsed here, before anything boots, so a typo is bad
 // input rather than a kernel that fails to resolve half-way through a

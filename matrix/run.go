@@ -40,8 +40,8 @@ type Options struct {
 	// AttachOnly attaches every loaded variant and detaches it, without
 	// triggers or overhead figures.
 	AttachOnly bool
-	Samples      int
-	MemoryMB     int
+	Samples    int
+	MemoryMB   int
 	// Agent is the static retrobpf binary used as the guest's /init
 	// (default: the running executable).
 	Agent string
@@ -65,7 +65,7 @@ const (
 	guestLoopKO   = "/suite/.modules/loop.ko"
 	// guestModulesDir holds a profile's modules.
 	guestModulesDir = "/suite/.modules/profile"
-	guestJobDir   = "/suite/.jobs"
+	guestJobDir     = "/suite/.jobs"
 )
 
 // guestOutput is where program i's guest-run step writes its results.

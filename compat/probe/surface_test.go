@@ -81,4 +81,3 @@ func TestSurfaceEncodingChecked(t *testing.T) {
 		t.Fatalf("unknown encoding: %+v", res)
 	}
 }
-
