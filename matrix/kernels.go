@@ -51,11 +51,18 @@ type Profile struct {
 	Sysctls     map[string]string `yaml:"sysctls" json:"sysctls,omitempty"`
 	Modules     []string          `yaml:"modules" json:"modules,omitempty"`
 	ModuleFiles []string          `yaml:"module_files" json:"module_files,omitempty"`
+	// HideBTF hides the kernel's own /sys/kernel/btf from the programs'
+	// loader, so the kernel is tested as one built without BTF: its types
+	// come from --btf or the hub, as on a 4.19 node.
+	HideBTF bool `yaml:"hide_btf" json:"hide_btf,omitempty"`
+	// OS is the distribution as BTFHub names it, "debian/10": what the
+	// hub is asked for. Debian's packages say it themselves.
+	OS string `yaml:"os" json:"os,omitempty"`
 }
 
 // IsZero reports whether p changes nothing.
 func (p Profile) IsZero() bool {
-	return len(p.Cmdline) == 0 && len(p.Sysctls) == 0 && len(p.Modules) == 0 && len(p.ModuleFiles) == 0
+	return len(p.Cmdline) == 0 && len(p.Sysctls) == 0 && len(p.Modules) == 0 && len(p.ModuleFiles) == 0 && !p.HideBTF && p.OS == ""
 }
 
 var (
@@ -231,6 +238,11 @@ func checkProfile(p *Profile, dir string) error {
 		}
 		if strings.ContainsAny(v, "\n\x00") || len(v) > 256 {
 			return fmt.Errorf("sysctl %s: value %q", k, v)
+		}
+	}
+	if p.OS != "" {
+		if id, ver, ok := strings.Cut(p.OS, "/"); !ok || !moduleName.MatchString(id) || !regexp.MustCompile(`^[0-9][0-9.]*$`).MatchString(ver) {
+			return fmt.Errorf("os %q: want ID/VERSION as in BTFHub, e.g. debian/10 or ubuntu/20.04", p.OS)
 		}
 	}
 	for _, m := range p.Modules {

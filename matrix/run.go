@@ -33,6 +33,10 @@ type Options struct {
 	// when that kernel has no vmlinux BTF; it outranks a btf-<v> shipped
 	// with the kernel and BTF.
 	BTFFor       map[string]string
+	// Hub is a BTFHub archive (http(s):// or file://) asked, on the host,
+	// for each kernel that has no BTF of its own and no other BTF given;
+	// the file is shipped into the VM.
+	Hub string
 	OutputDir    string
 	Resume       bool
 	Accel        vmtest.Accel
@@ -240,7 +244,9 @@ func runKernel(ctx context.Context, o Options, entry Kernel, files []vmtest.File
 		return kr
 	}
 	kr.Release, kr.Version = k.Release, k.Version
-	plan, err := kernelPlan(o, ref, entry.Profile, k, files, needBlock, logf)
+	var hub btfSource
+	hub.File, hub.Label = hubBTF(ctx, o, entry, k, logf)
+	plan, err := kernelPlan(o, ref, entry.Profile, k, files, needBlock, hub, logf)
 	if err != nil {
 		kr.Error = err.Error()
 		return kr
@@ -263,12 +269,15 @@ func runKernel(ctx context.Context, o Options, entry Kernel, files []vmtest.File
 // and loop module the kernel needs, and one guest-run step to probe, then
 // one per program, each given its Job as a JSON file. The kernel's config
 // is not added here: vmtest.Run ships it for every VM.
-func kernelPlan(o Options, ref string, profile Profile, k *kernels.Kernel, files []vmtest.File, needBlock bool, logf func(string, ...any)) (vmtest.Plan, error) {
+// btfSource is a BTF file for the guest and what the results call it.
+type btfSource struct{ File, Label string }
+
+func kernelPlan(o Options, ref string, profile Profile, k *kernels.Kernel, files []vmtest.File, needBlock bool, hub btfSource, logf func(string, ...any)) (vmtest.Plan, error) {
 	plan := vmtest.Plan{Files: slices.Clone(files)}
 	base := guest.Job{Manifest: path.Join(guestSuiteDir, "suite.yaml"), Ref: ref}
 	// The profile: sysctls and modules every step applies before it runs
 	// (the boot parameters are the machine's).
-	base.Sysctls = profile.Sysctls
+	base.Sysctls, base.HideKernelBTF = profile.Sysctls, profile.HideBTF
 	for _, name := range profile.Modules {
 		ko, err := k.Module(name)
 		if err != nil {
@@ -284,19 +293,25 @@ func kernelPlan(o Options, ref string, profile Profile, k *kernels.Kernel, files
 		base.Modules = append(base.Modules, guestPath)
 	}
 	// Per kernel, after its own vmlinux BTF (the guest checks that first):
-	// --btf KERNEL=FILE, a btf-<v> shipped with the kernel, a bare --btf.
-	var btfFile string
+	// --btf KERNEL=FILE, a btf-<v> shipped with the kernel, a bare --btf,
+	// the hub.
+	var btfFile, label string
 	switch {
 	case o.BTFFor[ref] != "":
 		btfFile = o.BTFFor[ref]
 	case k.BTF != "":
 		btfFile = k.BTF
-	default:
+	case o.BTF != "":
 		btfFile = o.BTF
+	default:
+		btfFile, label = hub.File, hub.Label
 	}
 	if btfFile != "" {
+		if label == "" {
+			label = "file:" + btfFile
+		}
 		plan.Files = append(plan.Files, vmtest.File{Path: guestBTF, Source: btfFile})
-		base.BTF, base.BTFIfMissing, base.BTFLabel = guestBTF, true, "file:"+btfFile
+		base.BTF, base.BTFIfMissing, base.BTFLabel = guestBTF, true, label
 	}
 	if needBlock {
 		base.BlockDevice = true

@@ -107,7 +107,7 @@ func TestKernelPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := kernelPlan(o, "6.1", Profile{}, k, files, true, t.Logf)
+	plan, err := kernelPlan(o, "6.1", Profile{}, k, files, true, btfSource{}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestKernelPlanBTFOrder(t *testing.T) {
 		{Options{Suite: s, BTF: "/x/default.btf", BTFFor: map[string]string{"dir:/k/4.19": "/x/419.btf"}}, shipped, "/x/419.btf"},
 		{Options{Suite: s, BTFFor: map[string]string{"dir:/k/4.19": "/x/419.btf"}}, bare, ""},
 	} {
-		plan, err := kernelPlan(tc.o, tc.k.Ref, Profile{}, tc.k, nil, false, t.Logf)
+		plan, err := kernelPlan(tc.o, tc.k.Ref, Profile{}, tc.k, nil, false, btfSource{}, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/retrobpf/retrobpf/btfhub"
 	"github.com/retrobpf/retrobpf/cmd/retrobpf/internal/cliutil"
 	"github.com/retrobpf/retrobpf/internal/atomicfile"
 	"github.com/retrobpf/retrobpf/manifest"
@@ -42,6 +43,7 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 			&cli.StringFlag{Name: "shard", Usage: "run share `I/N` of the kernels (see 'retrobpf matrix plan')"},
 			&cli.StringFlag{Name: "accel", Value: "auto", Usage: "auto, kvm or tcg"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load and verify only: no attach, no overhead"},
+			&cli.StringFlag{Name: "hub", Usage: "BTFHub archive `URL` (http(s):// or file:///) asked, on the host, for each kernel without BTF of its own and no --btf; identified by the kernel's release and its Debian package (or a profile's os:) [$" + btfhub.EnvHub + "]"},
 			&cli.BoolFlag{Name: "attach-only", Usage: "load and attach every variant, then detach: whether its attach targets exist, without triggers or overhead"},
 			&cli.IntFlag{Name: "samples", Value: 10, Usage: "interleaved with/without overhead sample pairs per variant (at least 6)"},
 			&cli.IntFlag{Name: "memory", Value: 1024, Usage: "guest memory in `MiB`"},
@@ -92,6 +94,7 @@ func runAction(c *cli.Context) error {
 	if c.Bool("verifier-only") && c.Bool("attach-only") {
 		return cliutil.Usagef("give only one of --verifier-only and --attach-only")
 	}
+	hub, _ := btfhub.HubFromEnv(c.String("hub")) // optional: "" asks no hub
 	format := c.String("report-format")
 	if !slices.Contains(reports.Formats, format) {
 		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
@@ -105,6 +108,7 @@ func runAction(c *cli.Context) error {
 	res, err := matrix.Run(ctx, matrix.Options{
 		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: btfAll, BTFFor: btfFor,
 		OutputDir: dir, Resume: c.Bool("resume"), Accel: accel,
+		Hub:          hub,
 		VerifierOnly: c.Bool("verifier-only"), AttachOnly: c.Bool("attach-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
 		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
 		ToolVersion: toolVersion(), Logf: o.Logf,

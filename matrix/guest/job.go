@@ -43,6 +43,9 @@ type Job struct {
 	// profile, applied by every step so each sees the same kernel.
 	Sysctls map[string]string `json:"sysctls,omitempty"`
 	Modules []string          `json:"modules,omitempty"`
+	// HideKernelBTF covers /sys/kernel/btf with an empty tmpfs first: the
+	// kernel then looks like one built without BTF to everything after.
+	HideKernelBTF bool `json:"hide_kernel_btf,omitempty"`
 	// NoProbe selects from the catalog by kernel version.
 	NoProbe bool `json:"no_probe,omitempty"`
 	// Samples is the number of overhead sample pairs (0: the default, 10).

@@ -15,6 +15,13 @@ import (
 // written and its modules loaded (a module already loaded is fine). Every
 // step applies it, so the probe and each program's step see one kernel.
 func (j *Job) ApplyProfile() error {
+	if j.HideKernelBTF {
+		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
+			if err := unix.Mount("tmpfs", "/sys/kernel/btf", "tmpfs", unix.MS_RDONLY, "size=4k"); err != nil {
+				return fmt.Errorf("hide /sys/kernel/btf: %w", err)
+			}
+		}
+	}
 	names := make([]string, 0, len(j.Sysctls))
 	for k := range j.Sysctls {
 		names = append(names, k)
