@@ -25,6 +25,8 @@ func (p *prober) otherTasks() []func() {
 	tasks = append(tasks, p.attachTasks()...)
 	if p.opts.AttachSurface {
 		tasks = append(tasks, func() { p.rep.AttachSurface = collectAttachSurface() })
+	} else if len(p.opts.Targets) > 0 {
+		tasks = append(tasks, p.probeTargets)
 	}
 	for _, m := range kenum.MapTypes {
 		tasks = append(tasks, func() { p.probeMapType(m) })

@@ -54,6 +54,11 @@ type Options struct {
 	// Kfuncs are extra kfuncs to look up in vmlinux BTF and record (the
 	// catalog's kfunc:NAME entries are always recorded).
 	Kfuncs []string
+	// Targets are attach targets (btf-func:, raw-tp:, tracepoint:) to
+	// decide now and record, for a report that is saved without the
+	// whole AttachSurface: what a matrix guest needs for its manifest,
+	// without reading and encoding every kernel symbol under emulation.
+	Targets []compat.FeatureID
 	// AttachAll also attaches uprobe and perf tracepoint programs for real.
 	// Their teardown waits for RCU grace periods under a global kernel
 	// mutex (tens of milliseconds each), so by default they are answered
@@ -475,8 +480,12 @@ func (o *Options) Record(ids ...compat.FeatureID) {
 			o.Ksyms = append(o.Ksyms, name)
 		case "kfunc":
 			o.Kfuncs = append(o.Kfuncs, name)
+		case "btf-func", "raw-tp", "tracepoint":
+			o.Targets = append(o.Targets, id)
 		}
 	}
+	slices.Sort(o.Targets)
+	o.Targets = slices.Compact(o.Targets)
 	slices.Sort(o.Ksyms)
 	o.Ksyms = slices.Compact(o.Ksyms)
 	slices.Sort(o.Kfuncs)

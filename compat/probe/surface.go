@@ -347,3 +347,60 @@ func (noAnswers) Name() string { return "" }
 func (noAnswers) Has(compat.FeatureID) compat.Availability {
 	return compat.Availability{State: compat.Unknown}
 }
+
+// probeTargets decides Options.Targets from the lists they need, read
+// now and kept in memory only, and records each answer in Misc.
+func (p *prober) probeTargets() {
+	s := &AttachSurface{Encoding: SurfaceEncoding, Errors: map[string]string{}, sets: map[string]map[string]bool{}}
+	s.once.Do(func() {}) // the sets are filled here, not decoded
+	keep := func(key string, names []string, err error) {
+		if err != nil {
+			s.Errors[key] = err.Error()
+			return
+		}
+		m := make(map[string]bool, len(names))
+		for _, n := range names {
+			m[n] = true
+		}
+		s.sets[key] = m
+	}
+	var needBTF, needEvents bool
+	for _, id := range p.opts.Targets {
+		kind, _, _ := strings.Cut(string(id), ":")
+		needBTF = needBTF || kind == "btf-func" || kind == "raw-tp"
+		needEvents = needEvents || kind == "tracepoint"
+	}
+	if needBTF {
+		funcs, traces, err := btfSurface()
+		keep("btf_funcs", funcs, err)
+		keep("raw_tracepoints", traces, err)
+		s.BTFFuncs = "in memory" // result() asks whether the list was recorded
+		traceable, err := tracefsTraceable()
+		keep("traceable", traceable, err)
+	}
+	if needEvents {
+		events, err := tracefsEvents()
+		keep("tracepoints", events, err)
+	}
+	for _, id := range p.opts.Targets {
+		res, ok := s.result(id)
+		if !ok {
+			continue
+		}
+		if e, failed := s.Errors[listOf(id)]; failed && res.State == compat.Unknown && res.Detail == "" {
+			res.Detail = e
+		}
+		res.Detail = strings.Replace(res.Detail, "(recorded attach surface)", "(probed)", 1)
+		p.set(p.rep.Misc, string(id), res)
+	}
+}
+
+// listOf names the surface list that decides id.
+func listOf(id compat.FeatureID) string {
+	switch kind, _, _ := strings.Cut(string(id), ":"); kind {
+	case "tracepoint":
+		return "tracepoints"
+	default:
+		return "btf_funcs"
+	}
+}

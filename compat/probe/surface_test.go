@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -79,5 +80,50 @@ func TestSurfaceEncodingChecked(t *testing.T) {
 	s := &AttachSurface{Encoding: "gzip"}
 	if res, ok := s.result("ksym:x"); !ok || res.State != compat.Unknown || !strings.Contains(res.Detail, "encoding") {
 		t.Fatalf("unknown encoding: %+v", res)
+	}
+}
+
+// TestProbeTargetsWithoutSurface: Options.Targets decides just the named
+// attach targets and records them, without the whole surface in the
+// report (what a matrix guest does).
+func TestProbeTargetsWithoutSurface(t *testing.T) {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skip("the host kernel has no vmlinux BTF")
+	}
+	testutils.RequireTracefs(t)
+	var opts Options
+	opts.SkipHelpers = true
+	opts.Record("btf-func:do_unlinkat", "btf-func:no_such_symbol_in_any_kernel", "raw-tp:sched_switch",
+		"tracepoint:sched/sched_switch", "tracepoint:sched/no_such_event", "ksym:do_unlinkat")
+	rep, err := Probe(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AttachSurface != nil {
+		t.Fatal("the whole attach surface was recorded")
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved Report
+	if err := json.Unmarshal(data, &saved); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report: %d bytes of JSON", len(data))
+	for id, want := range map[compat.FeatureID]compat.State{
+		"btf-func:do_unlinkat":                  compat.Supported,
+		"btf-func:no_such_symbol_in_any_kernel": compat.Unsupported,
+		"raw-tp:sched_switch":                   compat.Supported,
+		"tracepoint:sched/sched_switch":         compat.Supported,
+		"tracepoint:sched/no_such_event":        compat.Unsupported,
+		"ksym:do_unlinkat":                      compat.Supported,
+	} {
+		if got := saved.Has(id); got.State != want {
+			t.Errorf("%s: %s (%s), want %s", id, got.State, got.Detail, want)
+		}
+	}
+	if got := saved.Has("btf-func:vfs_read"); got.State != compat.Unknown {
+		t.Errorf("an unrecorded target reads %s, want unknown", got.State)
 	}
 }

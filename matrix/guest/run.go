@@ -297,9 +297,11 @@ func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(st
 // the suite's variants need (from the manifest and from the objects), so
 // a saved report answers them without the kernel.
 func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
-	// The report is saved for the later steps: it must decide attach
-	// targets without the kernel.
-	opts := probe.Options{AttachSurface: true}
+	// The report is saved for the later steps: it must decide the
+	// manifest's attach targets without the kernel. Record decides just
+	// those (Targets, Ksyms) instead of recording the whole attach
+	// surface, whose reading and encoding cost seconds under TCG.
+	opts := probe.Options{}
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
 			opts.Record(v.Requires...)
