@@ -371,9 +371,15 @@ func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(s
 		kr.Release = res.Release
 	}
 	steps := map[string]*vmtest.StepResult{}
+	kr.Phases = []reports.Phase{{Name: "boot", Seconds: boot}}
+	rest := wall - boot
 	for i := range res.Steps {
 		steps[res.Steps[i].Name] = &res.Steps[i]
+		d := res.Steps[i].Duration.Seconds()
+		kr.Phases = append(kr.Phases, reports.Phase{Name: res.Steps[i].Name, Seconds: d})
+		rest -= d
 	}
+	kr.Phases = append(kr.Phases, reports.Phase{Name: "other", Seconds: max(rest, 0)})
 	var problems []string
 	if st := steps["probe"]; st != nil && st.Failed() {
 		logf("%s: probe step failed (exit %d): programs probe for themselves", kr.Ref, st.ExitCode)

@@ -110,6 +110,10 @@ type KernelResult struct {
 	// WallSeconds the whole VM lifetime.
 	BootSeconds *float64 `json:"boot_seconds,omitempty"`
 	WallSeconds *float64 `json:"wall_seconds,omitempty"`
+	// Phases is where the wall time went, in order: "boot" (to the
+	// agent's first frame), one entry per guest step ("probe", then each
+	// program), and "other" (uploads, teardown, what no step measured).
+	Phases []Phase `json:"phases,omitempty"`
 	// BTFSource says where kernel BTF came from: "vmlinux"
 	// (/sys/kernel/btf/vmlinux), "file:PATH" (--btf), "env:PATH"
 	// ($RETROBPF_BTF), "btfhub:PATH" (the BTF cache), or "none".
@@ -363,4 +367,10 @@ type Profile struct {
 	Sysctls     map[string]string `json:"sysctls,omitempty"`
 	Modules     []string          `json:"modules,omitempty"`
 	ModuleFiles []string          `json:"module_files,omitempty"`
+}
+
+// Phase is one part of a kernel's wall time.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }

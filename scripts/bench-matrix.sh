@@ -55,3 +55,6 @@ printf '%-40s %10s KiB\n' "host peak RSS (retrobpf run itself)" "${rss_self:-?}"
 printf '%-40s %10s KiB\n' "peak RSS incl. largest QEMU child" "$rss_all"
 printf '%-40s %10s\n' "verdict records in results.json" "$variants"
 echo "accel: $ACCEL (under TCG absolute times are emulated; the ratio is what compares)"
+echo "goal (issue 14): matrix / bare boots <= 1.5 x"
+printf '\nwhere the time went (per kernel; programs = the guest-run steps, one per program):\n'
+${GO:-go} run ./scripts/phases "$tmp/out/results.json"

@@ -57,6 +57,12 @@ func (p *prober) helperJobs(pt kenum.ProgType) []helperJob {
 	if !noHelperProbe(pt.Type) {
 		st = p.progState(pt.Name)
 	}
+	if p.opts.LimitHelpers && !p.opts.helperTypes[pt.Name] {
+		p.mu.Lock()
+		p.rep.Helpers[pt.Name] = HelperSet{Reason: notProbedHelper}
+		p.mu.Unlock()
+		return nil
+	}
 	if reason := helperSkipReason(pt, st); reason != "" {
 		p.mu.Lock()
 		p.rep.Helpers[pt.Name] = HelperSet{Reason: reason}
@@ -141,6 +147,10 @@ func (p *prober) runHelperJob(hp *helperProber, j helperJob) {
 	local := j.res[j.c*helperChunk : j.c*helperChunk+len(chunk)]
 	hp.setProgType(j.pt)
 	for i, h := range chunk {
+		if p.opts.LimitHelpers && !p.opts.helpers[h.Name] {
+			local[i] = Result{State: compat.Unknown, Detail: notProbedHelper}
+			continue
+		}
 		if !isRef && ref.invalid[j.c][h.Name] {
 			local[i] = Result{State: compat.Unsupported, Errno: "EINVAL", Detail: "invalid func: helper ID beyond this kernel's __BPF_FUNC_MAX_ID (seen for " + ref.name + ")"}
 			continue

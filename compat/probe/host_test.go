@@ -252,3 +252,30 @@ func ciliumHelperResult(pt ebpf.ProgramType, h kenum.Helper) Result {
 	err := haveProgramHelperCilium(pt, h.Fn)
 	return resultOf(err)
 }
+
+// LimitHelpers probes only the recorded pairs; those agree with the full
+// probe and everything else reads unknown, never unsupported.
+func TestProbeLimitHelpers(t *testing.T) {
+	full := hostProbe(t)
+	var opts Options
+	opts.LimitHelpers = true
+	opts.Record("prog:tracepoint", "helper:bpf_ringbuf_output", "helper:bpf_get_current_pid_tgid@kprobe", "helper:bpf_skb_load_bytes")
+	rep, err := Probe(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []compat.FeatureID{"helper:bpf_ringbuf_output@tracepoint", "helper:bpf_get_current_pid_tgid@kprobe",
+		"helper:bpf_skb_load_bytes@tracepoint", "helper:bpf_get_current_pid_tgid@tracepoint"} {
+		if got, want := rep.Has(id).State, full.Has(id).State; got != want {
+			t.Errorf("%s: limited probe %s, full probe %s", id, got, want)
+		}
+	}
+	for _, id := range []compat.FeatureID{"helper:bpf_loop@tracepoint", "helper:bpf_ringbuf_output@xdp"} {
+		if got := rep.Has(id); got.State != compat.Unknown || !strings.Contains(got.Detail, "not probed") {
+			t.Errorf("%s: %s (%s), want unknown, not probed", id, got.State, got.Detail)
+		}
+	}
+	if hs := rep.Helpers["tracepoint"]; !hs.Probed || len(hs.Supported)+len(hs.Unsupported) > 3 {
+		t.Errorf("tracepoint helpers: probed %v, %d supported, %d unsupported: want only the recorded ones", hs.Probed, len(hs.Supported), len(hs.Unsupported))
+	}
+}

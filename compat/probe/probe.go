@@ -59,6 +59,14 @@ type Options struct {
 	// whole AttachSurface: what a matrix guest needs for its manifest,
 	// without reading and encoding every kernel symbol under emulation.
 	Targets []compat.FeatureID
+	// LimitHelpers probes the helper matrix only for the helpers and
+	// program types Record was given (helper:X, helper:X@TYPE, prog:TYPE)
+	// instead of every pair: the others read unknown, "not probed". A
+	// matrix guest needs a few dozen pairs, not thousands of verifier runs
+	// under emulation.
+	LimitHelpers bool
+	helpers      map[string]bool
+	helperTypes  map[string]bool
 	// AttachAll also attaches uprobe and perf tracepoint programs for real.
 	// Their teardown waits for RCU grace periods under a global kernel
 	// mutex (tens of milliseconds each), so by default they are answered
@@ -482,6 +490,14 @@ func (o *Options) Record(ids ...compat.FeatureID) {
 			o.Kfuncs = append(o.Kfuncs, name)
 		case "btf-func", "raw-tp", "tracepoint":
 			o.Targets = append(o.Targets, id)
+		case "helper":
+			helper, typ, qualified := strings.Cut(name, "@")
+			o.helpers = addName(o.helpers, helper)
+			if qualified {
+				o.helperTypes = addName(o.helperTypes, typ)
+			}
+		case "prog":
+			o.helperTypes = addName(o.helperTypes, name)
 		}
 	}
 	slices.Sort(o.Targets)
@@ -491,3 +507,14 @@ func (o *Options) Record(ids ...compat.FeatureID) {
 	slices.Sort(o.Kfuncs)
 	o.Kfuncs = slices.Compact(o.Kfuncs)
 }
+
+func addName(m map[string]bool, name string) map[string]bool {
+	if m == nil {
+		m = map[string]bool{}
+	}
+	m[name] = true
+	return m
+}
+
+// notProbedHelper is the answer for a pair LimitHelpers left out.
+const notProbedHelper = "not probed: the probe was limited to the helpers and program types asked for"

@@ -301,7 +301,7 @@ func Probe(ctx context.Context, s *manifest.Manifest) (*probe.Report, error) {
 	// manifest's attach targets without the kernel. Record decides just
 	// those (Targets, Ksyms) instead of recording the whole attach
 	// surface, whose reading and encoding cost seconds under TCG.
-	opts := probe.Options{}
+	opts := probe.Options{LimitHelpers: true}
 	for _, p := range s.Programs {
 		for _, v := range p.Variants {
 			opts.Record(v.Requires...)

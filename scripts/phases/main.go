@@ -1,0 +1,58 @@
+// Command phases prints where each kernel's wall time went in a matrix
+// results file (KernelResult.Phases): boot, the probe step, the program
+// steps together, and the rest, with each one's share of the total. It is
+// bench-matrix's breakdown.
+//
+//	go run ./scripts/phases results.json
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/retrobpf/retrobpf/reports"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: phases results.json")
+		os.Exit(2)
+	}
+	res, err := reports.Load(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "phases:", err)
+		os.Exit(2)
+	}
+	cols := []string{"boot", "probe", "programs", "other"}
+	total := map[string]float64{}
+	fmt.Printf("%-10s %8s %8s %9s %8s %8s %6s\n", "kernel", "boot", "probe", "programs", "other", "wall", "steps")
+	for _, k := range res.Kernels {
+		sum := map[string]float64{}
+		wall, steps := 0.0, 0
+		for _, p := range k.Phases {
+			name := p.Name
+			switch name {
+			case "boot", "probe", "other":
+			default:
+				name, steps = "programs", steps+1
+			}
+			sum[name] += p.Seconds
+			total[name] += p.Seconds
+			wall += p.Seconds
+		}
+		fmt.Printf("%-10s %7.2fs %7.2fs %8.2fs %7.2fs %7.2fs %6d\n", k.Ref, sum["boot"], sum["probe"], sum["programs"], sum["other"], wall, steps)
+	}
+	all := 0.0
+	for _, c := range cols {
+		all += total[c]
+	}
+	if all == 0 {
+		fmt.Println("no phases recorded")
+		return
+	}
+	fmt.Printf("%-10s", "share")
+	for _, c := range cols {
+		fmt.Printf(" %7.0f%%", 100*total[c]/all)
+	}
+	fmt.Println()
+}
