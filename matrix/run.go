@@ -32,11 +32,11 @@ type Options struct {
 	// BTFFor gives a kernel (by its ref) its own external BTF file, used
 	// when that kernel has no vmlinux BTF; it outranks a btf-<v> shipped
 	// with the kernel and BTF.
-	BTFFor       map[string]string
+	BTFFor map[string]string
 	// Hub is a BTFHub archive (http(s):// or file://) asked, on the host,
 	// for each kernel that has no BTF of its own and no other BTF given;
 	// the file is shipped into the VM.
-	Hub string
+	Hub          string
 	OutputDir    string
 	Resume       bool
 	Accel        vmtest.Accel
