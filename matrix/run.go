@@ -413,6 +413,9 @@ func fromVM(kr *reports.KernelResult, res *vmtest.Result, o Options, logf func(s
 		kr.BTFSource, kr.Lockdown = g.Kernel.BTFSource, g.Kernel.Lockdown
 		kr.Selection = append(kr.Selection, g.Kernel.Selection...)
 		kr.Variants = append(kr.Variants, g.Kernel.Variants...)
+		for _, ph := range g.Kernel.Phases { // inside the step: PROGRAM/PHASE
+			kr.Phases = append(kr.Phases, reports.Phase{Name: p.Name + "/" + ph.Name, Seconds: ph.Seconds})
+		}
 		kr.SelectionErrors = append(kr.SelectionErrors, g.Kernel.SelectionErrors...)
 		for name, data := range g.Logs {
 			p := filepath.Join(o.OutputDir, filepath.FromSlash(name))

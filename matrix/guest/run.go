@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,6 +92,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	pt := newPhaseTimer()
 	_ = rlimit.RemoveMemlock()
 	limitMemory()
 	if !o.VerifierOnly {
@@ -122,7 +124,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	if o.BTFIfMissing && fileExists(btfhub.DefaultSysfsBTF) {
 		btfFile = "" // the kernel's own BTF comes first
 	}
+	pt.mark("setup")
 	kernelTypes, btfSource, err := kernelTypesFor(ctx, btfFile)
+	pt.mark("kernel-btf")
 	if btfFile != "" && o.BTFLabel != "" && strings.HasPrefix(btfSource, "file:") {
 		btfSource = o.BTFLabel
 	}
@@ -159,6 +163,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	}
 	programs := run.Programs
 	selections, err := selectAll(run, target, kv)
+	pt.mark("select")
 	if err != nil {
 		return nil, fmt.Errorf("select: %w", err)
 	}
@@ -188,7 +193,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 			}
 			specs[v.Name] = spec
 			logf("%s: %s/%s: loading", ref, p.Name, v.Name)
+			pt.mark("read-objects")
 			pending[v.Name] = loadVariant(&vr, spec, v, kv, kernelTypes, ref, out.Logs)
+			pt.mark("load")
 			results = append(results, vr)
 		}
 
@@ -233,7 +240,9 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 				} else {
 					logf("%s: %s/%s: attach + overhead (%s)", ref, p.Name, results[i].Variant, p.Trigger.Kind)
 				}
+				pt.mark("triage")
 				measureVariant(&results[i], specs[results[i].Variant], p, kernelTypes, kv, o, tmp)
+				pt.mark("attach+measure")
 				if results[i].AttachError != "" && kr.Lockdown != "" {
 					// Lockdown refuses kprobes (integrity) and hides
 					// tracefs (confidentiality): say so beside the error.
@@ -272,6 +281,8 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		kr.Outcome = reports.OutcomeFailed
 		kr.Error = fmt.Sprintf("%d selection error(s): %s", len(kr.SelectionErrors), kr.SelectionErrors[0])
 	}
+	pt.mark("triage")
+	kr.Phases = pt.phases
 	out.Kernel = kr
 	if len(out.Logs) == 0 {
 		out.Logs = nil
@@ -652,4 +663,63 @@ func (o Options) logf(format string, args ...any) {
 	if o.Logf != nil {
 		o.Logf(format, args...)
 	}
+}
+
+// phaseTimer adds up where a guest-run's time goes, by phase name: the
+// breakdown bench-matrix prints. "start" is the time from the process's
+// creation to Run (the binary's start under emulation).
+type phaseTimer struct {
+	last   time.Time
+	phases []reports.Phase
+}
+
+func newPhaseTimer() *phaseTimer {
+	t := &phaseTimer{last: time.Now()}
+	if age, ok := processAge(); ok {
+		t.phases = append(t.phases, reports.Phase{Name: "start", Seconds: age.Seconds()})
+	}
+	return t
+}
+
+// mark charges the time since the last mark to name.
+func (t *phaseTimer) mark(name string) {
+	now := time.Now()
+	d := now.Sub(t.last).Seconds()
+	t.last = now
+	for i := range t.phases {
+		if t.phases[i].Name == name {
+			t.phases[i].Seconds += d
+			return
+		}
+	}
+	t.phases = append(t.phases, reports.Phase{Name: name, Seconds: d})
+}
+
+// processAge is how long ago this process was created, from its start
+// time in /proc/self/stat (clock ticks since boot) and /proc/uptime.
+func processAge() (time.Duration, bool) {
+	stat, err1 := os.ReadFile("/proc/self/stat")
+	up, err2 := os.ReadFile("/proc/uptime")
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0, false
+	}
+	ticks, err := strconv.ParseFloat(fields[19], 64) // field 22 overall: starttime
+	uptime, err2 := strconv.ParseFloat(strings.Fields(string(up))[0], 64)
+	if err != nil || err2 != nil {
+		return 0, false
+	}
+	age := uptime - ticks/100 // USER_HZ is 100 on every architecture Linux exports
+	if age < 0 {
+		return 0, false
+	}
+	return time.Duration(age * float64(time.Second)), true
 }

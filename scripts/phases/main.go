@@ -9,6 +9,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/retrobpf/retrobpf/reports"
 )
@@ -25,12 +27,17 @@ func main() {
 	}
 	cols := []string{"boot", "probe", "programs", "other"}
 	total := map[string]float64{}
+	inside := map[string]float64{} // program steps' own phases, all kernels
 	fmt.Printf("%-10s %8s %8s %9s %8s %8s %6s\n", "kernel", "boot", "probe", "programs", "other", "wall", "steps")
 	for _, k := range res.Kernels {
 		sum := map[string]float64{}
 		wall, steps := 0.0, 0
 		for _, p := range k.Phases {
 			name := p.Name
+			if _, inner, ok := strings.Cut(name, "/"); ok {
+				inside[inner] += p.Seconds // a part of a step: counted there
+				continue
+			}
 			switch name {
 			case "boot", "probe", "other":
 			default:
@@ -55,4 +62,16 @@ func main() {
 		fmt.Printf(" %7.0f%%", 100*total[c]/all)
 	}
 	fmt.Println()
+	if len(inside) == 0 {
+		return
+	}
+	names := make([]string, 0, len(inside))
+	for n := range inside {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return inside[names[i]] > inside[names[j]] })
+	fmt.Printf("\ninside the program steps (all kernels, %.2fs of them):\n", total["programs"])
+	for _, n := range names {
+		fmt.Printf("  %-16s %7.2fs %5.0f%%\n", n, inside[n], 100*inside[n]/total["programs"])
+	}
 }
