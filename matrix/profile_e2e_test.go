@@ -100,6 +100,13 @@ programs:
 	if v := findVariant(plain61, "qdisc", "ingress"); v == nil || v.Attached || v.AttachError == "" {
 		t.Errorf("6.1 without sch_ingress: ingress %+v, want an attach error", v)
 	}
+	// ...and the probe says so: without the module the selection rejects
+	// the variant for its missing symbol.
+	for _, sel := range plain61.Selection {
+		if sel.Program == "qdisc" && (sel.Variant != "" || len(sel.Rejected) == 0 || sel.Rejected[0].Feature != "ksym:ingress_init") {
+			t.Errorf("6.1: qdisc selection %+v, want ingress rejected for ksym:ingress_init", sel)
+		}
+	}
 	v = findVariant(ingress, "qdisc", "ingress")
 	if v == nil || !v.Attached || !v.Selected {
 		t.Errorf("6.1-ingress: ingress %+v, want attached and selected", v)
