@@ -200,7 +200,7 @@ func parseProfiles(path string, data []byte, parse func(where, entry string) (ke
 			return nil, fmt.Errorf("%s%w: %v", where, ErrKernelList, err)
 		}
 		if e.Ref == "" {
-			return nil, fmt.Errorf("%s%w: an entry needs ref:", where, ErrKernelList)
+			return nil, fmt.Errorf("%s%w: an entry needs a ref", where, ErrKernelList)
 		}
 		ref, err := parse(where, e.Ref)
 		if err != nil {

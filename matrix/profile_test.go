@@ -51,7 +51,7 @@ func TestParseKernelsProfiles(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"- ref: 6.1\n  cmdline: [lockdown=integrity]\n", "a profile needs a name"},
 		{"- ref: 6.1\n  name: x\n  boot: [quiet]\n", "field boot not found"},
-		{"- name: x\n", "an entry needs ref:"},
+		{"- name: x\n", "an entry needs a ref"},
 		{"- ref: 6.2\n  name: x\n", "6.2"},
 		{"- ref: 6.1\n  name: x\n  cmdline: [\"a b\"]\n", "one parameter per entry"},
 		{"- ref: 6.1\n  name: x\n  sysctls: {\"../../etc\": 1}\n", "want a dotted name"},
