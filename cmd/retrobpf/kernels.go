@@ -121,25 +121,14 @@ func kernelsResolve(c *cli.Context, pull bool) error {
 		bad.ErrorFormat = oneLinePerError
 		return cliutil.Usage(bad)
 	}
-	if c.String("btf") != "" {
-		for _, r := range refs {
-			if !strings.HasPrefix(r, "file:") {
-				return cliutil.Usagef("--btf applies to file: kernels only, not %s", r)
-			}
-		}
+	if err := btfOnlyForFiles(c, refs); err != nil {
+		return err
 	}
 	cache, err := openKernelCache(c)
 	if err != nil {
 		return err
 	}
-	opts := kernels.ResolveOptions{
-		Mirror:   c.String("mirror"),
-		Modules:  c.Bool("modules"),
-		BTF:      c.String("btf"),
-		Insecure: c.Bool("insecure"),
-		Logf:     o.Logf,
-		Debugf:   o.Debugf,
-	}
+	opts := resolveOptions(c, o)
 	if f, ok := o.Stderr.(*os.File); ok && !o.Quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = f
 	}
@@ -298,25 +287,18 @@ func kernelsIdentify(c *cli.Context) error {
 	if len(refs) == 0 {
 		return cliutil.Usagef("kernels resolve: give at least one REF (e.g. 6.1) or --kernels REFS")
 	}
-	if c.String("btf") != "" {
-		for _, r := range refs {
-			if r.Kind != kernels.KindFile {
-				return cliutil.Usagef("--btf applies to file: kernels only, not %s", r)
-			}
-		}
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		names[i] = r.String()
+	}
+	if err := btfOnlyForFiles(c, names); err != nil {
+		return err
 	}
 	cache, err := openKernelCache(c)
 	if err != nil {
 		return err
 	}
-	opts := kernels.ResolveOptions{
-		Mirror:   c.String("mirror"),
-		Modules:  c.Bool("modules"),
-		BTF:      c.String("btf"),
-		Insecure: c.Bool("insecure"),
-		Logf:     o.Logf,
-		Debugf:   o.Debugf,
-	}
+	opts := resolveOptions(c, o)
 	ctx := c.Context // cancelled by Ctrl-C and SIGTERM (interruptible)
 	out := resolveOutput{SchemaVersion: 1, Kernels: []kernels.Resolved{}}
 	for _, r := range refs {
@@ -356,4 +338,30 @@ func kernelRefs(ks []matrix.Kernel) []kernels.Ref {
 		out[i] = k.Ref
 	}
 	return out
+}
+
+// btfOnlyForFiles refuses --btf for any kernel but a file: one (the
+// other sources bring their own BTF, or the kernel has it).
+func btfOnlyForFiles(c *cli.Context, refs []string) error {
+	if c.String("btf") == "" {
+		return nil
+	}
+	for _, r := range refs {
+		if !strings.HasPrefix(r, "file:") {
+			return cliutil.Usagef("--btf applies to file: kernels only, not %s", r)
+		}
+	}
+	return nil
+}
+
+// resolveOptions are the kernel commands' shared flags.
+func resolveOptions(c *cli.Context, o *cliutil.Options) kernels.ResolveOptions {
+	return kernels.ResolveOptions{
+		Mirror:   c.String("mirror"),
+		Modules:  c.Bool("modules"),
+		BTF:      c.String("btf"),
+		Insecure: c.Bool("insecure"),
+		Logf:     o.Logf,
+		Debugf:   o.Debugf,
+	}
 }
