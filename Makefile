@@ -10,7 +10,7 @@ GOFLAGS_BUILD := -trimpath
 export CGO_ENABLED := 0
 
 .PHONY: all build test demo bench bench-accuracy lint bpf deps deps-test deps-bpf fuzz \
-        bench-probe bench-boot bench-btf bench-matrix clean
+        bench-probe bench-boot bench-btf bench-matrix bench-overhead clean
 
 all: build
 
@@ -66,7 +66,7 @@ lint:
 bpf: deps-bpf
 	$(GO) generate ./bpf/...
 
-bench: bench-probe bench-boot bench-btf bench-matrix
+bench: bench-probe bench-boot bench-btf bench-matrix bench-overhead
 
 bench-probe: deps build
 	bash scripts/bench-probe.sh
@@ -79,6 +79,9 @@ bench-btf: deps build
 
 bench-matrix: deps build
 	bash scripts/bench-matrix.sh
+
+bench-overhead: deps build
+	bash scripts/bench-overhead.sh
 
 # bench-accuracy: check's verdicts against real loads of every libbpf-tools
 # program in 5.10, 6.1 and 6.12 (not part of `make bench`: ~10 min of VMs).

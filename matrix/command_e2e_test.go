@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/retrobpf/retrobpf/reports"
@@ -118,5 +119,43 @@ programs:
 			t.Logf("%s: %s: %d program runs over %d samples of %d events, per event %+v (%v)", k.Ref, v.Variant, *o.RunCount, o.Samples, o.EventsPerSample, o.PerEventNs, o.NotMeasurable)
 			checkOverhead(t, k.Ref, *v)
 		}
+	}
+}
+
+// TestE2EDeterministicOverhead: with instruction counting the per-event
+// figures come in icount-ns, with every sample kept for their spread.
+func TestE2EDeterministicOverhead(t *testing.T) {
+	dir := t.TempDir()
+	obj, err := os.ReadFile("../compat/testdata/guarded.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "guarded.o"), obj, 0o644)
+	manifestPath := filepath.Join(dir, "suite.yaml")
+	os.WriteFile(manifestPath, []byte(`apiVersion: retrobpf/v1
+programs:
+  - name: getppid
+    trigger: {kind: sleep, count: 200}
+    variants:
+      - {name: plain, object: guarded.o}
+`), 0o644)
+	opts := e2e(t, manifestPath, "6.1")
+	opts.Deterministic = true
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := findVariant(&res.Kernels[0], "getppid", "plain")
+	if v == nil || v.Overhead == nil {
+		t.Fatalf("no overhead: %+v", res.Kernels[0])
+	}
+	o := v.Overhead
+	if o.Unit != reports.UnitIcountNs || len(o.PerEventSamples) != o.Samples || o.Samples < 6 || !o.Emulated {
+		t.Errorf("overhead %+v: want icount-ns, emulated, one sample figure per pair", o)
+	}
+	var md strings.Builder
+	reports.Render(&md, res, "markdown")
+	if strings.Contains(md.String(), "icount") == false {
+		t.Errorf("the report does not say the figures are icount-ns")
 	}
 }

@@ -44,8 +44,11 @@ type Options struct {
 	// AttachOnly attaches every loaded variant and detaches it, without
 	// triggers or overhead figures.
 	AttachOnly bool
-	Samples    int
-	MemoryMB   int
+	// Deterministic runs TCG with instruction counting: overhead figures
+	// become reproducible, in icount-ns (see vmtest.Machine.Icount).
+	Deterministic bool
+	Samples       int
+	MemoryMB      int
 	// Agent is the static retrobpf binary used as the guest's /init
 	// (default: the running executable).
 	Agent string
@@ -256,7 +259,7 @@ func runKernel(ctx context.Context, o Options, entry Kernel, files []vmtest.File
 		mem = 1024
 	}
 	logf("%s: booting %s (%s)", ref, k.Release, k.Source)
-	res, err := vmtest.Run(ctx, vmtest.Machine{Kernel: k, Accel: o.Accel, MemoryMB: mem, Agent: o.Agent,
+	res, err := vmtest.Run(ctx, vmtest.Machine{Kernel: k, Accel: o.Accel, MemoryMB: mem, Agent: o.Agent, Icount: o.Deterministic,
 		Cmdline: strings.Join(entry.Profile.Cmdline, " ")}, plan)
 	if err != nil {
 		kr.Error = err.Error()
@@ -342,7 +345,7 @@ func kernelPlan(o Options, ref string, profile Profile, k *kernels.Kernel, files
 	for i, p := range o.Suite.Programs {
 		job := base
 		job.Programs, job.ProbeReport, job.Output = []string{p.Name}, guestProbe, guestOutput(i)
-		job.VerifierOnly, job.AttachOnly = o.VerifierOnly, o.AttachOnly
+		job.VerifierOnly, job.AttachOnly, job.Deterministic = o.VerifierOnly, o.AttachOnly, o.Deterministic
 		if o.Samples > 0 {
 			job.Samples = o.Samples
 		}

@@ -152,6 +152,22 @@ func (r *Results) emulated() bool {
 	return false
 }
 
+// icount reports whether any overhead was measured with instruction
+// counting (its figures are then icount-ns, not time).
+func (r *Results) icount() bool {
+	for _, k := range r.Kernels {
+		for _, v := range k.Variants {
+			if v.Overhead != nil && v.Overhead.Unit == UnitIcountNs {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IcountNote explains icount-ns figures.
+const IcountNote = "overhead was measured with instruction counting (run --deterministic): per-event figures are icount-ns, one per guest instruction executed, reproducible run to run but not real time"
+
 // insns is the verifier's processed instructions summed over the variant's
 // programs; nil when any program's count is unknown.
 func (v *VariantResult) insns() *int64 {
@@ -256,6 +272,11 @@ func overheadText(v *VariantResult) string {
 		return "not measured"
 	}
 	o := v.Overhead
+	fmtNs := fmtNs
+	if o.Unit == UnitIcountNs {
+		// Guest instructions, not time: never scaled to µs or ms.
+		fmtNs = func(v float64) string { return fmt.Sprintf("%.0f icount-ns", v) }
+	}
 	if o.PerEventNs == nil {
 		// Measured, but the added cost is lost in the trigger's own jitter
 		// (common under TCG): say so rather than print a meaningless figure.
@@ -273,7 +294,11 @@ func overheadText(v *VariantResult) string {
 		return NotMeasurable
 	}
 	e := o.PerEventNs
-	s := fmt.Sprintf("%s [%s, %s]", fmtSigned(e.Median), fmtNs(e.CILow), fmtNs(e.CIHigh))
+	signed := fmtSigned(e.Median)
+	if o.Unit == UnitIcountNs {
+		signed = fmt.Sprintf("%+.0f icount-ns", e.Median)
+	}
+	s := fmt.Sprintf("%s [%s, %s]", signed, fmtNs(e.CILow), fmtNs(e.CIHigh))
 	if pct := o.relative(); pct != nil {
 		s += fmt.Sprintf(" (%+.1f%%)", *pct)
 	}

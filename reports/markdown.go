@@ -52,6 +52,9 @@ func writeMarkdown(b *bytes.Buffer, r *Results, logLines int, details bool) {
 	if r.emulated() {
 		p("> **Note:** %s.\n\n", TCGNote)
 	}
+	if r.icount() {
+		p("> **Note:** %s.\n\n", IcountNote)
+	}
 	p("| Kernel | Release | Accel | Outcome | Boot | BTF | Variants |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range g.kernels {
 		p("| %s | %s | %s | %s | %s | %s | %s |\n", mdtable.Cell(k.Ref), mdtable.Cell(dash(k.Release)), k.Accel,

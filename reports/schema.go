@@ -325,6 +325,10 @@ const (
 // jitter (common under TCG). Renderers print it as such, never as 0.
 const WithinNoise = "within noise"
 
+// UnitIcountNs is the unit of overhead measured with instruction counting:
+// one "nanosecond" per guest instruction executed.
+const UnitIcountNs = "icount-ns"
+
 // Overhead is what an attached variant costs at run time. Absent figures
 // are nil and NotMeasurable says why; they are never reported as 0.
 type Overhead struct {
@@ -338,6 +342,13 @@ type Overhead struct {
 	BaselineNs *Estimate `json:"baseline_ns,omitempty"`
 	// PerEventNs is the cost the program adds per event (with − without).
 	PerEventNs *Estimate `json:"per_event_ns,omitempty"`
+	// PerEventSamples are the added costs per event of each sample pair,
+	// in sample order: their spread is the figure's run-to-run noise.
+	PerEventSamples []float64 `json:"per_event_samples,omitempty"`
+	// Unit is the unit of the per-event figures: "" for nanoseconds,
+	// UnitIcountNs when the guest's clock counted instructions (QEMU
+	// -icount): deterministic, and not real time.
+	Unit string `json:"unit,omitempty"`
 	// RunTimeNsPerRun is bpf stats run_time_ns / run_cnt (5.1+): the JITed
 	// body only, not the attach dispatch.
 	RunTimeNsPerRun *float64 `json:"run_time_ns_per_run,omitempty"`

@@ -16,6 +16,9 @@ func renderTable(w io.Writer, r *Results, color bool) error {
 	if r.emulated() {
 		bw.printf("note: %s\n", TCGNote)
 	}
+	if r.icount() {
+		bw.printf("note: %s\n", IcountNote)
+	}
 	bw.printf("\n")
 
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)

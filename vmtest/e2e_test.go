@@ -318,3 +318,22 @@ func noise(n int) []byte {
 	}
 	return b
 }
+
+// TestIcountBoots: a TCG machine with instruction counting boots and runs
+// steps; KVM with it is refused before anything starts.
+func TestIcountBoots(t *testing.T) {
+	m := tcgMachine(t, "6.1")
+	m.Icount = true
+	res, err := Run(context.Background(), m, Plan{Files: []File{guestprog(t)}, Steps: []Step{{Name: "ok", Args: []string{"/guestprog", "exit", "0"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeOK || res.Accel != AccelTCG {
+		t.Fatalf("outcome %s (%s), accel %s\n%s", res.Outcome, res.Reason, res.Accel, res.ConsoleTail)
+	}
+	t.Logf("icount boot: %s to the agent (host clock), guest clock %s", res.BootToReady, res.GuestReady)
+	m.Accel = AccelKVM
+	if _, err := Run(context.Background(), m, Plan{}); !errorsIs(err, ErrInput) {
+		t.Errorf("KVM with icount: err = %v, want ErrInput", err)
+	}
+}

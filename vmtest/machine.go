@@ -48,6 +48,13 @@ type Machine struct {
 
 	Cmdline string // extra kernel command line, appended
 
+	// Icount runs TCG with instruction counting (-icount shift=0,
+	// sleep=off): the guest's clock advances one nanosecond per executed
+	// instruction, so a time measured inside the guest is a function of
+	// the work done, not of the host's load. Overhead measured so is in
+	// icount-ns, never real nanoseconds. TCG only.
+	Icount bool
+
 	// WorkDir keeps the run's files (console.log, initramfs.cpio) when
 	// set; otherwise a temporary directory is used and removed.
 	WorkDir string

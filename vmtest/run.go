@@ -38,6 +38,12 @@ func Run(ctx context.Context, m Machine, p Plan) (*Result, error) {
 		return nil, err
 	}
 	accel := m.Accel
+	if m.Icount {
+		if accel == AccelKVM {
+			return nil, fmt.Errorf("%w: instruction counting (icount) needs TCG, not KVM", ErrInput)
+		}
+		accel = AccelTCG
+	}
 	if accel == "" || accel == AccelAuto {
 		accel = DetectAccel(ctx, m)
 	}
@@ -196,6 +202,9 @@ func (q *qemu) args() []string {
 		a = append(a, "-accel", "kvm")
 	} else {
 		a = append(a, "-accel", "tcg")
+		if q.m.Icount {
+			a = append(a, "-icount", "shift=0,sleep=off")
+		}
 	}
 	a = append(a, "-cpu", q.m.CPU)
 	cmdline := Cmdline

@@ -44,6 +44,7 @@ Exits 1 on a selection error or a kernel that did not finish.`,
 			&cli.StringFlag{Name: "accel", Value: "auto", Usage: "auto, kvm or tcg"},
 			&cli.BoolFlag{Name: "verifier-only", Usage: "load and verify only: no attach, no overhead"},
 			&cli.StringFlag{Name: "hub", Usage: "BTFHub archive `URL` (http(s):// or file:///) asked, on the host, for each kernel without BTF of its own and no --btf; identified by the kernel's release and its Debian package (or a profile's os:) [$" + btfhub.EnvHub + "]"},
+			&cli.BoolFlag{Name: "deterministic", Usage: "run TCG with instruction counting (QEMU -icount): overhead per event becomes reproducible, reported in icount-ns (guest instructions), never real nanoseconds; not with --accel kvm"},
 			&cli.BoolFlag{Name: "attach-only", Usage: "load and attach every variant, then detach: whether its attach targets exist, without triggers or overhead"},
 			&cli.IntFlag{Name: "samples", Value: 10, Usage: "interleaved with/without overhead sample pairs per variant (at least 6)"},
 			&cli.IntFlag{Name: "memory", Value: 1024, Usage: "guest memory in `MiB`"},
@@ -87,6 +88,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return cliutil.Usage(err)
 	}
+	if c.Bool("deterministic") && accel == vmtest.AccelKVM {
+		return cliutil.Usagef("--deterministic counts instructions under TCG: not with --accel kvm")
+	}
 	btfAll, btfFor, err := parseBTFFlags(c.StringSlice("btf"), allRefs)
 	if err != nil {
 		return cliutil.Usage(err)
@@ -108,8 +112,9 @@ func runAction(c *cli.Context) error {
 	res, err := matrix.Run(ctx, matrix.Options{
 		Suite: s, Kernels: refs, Shard: shard, Jobs: c.Int("jobs"), BTF: btfAll, BTFFor: btfFor,
 		OutputDir: dir, Resume: c.Bool("resume"), Accel: accel,
-		Hub:          hub,
-		VerifierOnly: c.Bool("verifier-only"), AttachOnly: c.Bool("attach-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
+		Hub:           hub,
+		Deterministic: c.Bool("deterministic"),
+		VerifierOnly:  c.Bool("verifier-only"), AttachOnly: c.Bool("attach-only"), Samples: c.Int("samples"), MemoryMB: c.Int("memory"),
 		Agent: c.String("agent"), Cache: cache, Resolve: kernels.ResolveOptions{Logf: o.Debugf},
 		ToolVersion: toolVersion(), Logf: o.Logf,
 	})

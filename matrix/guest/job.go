@@ -38,6 +38,9 @@ type Job struct {
 	// AttachOnly loads and attaches, then detaches: no triggers, no
 	// overhead. Whether the attach targets exist, at a load's cost.
 	AttachOnly bool `json:"attach_only,omitempty"`
+	// Deterministic marks a VM whose clock counts instructions: overhead
+	// figures are then in icount-ns.
+	Deterministic bool `json:"deterministic,omitempty"`
 	// Sysctls are written (name as in sysctl(8)) and Modules (guest
 	// paths of .ko files) loaded before anything else: the kernel's
 	// profile, applied by every step so each sees the same kernel.
@@ -103,7 +106,7 @@ func (j *Job) Check() error {
 func (j *Job) Options(m *manifest.Manifest, target compat.Target, logf func(format string, args ...any)) Options {
 	return Options{
 		Suite: m, Ref: j.Ref, BTF: j.BTF, BTFIfMissing: j.BTFIfMissing, BTFLabel: j.BTFLabel,
-		VerifierOnly: j.VerifierOnly, AttachOnly: j.AttachOnly, NoProbe: j.NoProbe,
+		VerifierOnly: j.VerifierOnly, AttachOnly: j.AttachOnly, Deterministic: j.Deterministic, NoProbe: j.NoProbe,
 		Samples: j.Samples, Accel: j.Accel,
 		Programs: j.Programs, Target: target,
 		BlockDevice: j.BlockDevice, LoopModule: j.LoopModule,

@@ -62,7 +62,7 @@ func TestMarshalChecks(t *testing.T) {
 // cannot silently leave the VM path on the default.
 func TestJobOptionsCopiesEveryField(t *testing.T) {
 	j := &Job{
-		Manifest: "/m", Ref: "6.1", BTF: "/b", BTFIfMissing: true, BTFLabel: "file:/host/b", Accel: reports.AccelTCG, VerifierOnly: true, AttachOnly: true, NoProbe: true,
+		Manifest: "/m", Ref: "6.1", BTF: "/b", BTFIfMissing: true, BTFLabel: "file:/host/b", Accel: reports.AccelTCG, VerifierOnly: true, AttachOnly: true, Deterministic: true, NoProbe: true,
 		Samples: 7, Programs: []string{"a"}, BlockDevice: true, LoopModule: "/l",
 	}
 	o := j.Options(nil, nil, nil)

@@ -50,6 +50,9 @@ type Options struct {
 	// AttachOnly attaches every loaded variant and detaches it again,
 	// without triggers or overhead.
 	AttachOnly bool
+	// Deterministic: the VM's clock counts instructions (QEMU -icount),
+	// so overhead figures are in reports.UnitIcountNs.
+	Deterministic bool
 	// NoProbe answers selection from the catalog (kernel version) instead
 	// of probing the kernel.
 	NoProbe bool
@@ -511,6 +514,9 @@ func measureVariant(vr *reports.VariantResult, spec *ebpf.CollectionSpec, p mani
 		Samples: o.Samples, Kernel: kv, Emulated: o.Accel == reports.AccelTCG, Packet: packet,
 	})
 	vr.Overhead = &res.Overhead
+	if o.Deterministic {
+		vr.Overhead.Unit = reports.UnitIcountNs
+	}
 	vr.Events = res.Events
 }
 

@@ -85,10 +85,11 @@ func Measure(spec TriggerSpec, trig Trigger, attach Attacher, progs func() []*eb
 
 	if spec.Kind == KindTestRun || trig == nil {
 		o.NotMeasurable[reports.MetricPerEvent] = "the test-run trigger runs the program directly (see test_run)"
-	} else if base, added, n, err := perEvent(trig, attach, spec.Count, opts.Samples); err != nil {
+	} else if base, added, diffs, err := perEvent(trig, attach, spec.Count, opts.Samples); err != nil {
 		o.NotMeasurable[reports.MetricPerEvent] = err.Error()
 	} else {
-		o.BaselineNs, o.Samples = base, n
+		n := len(diffs)
+		o.BaselineNs, o.Samples, o.PerEventSamples = base, n, diffs
 		if added.CILow > 0 {
 			o.PerEventNs = added
 		} else {
@@ -141,9 +142,9 @@ func fmtNs(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 
 // perEvent times n events per sample without and with the programs
 // attached, alternating the order (ABBA) so drift cancels out.
-func perEvent(trig Trigger, attach Attacher, n, samples int) (base, added *reports.Estimate, got int, err error) {
+func perEvent(trig Trigger, attach Attacher, n, samples int) (base, added *reports.Estimate, diffs []float64, err error) {
 	if err := trig.Fire(n); err != nil { // warm-up: page cache, binaries, sockets
-		return nil, nil, 0, err
+		return nil, nil, nil, err
 	}
 	timeIt := func() (float64, error) {
 		start := time.Now()
@@ -160,7 +161,7 @@ func perEvent(trig Trigger, attach Attacher, n, samples int) (base, added *repor
 		defer l.Close()
 		return timeIt()
 	}
-	var bases, diffs []float64
+	var bases []float64
 	for i := range samples {
 		var without, with float64
 		var e1, e2 error
@@ -172,12 +173,12 @@ func perEvent(trig Trigger, attach Attacher, n, samples int) (base, added *repor
 			without, e1 = timeIt()
 		}
 		if err := errors.Join(e1, e2); err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		bases = append(bases, without)
 		diffs = append(diffs, with-without)
 	}
-	return Median(bases), Median(diffs), samples, nil
+	return Median(bases), Median(diffs), diffs, nil
 }
 
 // runTime reads bpf stats around one sample with the programs attached.
