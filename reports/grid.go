@@ -324,6 +324,24 @@ func fmtSigned(ns float64) string {
 }
 
 // runTimeText is bpf stats run_time_ns/run_cnt, or why it is missing.
+// noRunTime is the reason bpf stats are missing on the whole kernel (they
+// came in 5.1), when every measured variant gives that same reason; "" when
+// any variant has run_time figures or a reason of its own.
+func (k *KernelResult) noRunTime() string {
+	why := ""
+	for _, v := range k.Variants {
+		if v.Overhead == nil {
+			continue
+		}
+		r := v.Overhead.NotMeasurable[MetricRunTime]
+		if !strings.HasPrefix(r, "no bpf stats") || (why != "" && r != why) {
+			return ""
+		}
+		why = r
+	}
+	return why
+}
+
 func runTimeText(o *Overhead) string {
 	if o == nil {
 		return "–"

@@ -132,6 +132,10 @@ func mdKernelDetails(b *bytes.Buffer, k *KernelResult, logLines int) {
 		p("Profile of %s:%s%s%s%s\n\n", htmlEscape(pr.Kernel), mdList(" boot `%s`", pr.Cmdline), mdMap(" sysctl `%s`", pr.Sysctls),
 			mdList(" module `%s`", pr.Modules), mdList(" module file `%s`", pr.ModuleFiles))
 	}
+	if why := k.noRunTime(); why != "" {
+		// Said once for the kernel, not in every row.
+		p("run_time/run: %s; the per-event costs come from the trigger's timing alone, with their 95 %% intervals.\n\n", why)
+	}
 	if k.Lockdown != "" {
 		p("Lockdown: **%s** (kernel reads and kprobes are denied to programs).\n\n", k.Lockdown)
 	}
