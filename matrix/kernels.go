@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -194,10 +195,18 @@ func parseProfiles(path string, data []byte, parse func(where, entry string) (ke
 			Ref     string `yaml:"ref"`
 			Profile `yaml:",inline"`
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(mustYAML(&n)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("%s%w: %v", where, ErrKernelList, err)
+		if n.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("%s%w: an entry is a kernel reference or a mapping with a ref", where, ErrKernelList)
+		}
+		// Keys are checked here, with their own lines, rather than by the
+		// decoder's KnownFields, whose message names Go types.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(profileKeys, k.Value) {
+				return nil, fmt.Errorf("%s:%d: %w: unknown key %q (known: %s)", path, k.Line, ErrKernelList, k.Value, strings.Join(profileKeys, ", "))
+			}
+		}
+		if err := n.Decode(&e); err != nil {
+			return nil, fmt.Errorf("%s%w: %v", where, ErrKernelList, strings.ReplaceAll(err.Error(), "\n", " "))
 		}
 		if e.Ref == "" {
 			return nil, fmt.Errorf("%s%w: an entry needs a ref", where, ErrKernelList)
@@ -217,10 +226,8 @@ func parseProfiles(path string, data []byte, parse func(where, entry string) (ke
 	return out, nil
 }
 
-func mustYAML(n *yaml.Node) []byte {
-	b, _ := yaml.Marshal(n)
-	return b
-}
+// profileKeys are the keys of a kernels file entry, sorted.
+var profileKeys = []string{"cmdline", "hide_btf", "module_files", "modules", "name", "os", "ref", "sysctls"}
 
 // checkProfile validates p and makes its module files absolute.
 func checkProfile(p *Profile, dir string) error {

@@ -50,7 +50,7 @@ func TestParseKernelsProfiles(t *testing.T) {
 
 	for _, tc := range []struct{ yaml, want string }{
 		{"- ref: 6.1\n  cmdline: [lockdown=integrity]\n", "a profile needs a name"},
-		{"- ref: 6.1\n  name: x\n  boot: [quiet]\n", "field boot not found"},
+		{"- ref: 6.1\n  name: x\n  boot: [quiet]\n", `bad.yaml:3: invalid kernel list: unknown key "boot"`},
 		{"- name: x\n", "an entry needs a ref"},
 		{"- ref: 6.2\n  name: x\n", "6.2"},
 		{"- ref: 6.1\n  name: x\n  cmdline: [\"a b\"]\n", "one parameter per entry"},
