@@ -41,6 +41,12 @@ for k in $KERNELS; do
 	bin/retrobpf check -f json --kernel "$version" "$dir"/corpus/*.bpf.o > "$dir/check-$k-kernel.json" 2>/dev/null || true
 	bin/retrobpf check -f json --probe "$dir/probe-$k.json" "$dir"/corpus/*.bpf.o > "$dir/check-$k-probe.json" 2>/dev/null || true
 	args+=("$k:--kernel=$dir/check-$k-kernel.json" "$k:--probe=$dir/check-$k-probe.json")
+	# --kernel V --btf: the version plus that kernel's own types, made by
+	# pahole from Debian's -dbg package as BTFHub makes them.
+	if [ -s "$dir/btf-$k.btf" ] || $GO run ./scripts/accuracy debugbtf "$k" "$dir/btf-$k.btf"; then
+		bin/retrobpf check -f json --kernel "$version" --btf "$dir/btf-$k.btf" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf.json" 2>/dev/null || true
+		args+=("$k:--kernel+btf=$dir/check-$k-btf.json")
+	fi
 done
 echo "bench-accuracy: $(grep -c 'name: only' "$dir/corpus/corpus.yaml") programs of $(ls "$dir"/corpus/*.bpf.o | wc -l) libbpf-tools objects; truth = each loaded and attached alone in the kernel (accel $ACCEL)"
 $GO run ./scripts/accuracy compare "$dir" "${args[@]}"

@@ -14,7 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/retrobpf/retrobpf/vmtest/kernels"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: accuracy extract BINDIR OUTDIR | manifest DIR | compare DIR K:MODE=CHECK.json...")
+		fmt.Fprintln(os.Stderr, "usage: accuracy extract BINDIR OUTDIR | manifest DIR | debugbtf KERNEL OUT.btf | compare DIR K:MODE=CHECK.json...")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +40,12 @@ func main() {
 		err = manifest(os.Args[2])
 	case "compare":
 		err = compare(os.Args[2], os.Args[3:])
+	case "debugbtf":
+		if len(os.Args) != 4 {
+			err = fmt.Errorf("usage: accuracy debugbtf KERNEL OUT.btf")
+			break
+		}
+		err = debugBTF(os.Args[2], os.Args[3])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -271,4 +279,54 @@ func compare(dir string, checks []string) error {
 		}
 	}
 	return nil
+}
+
+// debugBTF makes a cached Debian kernel's BTF the way BTFHub does: pahole
+// --btf_encode_detached over the DWARF vmlinux of its -dbg package,
+// downloaded with apt from the system's own sources. It is the --btf the
+// "--kernel V --btf" mode is measured with: that kernel's own types,
+// made by a tool nobody here wrote.
+func debugBTF(ref, out string) error {
+	cache, err := kernels.Open("")
+	if err != nil {
+		return err
+	}
+	k, err := cache.Lookup(ref)
+	if err != nil {
+		return err
+	}
+	pkg, version, ok := strings.Cut(k.Source, "=")
+	if !ok || !strings.HasPrefix(pkg, "linux-image-") {
+		return fmt.Errorf("%s is not a Debian package kernel (%s)", ref, k.Source)
+	}
+	work, err := os.MkdirTemp("", "debugbtf-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	dbg := "linux-image-" + k.Release + "-dbg=" + version
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = work
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
+		}
+		return nil
+	}
+	if err := run("apt-get", "download", dbg); err != nil {
+		return err
+	}
+	debs, _ := filepath.Glob(filepath.Join(work, "*.deb"))
+	if len(debs) != 1 {
+		return fmt.Errorf("apt-get download %s left %v", dbg, debs)
+	}
+	vmlinux := "./usr/lib/debug/boot/vmlinux-" + k.Release
+	if err := run("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -x "$2"`, "sh", debs[0], vmlinux); err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	if err := run("pahole", "--btf_encode_detached", tmp, filepath.Join(work, vmlinux)); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
 }
