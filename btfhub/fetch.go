@@ -142,17 +142,14 @@ func (f *Fetcher) Fetch(ctx context.Context, k Kernel) (*FetchResult, error) {
 	if f.Hub == "" {
 		return nil, ErrNoHub
 	}
-	base, err := url.Parse(f.Hub)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "file") {
-		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, f.Hub)
+	base, err := ParseHub(f.Hub)
+	if err != nil {
+		return nil, err
 	}
 	res.URL = base.JoinPath(ap).String()
 
 	var tarball *os.File
 	if base.Scheme == "file" {
-		if (base.Host != "" && base.Host != "localhost") || !filepath.IsAbs(base.Path) {
-			return nil, fmt.Errorf("%w %q: want file:///absolute/path", ErrBadHub, f.Hub)
-		}
 		// A FIFO or a huge file in the mirror is refused before reading.
 		tarball, err = inputfile.Open(filepath.Join(base.Path, filepath.FromSlash(ap)), f.maxSize())
 		if errors.Is(err, fs.ErrNotExist) {
@@ -382,4 +379,18 @@ func hrefs(html string) []string {
 		}
 		out = append(out, path.Base(ref))
 	}
+}
+
+// ParseHub parses a hub base URL, http(s):// or file:///absolute/path,
+// wrapping ErrBadHub for anything else: what commands check when the flag
+// is read, before anything asks the hub.
+func ParseHub(hub string) (*url.URL, error) {
+	base, err := url.Parse(hub)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "file") {
+		return nil, fmt.Errorf("%w %q: want http(s):// or file://", ErrBadHub, hub)
+	}
+	if base.Scheme == "file" && ((base.Host != "" && base.Host != "localhost") || !filepath.IsAbs(base.Path)) {
+		return nil, fmt.Errorf("%w %q: want file:///absolute/path", ErrBadHub, hub)
+	}
+	return base, nil
 }

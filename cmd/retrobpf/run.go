@@ -99,6 +99,11 @@ func runAction(c *cli.Context) error {
 		return cliutil.Usagef("give only one of --verifier-only and --attach-only")
 	}
 	hub, _ := btfhub.HubFromEnv(c.String("hub")) // optional: "" asks no hub
+	if hub != "" {
+		if _, err := btfhub.ParseHub(hub); err != nil {
+			return cliutil.Usage(fmt.Errorf("--hub: %w", err))
+		}
+	}
 	format := c.String("report-format")
 	if !slices.Contains(reports.Formats, format) {
 		return cliutil.Usagef("unknown --report-format %q (want one of %s)", format, strings.Join(reports.Formats, ", "))
