@@ -322,10 +322,7 @@ func TestActionRunMergeDiff(t *testing.T) {
 	}
 	kernelstest.Get(t, "6.1")
 	cache := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(cache, "retrobpf"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(kernelstest.CacheDir(), filepath.Join(cache, "retrobpf", "kernels")); err != nil {
+	if err := sharedKernelCache(cache); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"XDG_CACHE_HOME=" + cache, "NO_COLOR=1"}

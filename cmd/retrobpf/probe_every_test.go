@@ -22,9 +22,7 @@ func TestProbeEvery(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "retrobpf")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
+	if b, err := buildStatic(".", bin); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	featuresD := filepath.Join(dir, "features.d")

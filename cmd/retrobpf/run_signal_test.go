@@ -33,16 +33,11 @@ func TestRunSIGINTKeepsFinishedKernels(t *testing.T) {
 
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "retrobpf")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := buildStatic(".", bin); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cache := filepath.Join(tmp, "cache")
-	if err := os.MkdirAll(filepath.Join(cache, "retrobpf"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(kernelstest.CacheDir(), filepath.Join(cache, "retrobpf", "kernels")); err != nil {
+	if err := sharedKernelCache(cache); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
 // cmdVMSetup prepares a script for booting kernels ("vmsetup", after
@@ -23,21 +19,13 @@ func cmdVMSetup(ts *testscript.TestScript, neg bool, args []string) {
 	// Go build cache makes this a link step.
 	dir := ts.Getenv("WORK")
 	for out, pkg := range map[string]string{"retrobpf-agent": ".", "guestprog": "../../vmtest/testdata/guestprog"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, out), pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
+		if b, err := buildStatic(pkg, filepath.Join(dir, out)); err != nil {
 			ts.Fatalf("go build %s: %v\n%s", pkg, err, b)
 		}
 	}
 	ts.Setenv(agentEnv, filepath.Join(dir, "retrobpf-agent"))
 	ts.Setenv("GUESTPROG", filepath.Join(dir, "guestprog"))
-	shared := kernelstest.CacheDir()
-	if err := os.MkdirAll(shared, 0o755); err != nil {
-		ts.Fatalf("kernel cache: %v", err)
-	}
-	mine := filepath.Join(ts.Getenv("XDG_CACHE_HOME"), "retrobpf", "kernels")
-	os.MkdirAll(filepath.Dir(mine), 0o755)
-	if err := os.Symlink(shared, mine); err != nil && !os.IsExist(err) {
+	if err := sharedKernelCache(ts.Getenv("XDG_CACHE_HOME")); err != nil {
 		ts.Fatalf("kernel cache: %v", err)
 	}
 }
