@@ -4,72 +4,34 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ulikunitz/xz"
 
+	"github.com/retrobpf/retrobpf/internal/debugbtf"
 	"github.com/retrobpf/retrobpf/reports"
 	"github.com/retrobpf/retrobpf/vmtest/kernels/kernelstest"
 )
 
-// debugPackageBTF makes a Debian kernel's BTF the way BTFHub makes it:
-// pahole --btf_encode_detached over the DWARF vmlinux of the kernel's
-// -dbg package (about 280 MB, downloaded with apt from the system's own
-// sources). The result is cached beside the test kernels.
+// debugPackageBTF is 6.1's BTF from Debian's -dbg package (debugbtf),
+// cached beside the test kernels.
 func debugPackageBTF(t *testing.T, release, version string) string {
 	t.Helper()
-	dir := filepath.Join(filepath.Dir(kernelstest.CacheDir()), "btfhub-fixture")
-	out := filepath.Join(dir, release+".btf")
+	out := filepath.Join(filepath.Dir(kernelstest.CacheDir()), "btfhub-fixture", release+".btf")
 	if _, err := os.Stat(out); err == nil {
 		return out
 	}
-	for _, tool := range []string{"apt-get", "dpkg-deb", "pahole", "tar"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: cannot make BTF from the -dbg package (make deps-test installs dwarves)", tool)
-		}
-	}
-	work := t.TempDir()
-	pkg := "linux-image-" + release + "-dbg=" + version
-	download := func() ([]byte, error) {
-		dl := exec.Command("apt-get", "download", pkg)
-		dl.Dir = work
-		return dl.CombinedOutput()
-	}
-	b, err := download()
-	if err != nil && os.Geteuid() == 0 {
-		// A fresh machine's package lists may predate the package.
-		if ub, uerr := exec.Command("apt-get", "update", "-q").CombinedOutput(); uerr != nil {
-			t.Logf("apt-get update: %v\n%s", uerr, ub)
-		}
-		b, err = download()
+	err := debugbtf.Make(release, version, out, os.Geteuid() == 0)
+	if errors.Is(err, debugbtf.ErrUnavailable) {
+		t.Skipf("cannot make BTF from the -dbg package: %v", err)
 	}
 	if err != nil {
-		t.Skipf("apt-get download %s: %v (%s)", pkg, err, strings.TrimSpace(string(b)))
-	}
-	debs, _ := filepath.Glob(filepath.Join(work, "*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("apt-get download left %v", debs)
-	}
-	vmlinux := "./usr/lib/debug/boot/vmlinux-" + release
-	x := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -x "$2"`, "sh", debs[0], vmlinux)
-	x.Dir = work
-	if b, err := x.CombinedOutput(); err != nil {
-		t.Fatalf("extract %s: %v\n%s", vmlinux, err, b)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := out + ".tmp"
-	if b, err := exec.Command("pahole", "--btf_encode_detached", tmp, filepath.Join(work, vmlinux)).CombinedOutput(); err != nil {
-		t.Fatalf("pahole: %v\n%s", err, b)
-	}
-	if err := os.Rename(tmp, out); err != nil {
 		t.Fatal(err)
 	}
 	return out

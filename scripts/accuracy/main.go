@@ -14,9 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/retrobpf/retrobpf/internal/debugbtf"
 	"github.com/retrobpf/retrobpf/vmtest/kernels"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -281,11 +281,9 @@ func compare(dir string, checks []string) error {
 	return nil
 }
 
-// debugBTF makes a cached Debian kernel's BTF the way BTFHub does: pahole
-// --btf_encode_detached over the DWARF vmlinux of its -dbg package,
-// downloaded with apt from the system's own sources. It is the --btf the
-// "--kernel V --btf" mode is measured with: that kernel's own types,
-// made by a tool nobody here wrote.
+// debugBTF makes a cached Debian kernel's BTF from its -dbg package (see
+// internal/debugbtf): the --btf the "--kernel V --btf" mode is measured
+// with, that kernel's own types made by a tool nobody here wrote.
 func debugBTF(ref, out string) error {
 	cache, err := kernels.Open("")
 	if err != nil {
@@ -299,34 +297,5 @@ func debugBTF(ref, out string) error {
 	if !ok || !strings.HasPrefix(pkg, "linux-image-") {
 		return fmt.Errorf("%s is not a Debian package kernel (%s)", ref, k.Source)
 	}
-	work, err := os.MkdirTemp("", "debugbtf-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	dbg := "linux-image-" + k.Release + "-dbg=" + version
-	run := func(name string, args ...string) error {
-		cmd := exec.Command(name, args...)
-		cmd.Dir = work
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
-		}
-		return nil
-	}
-	if err := run("apt-get", "download", dbg); err != nil {
-		return err
-	}
-	debs, _ := filepath.Glob(filepath.Join(work, "*.deb"))
-	if len(debs) != 1 {
-		return fmt.Errorf("apt-get download %s left %v", dbg, debs)
-	}
-	vmlinux := "./usr/lib/debug/boot/vmlinux-" + k.Release
-	if err := run("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -x "$2"`, "sh", debs[0], vmlinux); err != nil {
-		return err
-	}
-	tmp := out + ".tmp"
-	if err := run("pahole", "--btf_encode_detached", tmp, filepath.Join(work, vmlinux)); err != nil {
-		return err
-	}
-	return os.Rename(tmp, out)
+	return debugbtf.Make(k.Release, version, out, false)
 }
