@@ -11,10 +11,6 @@ import (
 	"github.com/retrobpf/retrobpf/vmtest/kernels/debian"
 )
 
-// debianVersions are Debian's release numbers, as BTFHub names its
-// directories (debian/10/x86_64/...).
-var debianVersions = map[string]string{"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
-
 // hubKernel says how BTFHub names the kernel: the profile's os, else what
 // a Debian package's name tells; false when nothing does.
 func hubKernel(entry Kernel, k *kernels.Kernel) (btfhub.Kernel, bool) {
@@ -31,8 +27,8 @@ func hubKernel(entry Kernel, k *kernels.Kernel) (btfhub.Kernel, bool) {
 		hk.OSID, hk.OSVersion = "debian", "10"
 		return hk, true
 	}
-	if suites := debian.GuessSuites(pkg); len(suites) == 1 && debianVersions[suites[0]] != "" {
-		hk.OSID, hk.OSVersion = "debian", debianVersions[suites[0]]
+	if suites := debian.GuessSuites(pkg); len(suites) == 1 && debian.Versions[suites[0]] != "" {
+		hk.OSID, hk.OSVersion = "debian", debian.Versions[suites[0]]
 		return hk, true
 	}
 	return hk, false

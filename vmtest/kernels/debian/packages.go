@@ -18,6 +18,10 @@ import (
 // Suites are the Debian releases searched for a package, oldest first.
 var Suites = []string{"bullseye", "bookworm", "trixie"}
 
+// Versions are Debian's release numbers by suite, as os-release's
+// VERSION_ID and BTFHub's directories (debian/10/...) name them.
+var Versions = map[string]string{"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
+
 // Package is the part of a Packages stanza that matters for kernels.
 type Package struct {
 	Package  string
