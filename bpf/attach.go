@@ -21,6 +21,7 @@ var ErrNotAttachable = errors.New("program has no kernel hook to attach to")
 //	tracepoint/GROUP/NAME      perf tracepoints
 //	fentry/SYM, fexit/SYM      BPF trampolines
 //	tp_btf/NAME                BTF-typed raw tracepoints
+//	raw_tp/NAME                raw tracepoints (raw_tracepoint/NAME too)
 //
 // spec is the program's ProgramSpec (for its section name). Network programs
 // (xdp, tc) return ErrNotAttachable: run them with Program.Run.
@@ -41,6 +42,10 @@ func Attach(spec *ebpf.ProgramSpec, prog *ebpf.Program) (link.Link, error) {
 			return nil, fmt.Errorf("program %s: section %q: want tracepoint/GROUP/NAME", spec.Name, spec.SectionName)
 		}
 		l, err = link.Tracepoint(group, name, prog, nil)
+	case "raw_tp", "raw_tracepoint":
+		// The attach, not the verifier, checks that the program reads no
+		// more arguments than the tracepoint passes (max_ctx_offset).
+		l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: target, Program: prog})
 	case "fentry", "fexit", "tp_btf":
 		l, err = link.AttachTracing(link.TracingOptions{Program: prog})
 	default:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
 
@@ -96,6 +97,25 @@ type ProgramReport struct {
 	MinKernel    kversion.Version `json:"min_kernel"`
 	MinKernelBy  []Requirement    `json:"min_kernel_by,omitempty"`
 	Findings     []Finding        `json:"findings,omitempty"`
+
+	live         map[int64]bool // reachable instruction offsets; nil: not known
+	coreResolved bool           // live was walked with the target's CO-RE values
+}
+
+// Reachable reports whether the verifier can reach the instruction at raw
+// offset insn, with the values the analysis knew (.rodata, the target's
+// .kconfig and CO-RE values). decided is false when that is not known: the
+// walk was not possible, or it reached insn without knowing the target's
+// CO-RE values (a bpf_core_*_exists() guard may still skip it). An
+// instruction the walk never reached is dead whatever those values.
+func (p *ProgramReport) Reachable(insn int64) (reachable, decided bool) {
+	if p.live == nil {
+		return true, false
+	}
+	if !p.live[insn] {
+		return false, true
+	}
+	return true, p.coreResolved
 }
 
 // MapReport describes one map of an object.
@@ -144,6 +164,83 @@ func Analyze(path string) (*ObjectReport, error) { return AnalyzeWith(path, nil)
 // verifier does not visit it. An error from prepare is returned wrapped
 // with the path.
 func AnalyzeWith(path string, prepare func(*ebpf.CollectionSpec) error) (*ObjectReport, error) {
+	return AnalyzeFor(path, AnalyzeOptions{Prepare: prepare})
+}
+
+// AnalyzeOptions say how the loader will prepare the object and, when
+// known, for which kernel.
+type AnalyzeOptions struct {
+	// Prepare changes the spec as the loader will (see AnalyzeWith).
+	Prepare func(*ebpf.CollectionSpec) error
+	// Kernel is the target kernel, nil when the analysis is for any.
+	// With it, .kconfig externs take the values the loader gives them
+	// there, and code they rule out is dead like code .rodata rules out.
+	Kernel *Kernel
+}
+
+// Kernel is what the analysis may assume of a target kernel.
+type Kernel struct {
+	// Running says the target is the kernel this process runs on: the
+	// .kconfig values are read from it as the loader reads them, and
+	// Version, Release and Config are ignored.
+	Running bool
+	// Version is its upstream version. Exact says the patch level is
+	// known (a probe's LINUX_VERSION_CODE, a full x.y.z); otherwise a
+	// branch on LINUX_KERNEL_VERSION is decided only when every patch
+	// level of Major.Minor decides it the same way.
+	Version kversion.Version
+	Exact   bool
+	// Release is its `uname -r`, when known.
+	Release string
+	// Config is its .config text; nil when unknown (CONFIG_ externs are
+	// then undecided).
+	Config []byte
+	// BTF is its kernel types, when known: CO-RE relocations are applied
+	// against it before the walk, so bpf_core_*_exists() guards are
+	// decided and ProgramReport.Reachable tells whether the verifier gets
+	// to an instruction a failed relocation poisons.
+	BTF *btf.Spec
+}
+
+// kconfigEnvs are the .kconfig values the loader may give obj on k: one
+// per patch level that matters when the patch level is not known.
+func (k *Kernel) kconfigEnvs(obj *objload.Object) []reachEnv {
+	if k != nil && k.Running {
+		data, known := obj.KnownKconfig(objload.Options{})
+		if data == nil {
+			return nil
+		}
+		return []reachEnv{{kconfig: data, kconfigKnown: known}}
+	}
+	if k == nil || k.Version.IsZero() {
+		return nil
+	}
+	patches := []int{k.Version.Patch}
+	if !k.Exact {
+		patches = []int{0, 255}
+	}
+	var envs []reachEnv
+	for _, patch := range patches {
+		v := k.Version
+		v.Patch = patch
+		release := k.Release
+		if release == "" {
+			release = v.String()
+		}
+		data, known := obj.KnownKconfig(objload.Options{
+			Release: release, Config: k.Config,
+			Virtual: map[string]uint64{"LINUX_KERNEL_VERSION": uint64(v.Code())},
+		})
+		if data == nil {
+			return nil
+		}
+		envs = append(envs, reachEnv{kconfig: data, kconfigKnown: known})
+	}
+	return envs
+}
+
+// AnalyzeFor is Analyze with opts.
+func AnalyzeFor(path string, opts AnalyzeOptions) (*ObjectReport, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s: %w", path, ErrIsDir)
 	}
@@ -156,16 +253,20 @@ func AnalyzeWith(path string, prepare func(*ebpf.CollectionSpec) error) (*Object
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	spec, weak, err := loadSpec(f, st.Size())
+	spec, obj, err := loadSpec(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if prepare != nil {
-		if err := prepare(spec); err != nil {
+	if opts.Prepare != nil {
+		if err := opts.Prepare(spec); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	rep, err := analyzeSpec(spec, weak)
+	env := objectEnv{weak: obj.Weak, kernels: opts.Kernel.kconfigEnvs(obj)}
+	if opts.Kernel != nil {
+		env.kernelTypes = opts.Kernel.BTF
+	}
+	rep, err := analyzeSpec(spec, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -175,19 +276,29 @@ func AnalyzeWith(path string, prepare func(*ebpf.CollectionSpec) error) (*Object
 
 // AnalyzeReader is Analyze for an object held in memory or another reader.
 func AnalyzeReader(r io.ReaderAt, size int64) (*ObjectReport, error) {
-	spec, weak, err := loadSpec(r, size)
+	spec, obj, err := loadSpec(r, size)
 	if err != nil {
 		return nil, err
 	}
-	return analyzeSpec(spec, weak)
+	return analyzeSpec(spec, objectEnv{weak: obj.Weak})
+}
+
+// objectEnv is what the analysis of one object knows besides its spec.
+type objectEnv struct {
+	// weak reports whether the object declares a symbol __weak, as libbpf
+	// reads it: a weak __ksym that is absent loads as NULL, so it is no
+	// requirement.
+	weak func(string) bool
+	// kernels are the .kconfig values of the target (several when its
+	// patch level is unknown); none without a target.
+	kernels []reachEnv
+	// kernelTypes is the target's BTF, nil when unknown.
+	kernelTypes *btf.Spec
 }
 
 // loadSpec classifies bad input before handing the bytes to cilium/ebpf,
 // whose own errors do not say "this is not an ELF at all".
-// weak reports whether the object declares a symbol __weak, as libbpf
-// reads it: a weak __ksym that is absent loads as NULL, so it is no
-// requirement.
-func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, weak func(string) bool, err error) {
+func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, obj *objload.Object, err error) {
 	head := make([]byte, min(size, maxProbeBytes))
 	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, err
@@ -227,11 +338,11 @@ func loadSpec(r io.ReaderAt, size int64) (spec *ebpf.CollectionSpec, weak func(s
 	}()
 	// objload reads it as libbpf would (weak maps and externs included,
 	// .kconfig laid out as a map).
-	obj, err := objload.ReadAt(sr, size)
+	obj, err = objload.ReadAt(sr, size)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadObject, strings.TrimPrefix(err.Error(), objload.ErrBadObject.Error()+": "))
 	}
-	return obj.AnalysisSpec(), obj.Weak, nil
+	return obj.AnalysisSpec(), obj, nil
 }
 
 func machineName(m elf.Machine) string {
@@ -243,10 +354,10 @@ func machineName(m elf.Machine) string {
 // hand with cilium/ebpf/asm). Requirements are deduplicated per program,
 // keeping the first source.
 func AnalyzeSpec(spec *ebpf.CollectionSpec) (*ObjectReport, error) {
-	return analyzeSpec(spec, func(string) bool { return false })
+	return analyzeSpec(spec, objectEnv{weak: func(string) bool { return false }})
 }
 
-func analyzeSpec(spec *ebpf.CollectionSpec, weak func(string) bool) (*ObjectReport, error) {
+func analyzeSpec(spec *ebpf.CollectionSpec, env objectEnv) (*ObjectReport, error) {
 	if spec == nil {
 		return nil, errNilSpec
 	}
@@ -273,7 +384,7 @@ func analyzeSpec(spec *ebpf.CollectionSpec, weak func(string) bool) (*ObjectRepo
 	usedBy := map[string][]string{}
 	var objReqs reqSet
 	for _, n := range names {
-		p := analyzeProgram(spec, weak, n, spec.Programs[n])
+		p := analyzeProgram(spec, env, n, spec.Programs[n])
 		for _, m := range unsized {
 			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Source: "map " + m,
 				Message: fmt.Sprintf("map %s has max_entries 0: the object loads only after its loader sets a size", m)})
@@ -376,7 +487,7 @@ func catalogued(reqs []Requirement) ([]Requirement, []Finding) {
 
 func isDynamic(id FeatureID) bool {
 	s := string(id)
-	for _, prefix := range []string{"kfunc:", "ksym:", "btf-func:", "tracepoint:", "raw-tp:"} {
+	for _, prefix := range []string{"kfunc:", "ksym:", "btf-func:", "tracepoint:", "raw-tp:", "raw-tp-args:", "btf-func-args:"} {
 		if strings.HasPrefix(s, prefix) {
 			return true
 		}

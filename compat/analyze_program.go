@@ -2,6 +2,7 @@ package compat
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,7 +18,7 @@ const bpfFSleepable = 1 << 4
 const maxClassicInsns = 4096
 
 // analyzeProgram derives everything one program needs.
-func analyzeProgram(spec *ebpf.CollectionSpec, weak func(string) bool, name string, p *ebpf.ProgramSpec) ProgramReport {
+func analyzeProgram(spec *ebpf.CollectionSpec, env objectEnv, name string, p *ebpf.ProgramSpec) ProgramReport {
 	pr := ProgramReport{
 		Name:     name,
 		Section:  p.SectionName,
@@ -31,7 +32,7 @@ func analyzeProgram(spec *ebpf.CollectionSpec, weak func(string) bool, name stri
 	pr.Sleepable = p.Flags&bpfFSleepable != 0
 	pr.Instructions = int(p.Instructions.Size() / asm.InstructionSize)
 
-	a := &progAnalysis{spec: spec, weak: weak, prog: p, report: &pr}
+	a := &progAnalysis{spec: spec, weak: env.weak, kernels: env.kernels, kernelTypes: env.kernelTypes, prog: p, report: &pr}
 	a.section = "section " + p.SectionName
 	if p.SectionName == "" {
 		a.section = "program " + name
@@ -60,11 +61,14 @@ func analyzeProgram(spec *ebpf.CollectionSpec, weak func(string) bool, name stri
 type progAnalysis struct {
 	spec    *ebpf.CollectionSpec
 	weak    func(string) bool // declared __weak in the object
-	prog    *ebpf.ProgramSpec
-	report  *ProgramReport
-	section string
-	reqs    reqSet
-	maps    map[string]bool
+	kernels []reachEnv        // the target's .kconfig values (objectEnv)
+	// kernelTypes is the target's BTF (objectEnv).
+	kernelTypes *btf.Spec
+	prog        *ebpf.ProgramSpec
+	report      *ProgramReport
+	section     string
+	reqs        reqSet
+	maps        map[string]bool
 }
 
 func (a *progAnalysis) add(id FeatureID, reason, source string) {
@@ -251,7 +255,8 @@ func (a *progAnalysis) instructions() {
 		}
 	}
 	gpl := isGPLCompatible(a.prog.License)
-	live := reachable(a.spec, insns) // nil: all of it
+	r := a.reach()
+	live := r.live // nil: all of it
 	fn := ""
 	for it := insns.Iterate(); it.Next(); {
 		ins := it.Ins
@@ -295,6 +300,117 @@ func (a *progAnalysis) instructions() {
 		}
 		a.isa(ins, off, src, symbols)
 	}
+	a.contextReads(r)
+	a.report.live, a.report.coreResolved = r.live, r.coreResolved
+}
+
+// relocated returns a copy of prog's instructions with its CO-RE
+// relocations applied against kernel as cilium/ebpf applies them at load
+// (a relocation without a match poisons its instruction), and whether
+// that worked; if not, the instructions as they are.
+func relocated(prog *ebpf.ProgramSpec, local, kernel *btf.Spec) (asm.Instructions, bool) {
+	if local == nil {
+		return prog.Instructions, false
+	}
+	insns := slices.Clone(prog.Instructions)
+	var relos []*btf.CORERelocation
+	var at []int
+	for i := range insns {
+		if r := btf.CORERelocationMetadata(&insns[i]); r != nil {
+			relos, at = append(relos, r), append(at, i)
+		}
+	}
+	if len(relos) == 0 {
+		return prog.Instructions, true
+	}
+	fixups, err := btf.CORERelocate(relos, []*btf.Spec{kernel}, prog.ByteOrder, local.TypeID)
+	if err != nil || len(fixups) != len(relos) {
+		return prog.Instructions, false
+	}
+	for i, f := range fixups {
+		if err := f.Apply(&insns[at[i]]); err != nil {
+			return prog.Instructions, false
+		}
+	}
+	return insns, true
+}
+
+// reach walks the program for every .kconfig value the target may give
+// it and keeps what any of them reaches: a path one patch level takes is
+// a path the verifier may walk.
+func (a *progAnalysis) reach() reach {
+	insns, resolved := a.prog.Instructions, false
+	if a.kernelTypes != nil {
+		insns, resolved = relocated(a.prog, a.spec.Types, a.kernelTypes)
+	}
+	kernels := a.kernels
+	if len(kernels) == 0 {
+		kernels = []reachEnv{{}}
+	}
+	var all reach
+	for i, env := range kernels {
+		env.coreResolved = resolved
+		r := reachable(a.spec, insns, env)
+		r.coreResolved = resolved
+		if r.live == nil {
+			return r
+		}
+		if i == 0 {
+			all = r
+			continue
+		}
+		for off := range r.live {
+			all.live[off] = true
+		}
+		if r.ctxEnd > all.ctxEnd {
+			all.ctxEnd, all.ctxAt = r.ctxEnd, r.ctxAt
+		}
+		if r.modifiedCtx < 0 {
+			all.modifiedCtx = -1 // refused only if every patch level reads it
+		}
+	}
+	return all
+}
+
+// contextReads turns the context reads of a BTF-typed tracing program
+// into what its target must offer: a tp_btf or raw_tp program reading
+// ctx[i] needs a tracepoint with more than i arguments (the argument list
+// of a tracepoint changes between kernels: block_rq_issue lost its
+// request_queue in 5.11), an fentry program a function with more than i,
+// an fexit program more than i-1 (ctx[n] is the return value).
+func (a *progAnalysis) contextReads(r reach) {
+	if r.live == nil {
+		return
+	}
+	src := fmt.Sprintf("%s, insn %d", a.section, r.modifiedCtx)
+	if r.modifiedCtx >= 0 {
+		a.finding(SeverityError, src, "reads the context through its pointer plus %d: the verifier refuses a modified context pointer (dereference of modified ctx ptr); read ctx[i] at a constant offset", r.modifiedCtxOff)
+	}
+	if r.ctxEnd <= 0 {
+		return
+	}
+	args := (r.ctxEnd + 7) / 8
+	var id FeatureID
+	switch attach, fn := attachKind(a.prog); attach {
+	case "tp_btf", "raw_tp":
+		if !symbolName.MatchString(a.prog.AttachTo) {
+			return
+		}
+		id = FeatureID(fmt.Sprintf("raw-tp-args:%s/%d", a.prog.AttachTo, args))
+	case "fentry", "fmod_ret":
+		if fn == "" {
+			return
+		}
+		id = FeatureID(fmt.Sprintf("btf-func-args:%s/%d", fn, args))
+	case "fexit":
+		if fn == "" || args < 2 {
+			return // ctx[0] alone is an argument or the return value of a 0-argument function
+		}
+		id = FeatureID(fmt.Sprintf("btf-func-args:%s/%d", fn, args-1))
+	default:
+		return
+	}
+	a.add(id, fmt.Sprintf("reads ctx[%d], the %s's argument %d", args-1, map[bool]string{true: "tracepoint", false: "function"}[strings.HasPrefix(string(id), "raw-tp")], args), fmt.Sprintf("%s, insn %d", a.section, r.ctxAt))
 }
 
 func (a *progAnalysis) helperCall(ins *asm.Instruction, src string, gpl bool) {

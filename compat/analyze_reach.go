@@ -3,10 +3,13 @@ package compat
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/objload"
 )
 
 // Dead code is not a requirement. The verifier walks a program from its
@@ -22,11 +25,23 @@ import (
 // (immediates, ALU on constants, loads from .rodata at a known offset)
 // and pointers into .rodata, prunes a conditional jump only when both
 // sides are known, and treats everything else as unknown, so what it
-// calls dead the verifier cannot visit either. It does not track the
-// stack, .kconfig externs or CO-RE relocated values (an immediate with a
-// CO-RE relocation is unknown until the loader patches it for a target).
-// Global functions are verified on their own with unknown arguments, so
-// they are roots; static functions are reached only through calls.
+// calls dead the verifier cannot visit either. .kconfig externs are
+// known only for a target kernel (reachEnv), and only the bytes the
+// loader will certainly give them (LINUX_KERNEL_VERSION from its version,
+// CONFIG_* from its config): libbpf-tools pick tracepoint argument
+// layouts with `if (LINUX_KERNEL_VERSION < KERNEL_VERSION(5, 11, 0))`.
+// It does not track the stack or CO-RE relocated values (an immediate
+// with a CO-RE relocation is unknown until the loader patches it for a
+// target). Global functions are verified on their own with unknown
+// arguments, so they are roots; static functions are reached through
+// calls, with their callers' argument registers.
+//
+// It also follows the context pointer (r1 at entry, through moves,
+// constant adds and static calls) and records the context reads on
+// reachable paths: a tp_btf, raw_tp or fentry program that reads ctx[i]
+// needs a target whose tracepoint or function has more than i
+// arguments, which the verifier ("func X doesn't have 2-th argument") or
+// the attach (raw_tp max_ctx_offset) checks.
 //
 // Only checks the verifier makes while it walks the code depend on this:
 // helper calls (their existence, their program type, GPL). Map
@@ -40,12 +55,16 @@ const (
 	regUnknown regKind = iota
 	regScalar          // a known 64-bit value
 	regRodata          // a pointer to a frozen read-only map's value at a known offset
+	regCtx             // the program's context pointer plus a known offset
 )
 
 type regState struct {
 	kind regKind
-	val  int64  // the scalar, or the offset into the map value
+	val  int64  // the scalar, or the offset into the map value or context
 	data []byte // regRodata: the map's value
+	// known marks the bytes of data that are certain (nil: all): a
+	// .kconfig extern the target does not decide is unknown.
+	known []bool
 }
 
 type regFile [11]regState
@@ -64,9 +83,43 @@ func (r *regFile) meet(o *regFile) (changed bool) {
 	return changed
 }
 
+// reachEnv is what the analysis knows of the target kernel: the .kconfig
+// value the loader will give the object there (nil: no target, every
+// extern unknown).
+type reachEnv struct {
+	kconfig      []byte
+	kconfigKnown []bool
+	// coreResolved says the instructions carry the target's CO-RE values
+	// (relocated against its BTF): bpf_core_*_exists() and field offsets
+	// are then constants like any other, and a relocation that found no
+	// match is the poisoned instruction the verifier refuses if it gets
+	// there.
+	coreResolved bool
+}
+
+// reach is what reachable found.
+type reach struct {
+	// live holds the raw instruction offsets the verifier can visit; nil
+	// when the program's shape is not understood (then all of them).
+	live map[int64]bool
+	// ctxEnd is one past the last context byte read on a reachable path
+	// (0: none seen); ctxAt is the first such read, for messages.
+	ctxEnd, ctxAt int64
+	// modifiedCtx is a reachable read through the context pointer plus a
+	// nonzero constant, which the verifier refuses whatever the kernel
+	// ("dereference of modified ctx ptr"); -1 when there is none.
+	modifiedCtx    int64
+	modifiedCtxOff int64
+	// coreResolved: the walk had the target's CO-RE values.
+	coreResolved bool
+}
+
 // frozenData returns the value of a map the loader freezes read-only
 // before the program is loaded, or nil.
 func frozenData(spec *ebpf.CollectionSpec, name string) []byte {
+	if name == objload.KconfigMap {
+		return nil // its contents are the target's: reachEnv
+	}
 	m := spec.Maps[name]
 	if m == nil || m.Type != ebpf.Array || m.Flags&bpfFRdonlyProg == 0 || len(m.Contents) != 1 {
 		return nil
@@ -89,10 +142,9 @@ func frozenData(spec *ebpf.CollectionSpec, name string) []byte {
 // bpfFRdonlyProg is BPF_F_RDONLY_PROG: the program may only read the map.
 const bpfFRdonlyProg = 1 << 7
 
-// reachable returns the raw instruction offsets the verifier can visit,
-// or nil when the program's shape is not understood (then every
-// instruction counts as reachable).
-func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions) map[int64]bool {
+// reachable walks insns as the verifier will see them in env.
+func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) reach {
+	out := reach{modifiedCtx: -1}
 	byOff := map[int64]*asm.Instruction{}
 	symbols := map[string]int64{}
 	var roots []int64
@@ -109,16 +161,23 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions) map[int64]bool
 		end = off + int64(it.Ins.Size()/asm.InstructionSize)
 	}
 	if len(byOff) == 0 {
-		return nil
+		return out
 	}
 
-	frozen := map[string][]byte{}
-	frozenOnce := func(name string) []byte {
-		if b, ok := frozen[name]; ok {
-			return b
+	frozen := map[string]regState{}
+	frozenOnce := func(name string) regState {
+		if r, ok := frozen[name]; ok {
+			return r
 		}
-		frozen[name] = frozenData(spec, name)
-		return frozen[name]
+		r := regState{}
+		switch data := frozenData(spec, name); {
+		case data != nil:
+			r = regState{kind: regRodata, data: data}
+		case name == objload.KconfigMap && env.kconfig != nil:
+			r = regState{kind: regRodata, data: env.kconfig, known: env.kconfigKnown}
+		}
+		frozen[name] = r
+		return r
 	}
 	states := map[int64]*regFile{}
 	var work []int64
@@ -137,8 +196,9 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions) map[int64]bool
 		work = append(work, off)
 		return true
 	}
-	var unknown regFile
-	visit(0, &unknown)
+	var unknown, entry regFile
+	entry[asm.R1] = regState{kind: regCtx}
+	visit(0, &entry)
 	for _, r := range roots {
 		visit(r, &unknown)
 	}
@@ -156,10 +216,14 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions) map[int64]bool
 		}
 		return off + 1 + int64(ins.Offset), true
 	}
+	isRoot := map[int64]bool{}
+	for _, r := range roots {
+		isRoot[r] = true
+	}
 
 	for steps := 0; len(work) > 0; steps++ {
 		if steps > 64*len(byOff) {
-			return nil // no fixpoint in reasonable time: assume all reachable
+			return reach{modifiedCtx: -1} // no fixpoint in reasonable time: assume all reachable
 		}
 		off := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -174,85 +238,109 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions) map[int64]bool
 			case asm.Exit:
 				continue
 			case asm.Call:
-				if ins.IsFunctionCall() || ins.IsLoadOfFunctionPointer() {
+				if ins.IsFunctionCall() {
+					t, ok := target(ins, off)
+					if !ok {
+						return reach{modifiedCtx: -1}
+					}
+					// A static function starts with its caller's
+					// arguments; a global one is verified on its own.
+					callee := unknown
+					if !isRoot[t] {
+						copy(callee[asm.R1:asm.R6], st[asm.R1:asm.R6])
+					}
+					if !visit(t, &callee) {
+						return reach{modifiedCtx: -1}
+					}
+				} else if ins.IsLoadOfFunctionPointer() {
 					t, ok := target(ins, off)
 					if !ok || !visit(t, &unknown) {
-						return nil
+						return reach{modifiedCtx: -1}
 					}
 				}
 				for r := asm.R0; r <= asm.R5; r++ {
 					st[r] = regState{}
 				}
 				if !visit(next, &st) && next < end {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				continue
 			case asm.Ja:
 				t, ok := target(ins, off)
 				if !ok || !visit(t, &st) {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				continue
 			case asm.JCOND: // may_goto: both ways
 				t, ok := target(ins, off)
 				if !ok || !visit(t, &st) || !visit(next, &st) {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				continue
 			default:
 				t, ok := target(ins, off)
 				if !ok {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				taken, known := branchTaken(ins, &st, cls == asm.Jump32Class)
 				if (!known || taken) && !visit(t, &st) {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				if (!known || !taken) && !visit(next, &st) {
-					return nil
+					return reach{modifiedCtx: -1}
 				}
 				continue
 			}
 		}
 
-		step(frozenOnce, ins, &st)
+		if cls == asm.LdXClass && ins.Src <= asm.R10 && st[ins.Src].kind == regCtx && op.Mode() == asm.MemMode {
+			base := st[ins.Src].val
+			if base != 0 && out.modifiedCtx < 0 {
+				out.modifiedCtx, out.modifiedCtxOff = off, base
+			}
+			if e := base + int64(ins.Offset) + int64(op.Size().Sizeof()); e > out.ctxEnd {
+				out.ctxEnd, out.ctxAt = e, off
+			}
+		}
+		step(frozenOnce, ins, &st, env.coreResolved)
 		if ins.IsLoadOfFunctionPointer() {
 			t, ok := target(ins, off)
 			if !ok || !visit(t, &unknown) {
-				return nil
+				return reach{modifiedCtx: -1}
 			}
 		}
 		if next >= end {
 			continue // falls off the end: the verifier rejects that on its own
 		}
 		if !visit(next, &st) {
-			return nil
+			return reach{modifiedCtx: -1}
 		}
 	}
-	live := make(map[int64]bool, len(states))
+	out.live = make(map[int64]bool, len(states))
 	for off := range states {
-		live[off] = true
+		out.live[off] = true
 	}
-	return live
+	return out
 }
 
 // step applies a non-jump instruction to st.
-func step(frozen func(string) []byte, ins *asm.Instruction, st *regFile) {
+func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, coreResolved bool) {
 	op := ins.OpCode
 	dst := ins.Dst
 	if dst > asm.R10 {
 		*st = regFile{}
 		return
 	}
-	core := btf.CORERelocationMetadata(ins) != nil
+	core := !coreResolved && btf.CORERelocationMetadata(ins) != nil
 	switch cls := op.Class(); {
 	case cls == asm.LdClass && op.IsDWordLoad():
 		st[dst] = regState{}
 		switch {
 		case core:
 		case ins.Src == asm.PseudoMapValue:
-			if data := frozen(ins.Reference()); data != nil {
-				st[dst] = regState{kind: regRodata, val: int64(uint64(ins.Constant) >> 32), data: data}
+			if r := frozen(ins.Reference()); r.kind == regRodata {
+				r.val = int64(uint64(ins.Constant) >> 32)
+				st[dst] = r
 			}
 		case ins.Src == 0 && ins.Reference() == "":
 			st[dst] = regState{kind: regScalar, val: ins.Constant}
@@ -273,6 +361,9 @@ func step(frozen func(string) []byte, ins *asm.Instruction, st *regFile) {
 		n := int64(op.Size().Sizeof())
 		at := src.val + int64(ins.Offset)
 		if at < 0 || n <= 0 || at+n > int64(len(src.data)) {
+			return
+		}
+		if src.known != nil && slices.Contains(src.known[at:at+n], false) {
 			return
 		}
 		b := src.data[at : at+n]
@@ -325,11 +416,12 @@ func alu(ins *asm.Instruction, st *regFile, is32, core bool) regState {
 		}
 		return s
 	}
-	if d.kind == regRodata && !is32 && s.kind == regScalar && (aop == asm.Add || aop == asm.Sub) {
+	if (d.kind == regRodata || d.kind == regCtx) && !is32 && s.kind == regScalar && (aop == asm.Add || aop == asm.Sub) {
 		if aop == asm.Sub {
 			s.val = -s.val
 		}
-		return regState{kind: regRodata, val: d.val + s.val, data: d.data}
+		d.val += s.val
+		return d
 	}
 	if d.kind != regScalar || (s.kind != regScalar && aop != asm.Neg) {
 		return regState{}
@@ -364,9 +456,15 @@ func alu(ins *asm.Instruction, st *regFile, is32, core bool) regState {
 		} else {
 			r = a >> (b & 63)
 		}
+	case asm.ArSh: // sign extension of a 32-bit load: r <<= 32; r s>>= 32
+		if is32 {
+			r = uint64(uint32(int32(uint32(a)) >> (b & 31)))
+		} else {
+			r = uint64(int64(a) >> (b & 63))
+		}
 	case asm.Neg:
 		r = -a
-	default: // division, arithmetic shifts, byte swaps: not needed for guards
+	default: // division, byte swaps: not needed for guards
 		return regState{}
 	}
 	if is32 {

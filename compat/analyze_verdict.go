@@ -101,7 +101,7 @@ func (r Requirement) DerivedSymbol() bool {
 	if r.Origin != FromAnalysis {
 		return false
 	}
-	for _, prefix := range []string{"ksym:", "btf-func:", "tracepoint:", "raw-tp:"} {
+	for _, prefix := range []string{"ksym:", "btf-func:", "tracepoint:", "raw-tp:", "raw-tp-args:", "btf-func-args:"} {
 		if strings.HasPrefix(string(r.Feature), prefix) {
 			return true
 		}

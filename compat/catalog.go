@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -25,6 +26,9 @@ func Catalog() []Feature {
 //     few well-known names, zero otherwise);
 //   - attach targets: btf-func:NAME (fentry/fexit/fmod_ret/lsm),
 //     tracepoint:GROUP/EVENT and raw-tp:NAME (raw_tp, tp_btf);
+//   - argument counts: raw-tp-args:NAME/N (the tracepoint passes at least
+//     N arguments) and btf-func-args:NAME/N (the function takes at least
+//     N argument slots), for programs that read ctx[N-1];
 //   - helper:bpf_X@PROG, the helper bpf_X used from program type PROG
 //     (Since is the later of the two).
 //
@@ -70,6 +74,22 @@ func Lookup(id FeatureID) (Feature, error) {
 			Description: "tracepoint " + name + " exists (tracepoint program target)",
 			Probe:       "look for events/" + name + " in tracefs (or its btf_trace_ type in the kernel's BTF)",
 			Hint:        "the tracepoint is missing or renamed on this kernel: attach to an alternative tracepoint or a kprobe in a fallback variant",
+		}, nil
+	case strings.HasPrefix(s, "raw-tp-args:"), strings.HasPrefix(s, "btf-func-args:"):
+		kind, rest, _ := strings.Cut(s, ":")
+		name, n, ok := strings.Cut(rest, "/")
+		if !ok || !symbolName.MatchString(name) || !isCount(n) {
+			return Feature{}, fmt.Errorf("%w: %q: want %s:NAME/N", ErrUnknownFeature, s, kind)
+		}
+		what := "tracepoint " + name + " passes"
+		if kind == "btf-func-args" {
+			what = "function " + name + " takes"
+		}
+		return Feature{
+			ID: id, Kind: KindMisc,
+			Description: what + " at least " + n + " arguments (the program reads ctx[" + n + "-1])",
+			Probe:       "count the parameters of " + map[bool]string{true: "btf_trace_" + name, false: name}[kind == "raw-tp-args"] + " in the kernel's BTF",
+			Hint:        "the argument list differs on this kernel (tracepoint and function signatures change between releases): read the argument by its position on this kernel, chosen with LINUX_KERNEL_VERSION or bpf_core_type_matches(), or ship a variant for it",
 		}, nil
 	case strings.HasPrefix(s, "raw-tp:"):
 		name := strings.TrimPrefix(s, "raw-tp:")
@@ -163,4 +183,10 @@ func v(s string) kversion.Version {
 		return kversion.Version{}
 	}
 	return kversion.MustParse(s)
+}
+
+// isCount reports whether s is a positive decimal count.
+func isCount(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n < 1000 && strconv.Itoa(n) == s
 }

@@ -1,6 +1,8 @@
 package compat
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -56,6 +58,8 @@ func (t kernelBTF) Has(id FeatureID) Availability {
 		return Availability{State: Unknown, Detail: "no FUNC " + name + " in the kernel's BTF; it may still be in kallsyms (probe the kernel)"}
 	case "raw-tp":
 		return t.tracepoint(name)
+	case "raw-tp-args", "btf-func-args":
+		return t.argCount(kind, name)
 	case "tracepoint":
 		group, event, _ := strings.Cut(name, "/")
 		if group == "syscalls" {
@@ -140,4 +144,68 @@ func (t kernelBTF) hasSyscall(call string) bool {
 		}
 	}
 	return false
+}
+
+// argCount answers raw-tp-args:NAME/N and btf-func-args:NAME/N from the
+// parameters of btf_trace_NAME (whose first, void *, is the tracepoint's
+// private data, not an argument) or of the FUNC NAME, counted in the
+// 8-byte context slots the verifier gives them (a struct passed by value
+// of 9 to 16 bytes takes two).
+func (t kernelBTF) argCount(kind, arg string) Availability {
+	name, n, _ := strings.Cut(arg, "/")
+	need, err := strconv.Atoi(n)
+	if err != nil {
+		return Availability{State: Unknown, Detail: "bad argument count " + n}
+	}
+	lookup, what := name, "FUNC "+name
+	if kind == "raw-tp-args" {
+		lookup, what = "btf_trace_"+name, "btf_trace_"+name
+	}
+	types, err := t.spec.AnyTypesByName(lookup)
+	if err != nil {
+		if kind == "raw-tp-args" {
+			return t.tracepoint(name) // absent: the raw-tp: requirement says so
+		}
+		return Availability{State: Unknown, Detail: "no " + what + " in the kernel's BTF"}
+	}
+	for _, typ := range types {
+		proto := funcProto(typ)
+		if proto == nil {
+			continue
+		}
+		slots := 0
+		for i, p := range proto.Params {
+			if kind == "raw-tp-args" && i == 0 {
+				continue
+			}
+			size, err := btf.Sizeof(p.Type)
+			if err == nil && size > 8 {
+				slots += 2
+			} else {
+				slots++
+			}
+		}
+		detail := fmt.Sprintf("%s has %d argument(s) in the kernel's BTF", what, slots)
+		if slots >= need {
+			return Availability{State: Supported, Detail: detail}
+		}
+		return Availability{State: Unsupported, Detail: fmt.Sprintf("%s; the program reads ctx[%d]", detail, need-1)}
+	}
+	return Availability{State: Unknown, Detail: what + " has no argument list in this BTF (a recorded surface without argument counts?)"}
+}
+
+// funcProto is the prototype behind a FUNC or a btf_trace_ typedef (a
+// pointer to a FUNC_PROTO).
+func funcProto(typ btf.Type) *btf.FuncProto {
+	switch typ := typ.(type) {
+	case *btf.Func:
+		p, _ := typ.Type.(*btf.FuncProto)
+		return p
+	case *btf.Typedef:
+		if ptr, ok := btf.UnderlyingType(typ).(*btf.Pointer); ok {
+			p, _ := ptr.Target.(*btf.FuncProto)
+			return p
+		}
+	}
+	return nil
 }

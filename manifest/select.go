@@ -51,6 +51,10 @@ type SelectOptions struct {
 	// constraints. When zero, a Target with a KernelVersion method is
 	// asked; otherwise constraints answer Unknown.
 	Kernel kversion.Version
+	// Facts is what the objects' analysis may assume of the target (its
+	// .kconfig values, its BTF for CO-RE): code they rule out there is no
+	// requirement. nil: none.
+	Facts *compat.Kernel
 }
 
 // Selection is the outcome of Select. JSON field reference:
@@ -190,8 +194,11 @@ func evaluateVariant(m *Manifest, p *Program, v *Variant, t compat.Target, kerne
 		var err error
 		// The variant's own settings are strict (its author named that
 		// object); the command line's apply where the object has the name.
-		obj, err = compat.AnalyzeWith(v.ObjectPath, func(spec *ebpf.CollectionSpec) error {
-			return v.Settings().Merge(opts.Set.Only(spec, opts.SetFound)).Apply(spec)
+		obj, err = compat.AnalyzeFor(v.ObjectPath, compat.AnalyzeOptions{
+			Prepare: func(spec *ebpf.CollectionSpec) error {
+				return v.Settings().Merge(opts.Set.Only(spec, opts.SetFound)).Apply(spec)
+			},
+			Kernel: opts.Facts,
 		})
 		if err != nil {
 			return VariantResult{}, fmt.Errorf("%s: program %s, variant %s: %w", where, p.Name, v.Name, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/check"
 	"github.com/retrobpf/retrobpf/compat/probe"
+	"github.com/retrobpf/retrobpf/internal/ksyms"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 	"github.com/retrobpf/retrobpf/internal/mdtable"
 )
@@ -51,9 +53,10 @@ func init() {
 			}
 			set := settingsFromFlag(c)
 			found := map[string]bool{}
-			res := check.Analyze(objects, func(spec *ebpf.CollectionSpec) error {
+			opts := compat.AnalyzeOptions{Prepare: func(spec *ebpf.CollectionSpec) error {
 				return set.Only(spec, found).Apply(spec)
-			})
+			}}
+			res := check.Analyze(objects, opts)
 			if err := unusedSettings(set, found, "object"); err != nil {
 				return err
 			}
@@ -66,6 +69,13 @@ func init() {
 			spec, err := checkResolveTarget(c, o, res.Requirements())
 			if err != nil {
 				return err
+			}
+			if facts := spec.Facts(); facts != nil {
+				// Again, for that kernel: its .kconfig and CO-RE values
+				// decide branches (the first pass told a host probe what
+				// to record).
+				opts.Kernel = facts
+				res = check.Analyze(objects, opts)
 			}
 			res.Evaluate(spec)
 			if err := o.Emit(func(w io.Writer) error {
@@ -101,6 +111,7 @@ func checkTargetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "probe", Usage: "compare with a saved probe report `FILE` (retrobpf probe --format json)"},
 		&cli.BoolFlag{Name: "host", Usage: "probe the running kernel now (run as root)"},
 		&cli.StringFlag{Name: "btf", Usage: "an external BTF `FILE` is available to the loader (satisfies btf:core)"},
+		&cli.StringFlag{Name: "kallsyms", Usage: "the target kernel's symbol table `FILE` (its System.map or a saved /proc/kallsyms, gzip or not): decides kprobe targets and __ksym references"},
 	}
 }
 
@@ -117,6 +128,9 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 	if n > 1 {
 		return nil, cliutil.Usagef("give only one of --kernel, --probe and --host")
 	}
+	if c.Bool("host") && c.IsSet("kallsyms") {
+		return nil, cliutil.Usagef("--kallsyms is for a kernel not running here: --host reads /proc/kallsyms itself")
+	}
 	spec := &check.Target{}
 	switch {
 	case c.IsSet("kernel"):
@@ -125,12 +139,14 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 			return nil, cliutil.Usagef("--kernel %q: want an upstream version such as 4.19 or 5.10.200", c.String("kernel"))
 		}
 		spec.Target, spec.Version, spec.VersionOnly = compat.VersionTarget(v), v, true
+		spec.Kernel = &compat.Kernel{Version: v, Exact: strings.Count(c.String("kernel"), ".") >= 2}
 	case c.IsSet("probe"):
 		rep, err := probe.Load(c.String("probe"))
 		if err != nil {
 			return nil, cliutil.Usage(fmt.Errorf("--probe: %w", err))
 		}
 		spec.Target, spec.Version = rep, checkProbedVersion(rep)
+		spec.Kernel = probedKernel(rep)
 	case c.Bool("host"):
 		if os.Geteuid() != 0 {
 			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
@@ -144,6 +160,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 			return nil, cliutil.Infra(err)
 		}
 		spec.Target, spec.Version = rep, checkProbedVersion(rep)
+		spec.Kernel = &compat.Kernel{Running: true}
 		// On the host, kernel types for CO-RE come from the loader's own
 		// search order (--btf, $RETROBPF_BTF, sysfs, the BTF cache), so
 		// check answers btf:core exactly as a load on this node would.
@@ -179,10 +196,31 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		spec.KernelBTF = types
 		spec.Target = compat.WithExternalBTF(compat.WithKernelBTF(spec.Target, types))
 	}
+	if f := c.String("kallsyms"); f != "" {
+		if spec.Target == nil {
+			return nil, cliutil.Usagef("--kallsyms needs a target (--kernel, --probe or --host)")
+		}
+		syms, err := ksyms.ReadFile(f)
+		if err != nil {
+			return nil, cliutil.Usagef("--kallsyms: %v", err)
+		}
+		spec.Target = compat.WithKernelSymbols(spec.Target, syms, filepath.Base(f))
+	}
 	if spec.Target == nil {
 		return nil, nil
 	}
 	return spec, nil
+}
+
+// probedKernel is what a probe report tells the analysis of its kernel:
+// the version LINUX_KERNEL_VERSION will hold there, exact when the probe
+// read the kernel's own version code.
+func probedKernel(rep *probe.Report) *compat.Kernel {
+	v := checkProbedVersion(rep)
+	if v.IsZero() {
+		return nil
+	}
+	return &compat.Kernel{Version: v, Exact: rep.Kernel.VersionCode != 0, Release: rep.Kernel.Release}
 }
 
 func checkProbedVersion(rep *probe.Report) kversion.Version {

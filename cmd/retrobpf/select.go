@@ -86,6 +86,7 @@ func init() {
 				// A version cannot tell whether a kernel symbol exists.
 				AcceptUnknownSymbols: spec.VersionOnly,
 				Kernel:               spec.Version,
+				Facts:                spec.Facts(),
 			})
 			if err != nil {
 				return cliutil.Usage(err)

@@ -3,7 +3,6 @@ package check
 import (
 	"errors"
 	"fmt"
-	"github.com/cilium/ebpf"
 	"io/fs"
 	"strings"
 
@@ -28,6 +27,26 @@ type Target struct {
 	// BTF or an external one for it): CO-RE relocations are resolved
 	// against it. Target should then include compat.WithKernelBTF.
 	KernelBTF *btf.Spec
+	// Kernel is what the analysis may assume of the target (its version
+	// for LINUX_KERNEL_VERSION, its config): code .kconfig externs rule
+	// out there is dead. nil: not known.
+	Kernel *compat.Kernel
+}
+
+// Facts is what the analysis may assume of the target: Kernel, with the
+// target's BTF when known. nil when nothing is known.
+func (t *Target) Facts() *compat.Kernel {
+	if t == nil || (t.Kernel == nil && t.KernelBTF == nil) {
+		return nil
+	}
+	k := compat.Kernel{}
+	if t.Kernel != nil {
+		k = *t.Kernel
+	}
+	if k.BTF == nil {
+		k.BTF = t.KernelBTF
+	}
+	return &k
 }
 
 // Result is the outcome of a check (check.schema.json).
@@ -52,12 +71,13 @@ type Object struct {
 // be read or is not a BPF object is recorded with its error (without the
 // file name, which Path holds).
 //
-// prepare, when not nil, changes each object's spec first as its loader
-// would (compat.AnalyzeWith); an error from it is that object's error.
-func Analyze(paths []string, prepare func(*ebpf.CollectionSpec) error) *Result {
+// opts.Prepare, when not nil, changes each object's spec first as its
+// loader would (compat.AnalyzeWith); an error from it is that object's
+// error. opts.Kernel is the target's, when known (Target.Kernel).
+func Analyze(paths []string, opts compat.AnalyzeOptions) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, Objects: []Object{}}
 	for _, path := range paths {
-		rep, err := compat.AnalyzeWith(path, prepare)
+		rep, err := compat.AnalyzeFor(path, opts)
 		if err != nil {
 			r.Objects = append(r.Objects, Object{Path: path, Error: inputError(path, err)})
 			continue
@@ -105,7 +125,7 @@ func (r *Result) Evaluate(t *Target) {
 		var core map[string][]compat.Unmet
 		if t != nil && t.KernelBTF != nil {
 			var err error
-			if core, err = coreUnmet(o.Path, t.KernelBTF); err != nil {
+			if core, err = coreUnmet(o.Path, t.KernelBTF, o.ObjectReport); err != nil {
 				// The analysis read the object, relocating it failed: every
 				// program's CO-RE stays undecided.
 				core = map[string][]compat.Unmet{}

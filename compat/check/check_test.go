@@ -22,7 +22,7 @@ func objects(t *testing.T) []string {
 }
 
 func TestEvaluateVersionTarget(t *testing.T) {
-	r := Analyze(objects(t), nil)
+	r := Analyze(objects(t), compat.AnalyzeOptions{})
 	bad := 0
 	for _, o := range r.Objects {
 		if o.Error != "" {
@@ -58,7 +58,7 @@ func TestEvaluateVersionTarget(t *testing.T) {
 }
 
 func TestResultMatchesSchema(t *testing.T) {
-	r := Analyze(objects(t), nil)
+	r := Analyze(objects(t), compat.AnalyzeOptions{})
 	for _, tg := range []*Target{nil, {Target: compat.VersionTarget(kversion.MustParse("4.19")), Version: kversion.MustParse("4.19"), VersionOnly: true}} {
 		r.Evaluate(tg)
 		if err := r.Validate(); err != nil {

@@ -16,11 +16,14 @@ import (
 // program, the relocations that found no match, naming the type and field.
 //
 // A failed relocation poisons its instruction; the verifier rejects the
-// program only if that instruction is reachable. A program that can steer
-// around it — a bpf_core_*_exists check, or a branch on .rodata or
-// .kconfig, which the verifier reads as constants — is therefore Unknown,
-// not Unsupported, until reachability is evaluated.
-func coreUnmet(path string, kernel *btf.Spec) (map[string][]compat.Unmet, error) {
+// program only if that instruction is reachable. rep is the object's
+// analysis: when it was made for this kernel's BTF (compat.Kernel.BTF) it
+// knows which instructions the verifier reaches with the kernel's CO-RE,
+// .kconfig and .rodata values, and a poisoned one it never reaches is no
+// requirement. Without that, a program that can steer around it — a
+// bpf_core_*_exists check, or a branch on .rodata or .kconfig — is
+// Unknown, not Unsupported.
+func coreUnmet(path string, kernel *btf.Spec, rep *compat.ObjectReport) (map[string][]compat.Unmet, error) {
 	// As libbpf reads it (weak symbols made global), like the analysis.
 	obj, err := objload.ReadFile(path)
 	if err != nil {
@@ -41,14 +44,33 @@ func coreUnmet(path string, kernel *btf.Spec) (map[string][]compat.Unmet, error)
 		}
 		state, detail := compat.Unsupported, "no match in the target's BTF: the instruction is poisoned and the program has no CO-RE existence check or constant guard that could skip it"
 		if guarded(prog, spec.Types) {
-			state, detail = compat.Unknown, "no match in the target's BTF: the program loads only if this access is unreachable (it has CO-RE existence checks or .rodata/.kconfig guards, not evaluated yet)"
+			state, detail = compat.Unknown, "no match in the target's BTF: the program loads only if this access is unreachable (it has CO-RE existence checks or .rodata/.kconfig guards that could not be evaluated)"
+		}
+		var pr *compat.ProgramReport
+		if rep != nil {
+			pr = rep.Program(name)
+		}
+		// Relocations count instructions; verifier logs and the analysis
+		// count raw 8-byte slots (a 64-bit load takes two).
+		rawOffset := make([]int64, 0, len(prog.Instructions))
+		for it := prog.Instructions.Iterate(); it.Next(); {
+			rawOffset = append(rawOffset, int64(it.Offset))
 		}
 		for _, m := range mismatches {
+			state, detail := state, detail
+			if pr != nil {
+				switch live, decided := pr.Reachable(rawOffsetOf(rawOffset, m.Insn)); {
+				case decided && !live:
+					continue // the verifier never gets there on this kernel
+				case decided:
+					state, detail = compat.Unsupported, "no match in the target's BTF: the instruction is poisoned, and the verifier reaches it with this kernel's CO-RE, .kconfig and .rodata values"
+				}
+			}
 			out[name] = append(out[name], compat.Unmet{
 				Requirement: compat.Requirement{
 					Feature: "btf:core",
 					Reason:  fmt.Sprintf("CO-RE relocation %s %s", m.Kind, m.Field),
-					Source:  fmt.Sprintf("program %s, insn %d", name, m.Insn),
+					Source:  fmt.Sprintf("program %s, insn %d", name, rawOffsetOf(rawOffset, m.Insn)),
 				},
 				State:  state,
 				Detail: detail,
@@ -82,4 +104,12 @@ func guarded(prog *ebpf.ProgramSpec, local *btf.Spec) bool {
 		}
 	}
 	return false
+}
+
+// rawOffsetOf is the raw offset of instruction index i.
+func rawOffsetOf(offsets []int64, i int) int64 {
+	if i < 0 || i >= len(offsets) {
+		return int64(i)
+	}
+	return offsets[i]
 }

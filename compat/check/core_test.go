@@ -47,7 +47,7 @@ func coreTarget(spec *btf.Spec) *Target {
 
 // fentry_core.o reads task_struct->tgid with CO-RE.
 func TestCORERelocationsAgainstTargetBTF(t *testing.T) {
-	r := Analyze([]string{"../testdata/fentry_core.o"}, nil)
+	r := Analyze([]string{"../testdata/fentry_core.o"}, compat.AnalyzeOptions{})
 	r.Evaluate(coreTarget(kernelSpec(t, "pid", "tgid")))
 	if v := r.Objects[0].Verdicts[0]; v.Verdict != compat.Compatible {
 		t.Fatalf("with tgid: %+v", v)
@@ -82,5 +82,56 @@ func TestGuarded(t *testing.T) {
 	}}
 	if !guarded(ro, nil) {
 		t.Error("a .rodata load is not a guard")
+	}
+}
+
+// A relocation the kernel cannot satisfy is no requirement where the
+// verifier never gets to it: versioned.o reads task_struct's __state or
+// state, whichever bpf_core_field_exists() finds. Analysed for the target's
+// BTF, the poisoned access is dead; analysed without it, undecided.
+func TestCOREPoisonedButUnreachable(t *testing.T) {
+	kernel := kernelSpec(t, "__state")
+	obj := []string{"../testdata/versioned.o"}
+	coreUnmets := func(r *Result) []compat.Unmet {
+		var out []compat.Unmet
+		for _, v := range r.Objects[0].Verdicts {
+			if v.Program != "wakeup_state_by_core" {
+				continue
+			}
+			for _, u := range v.Unmet {
+				if u.Feature == "btf:core" {
+					out = append(out, u)
+				}
+			}
+		}
+		return out
+	}
+	blind := Analyze(obj, compat.AnalyzeOptions{})
+	blind.Evaluate(coreTarget(kernel))
+	if u := coreUnmets(blind); len(u) != 1 || u[0].State != compat.Unknown || !strings.Contains(u[0].Reason, "task_struct___old.state") {
+		t.Errorf("analysed without the kernel's BTF: %+v", u)
+	}
+	aware := Analyze(obj, compat.AnalyzeOptions{Kernel: &compat.Kernel{Version: kversion.MustParse("6.1.0"), Exact: true, BTF: kernel}})
+	aware.Evaluate(coreTarget(kernel))
+	if u := coreUnmets(aware); len(u) != 0 {
+		t.Errorf("analysed with the kernel's BTF: %+v", u)
+	}
+}
+
+// fentry_core.o reads tgid before its .rodata guard: analysed for a
+// kernel without tgid the poisoned access is reached, so the program is
+// refused, not merely unconfirmed.
+func TestCOREPoisonedAndReachable(t *testing.T) {
+	kernel := kernelSpec(t, "pid")
+	r := Analyze([]string{"../testdata/fentry_core.o"}, compat.AnalyzeOptions{Kernel: &compat.Kernel{Version: kversion.MustParse("6.1.0"), Exact: true, BTF: kernel}})
+	r.Evaluate(coreTarget(kernel))
+	v := r.Objects[0].Verdicts[0]
+	if v.Verdict != compat.Incompatible {
+		t.Fatalf("verdict %s, unmet %+v", v.Verdict, v.Unmet)
+	}
+	for _, u := range v.Unmet {
+		if u.Feature == "btf:core" && (u.State != compat.Unsupported || !strings.Contains(u.Detail, "reaches it")) {
+			t.Errorf("%+v", u)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package probe
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"github.com/retrobpf/retrobpf/compat"
+	"github.com/retrobpf/retrobpf/internal/ksyms"
 )
 
 const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
@@ -131,26 +130,11 @@ func readKallsyms(want map[string]bool) (map[string]bool, error) {
 		return nil, err
 	}
 	defer f.Close()
-	found := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// ADDR TYPE NAME [MODULE]
-		line := sc.Bytes()
-		i := bytes.IndexByte(line, ' ')
-		if i < 0 || len(line) < i+3 {
-			continue
-		}
-		name := line[i+3:]
-		if j := bytes.IndexAny(name, " \t"); j >= 0 {
-			name = name[:j]
-		}
-		if want != nil && !want[string(name)] {
-			continue
-		}
-		found[string(name)] = true
+	found, err := ksyms.Read(f, want)
+	if errors.Is(err, ksyms.ErrPlaceholder) {
+		return map[string]bool{}, nil // empty: callers tell why (procHasKallsyms)
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("/proc/kallsyms: %w", err)
 	}
 	return found, nil

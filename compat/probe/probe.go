@@ -488,7 +488,7 @@ func (o *Options) Record(ids ...compat.FeatureID) {
 			o.Ksyms = append(o.Ksyms, name)
 		case "kfunc":
 			o.Kfuncs = append(o.Kfuncs, name)
-		case "btf-func", "raw-tp", "tracepoint":
+		case "btf-func", "raw-tp", "tracepoint", "raw-tp-args", "btf-func-args":
 			o.Targets = append(o.Targets, id)
 		case "helper":
 			helper, typ, qualified := strings.Cut(name, "@")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -44,9 +45,17 @@ type AttachSurface struct {
 	Symbols string `json:"symbols,omitempty"`
 	// BTFFuncs are the FUNC names of the kernel's vmlinux BTF.
 	BTFFuncs string `json:"btf_funcs,omitempty"`
+	// BTFFuncArgs are NAME/N for each FUNC of BTFFuncs: N is its number
+	// of parameters. An fentry program reading ctx[N] is refused there.
+	BTFFuncArgs string `json:"btf_func_args,omitempty"`
 	// RawTracepoints are the btf_trace_NAME types of the vmlinux BTF,
 	// without the prefix.
 	RawTracepoints string `json:"raw_tracepoints,omitempty"`
+	// RawTracepointArgs are NAME/N for each raw tracepoint: N is the
+	// number of arguments it passes (its btf_trace_NAME prototype's
+	// parameters but the first, the tracepoint's private data). A tp_btf
+	// program reading ctx[N] is refused there.
+	RawTracepointArgs string `json:"raw_tracepoint_args,omitempty"`
 	// Tracepoints are tracefs's available_events as GROUP/EVENT.
 	Tracepoints string `json:"tracepoints,omitempty"`
 	// Traceable are tracefs's available_filter_functions: the functions
@@ -58,9 +67,11 @@ type AttachSurface struct {
 	// Errors says why a list is missing, keyed by its JSON name.
 	Errors map[string]string `json:"errors,omitempty"`
 
-	once    sync.Once
-	sets    map[string]map[string]bool // by JSON name
-	loadErr error
+	once      sync.Once
+	sets      map[string]map[string]bool // by JSON name
+	traceArgs map[string]int             // from raw_tracepoint_args
+	funcArgs  map[string]int             // from btf_func_args
+	loadErr   error
 }
 
 // collectAttachSurface reads the running kernel's attach surface.
@@ -81,9 +92,11 @@ func collectAttachSurface() *AttachSurface {
 	}
 	syms, err := kallsymsNames()
 	set(&s.Symbols, "symbols", syms, err)
-	funcs, traces, err := btfSurface()
+	funcs, funcArgs, traces, args, err := btfSurface()
 	set(&s.BTFFuncs, "btf_funcs", funcs, err)
+	set(&s.BTFFuncArgs, "btf_func_args", funcArgs, err)
 	set(&s.RawTracepoints, "raw_tracepoints", traces, err)
+	set(&s.RawTracepointArgs, "raw_tracepoint_args", args, err)
 	events, err := tracefsEvents()
 	set(&s.Tracepoints, "tracepoints", events, err)
 	traceable, err := tracefsTraceable()
@@ -109,21 +122,33 @@ func kallsymsNames() ([]string, error) {
 	return out, nil
 }
 
-func btfSurface() (funcs, traces []string, err error) {
+// btfSurface reads the FUNCs and raw tracepoints of the running kernel's
+// BTF, and the argument count of each as NAME/N.
+func btfSurface() (funcs, funcArgs, traces, args []string, err error) {
 	raw, err := inputfile.Read(vmlinuxBTF, inputfile.MaxObject)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	funcs, typedefs, err := btflimit.FuncAndTypedefNames(raw)
+	funcs, typedefs, params, err := btflimit.FuncAndTypedefNames(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", vmlinuxBTF, err)
+		return nil, nil, nil, nil, fmt.Errorf("%s: %w", vmlinuxBTF, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range funcs {
+		if p, ok := params[f]; ok && !seen[f] {
+			seen[f] = true
+			funcArgs = append(funcArgs, fmt.Sprintf("%s/%d", f, p))
+		}
 	}
 	for _, t := range typedefs {
 		if n, ok := strings.CutPrefix(t, "btf_trace_"); ok {
 			traces = append(traces, n)
+			if p, ok := params[t]; ok && p > 0 {
+				args = append(args, fmt.Sprintf("%s/%d", n, p-1))
+			}
 		}
 	}
-	return funcs, traces, nil
+	return funcs, funcArgs, traces, args, nil
 }
 
 // maxFilterFunctions bounds available_filter_functions (about 2.5 MB on a
@@ -260,7 +285,7 @@ func (s *AttachSurface) list(key string) (map[string]bool, error) {
 			return
 		}
 		s.sets = map[string]map[string]bool{}
-		for k, enc := range map[string]string{"symbols": s.Symbols, "btf_funcs": s.BTFFuncs, "raw_tracepoints": s.RawTracepoints, "tracepoints": s.Tracepoints, "traceable": s.Traceable} {
+		for k, enc := range map[string]string{"symbols": s.Symbols, "btf_funcs": s.BTFFuncs, "raw_tracepoints": s.RawTracepoints, "raw_tracepoint_args": s.RawTracepointArgs, "btf_func_args": s.BTFFuncArgs, "tracepoints": s.Tracepoints, "traceable": s.Traceable} {
 			if enc == "" {
 				continue
 			}
@@ -271,6 +296,7 @@ func (s *AttachSurface) list(key string) (map[string]bool, error) {
 			}
 			s.sets[k] = m
 		}
+		s.indexTraceArgs()
 	})
 	if s.loadErr != nil {
 		return nil, s.loadErr
@@ -278,16 +304,52 @@ func (s *AttachSurface) list(key string) (map[string]bool, error) {
 	return s.sets[key], nil
 }
 
+// indexTraceArgs reads the argument-count sets into traceArgs and
+// funcArgs.
+func (s *AttachSurface) indexTraceArgs() {
+	index := func(key string) map[string]int {
+		m := map[string]int{}
+		for entry := range s.sets[key] {
+			name, n, _ := strings.Cut(entry, "/")
+			if v, err := strconv.Atoi(n); err == nil && v >= 0 {
+				m[name] = v
+			}
+		}
+		return m
+	}
+	s.traceArgs, s.funcArgs = index("raw_tracepoint_args"), index("btf_func_args")
+}
+
+// protoOf is a prototype of n parameters, all pointer-sized: what the
+// argument-count answers of compat need of a recorded surface.
+func protoOf(n int) *btf.FuncProto {
+	params := make([]btf.FuncParam, n)
+	for i := range params {
+		params[i].Type = &btf.Pointer{Target: &btf.Void{}}
+	}
+	return &btf.FuncProto{Return: &btf.Int{Size: 4}, Params: params}
+}
+
 // AnyTypesByName answers like a *btf.Spec for the names compat's kernel
-// BTF target asks about: FUNCs and btf_trace_ typedefs.
+// BTF target asks about: FUNCs and btf_trace_ typedefs, the latter with a
+// prototype of the recorded number of arguments when it was recorded.
 func (s *AttachSurface) AnyTypesByName(name string) ([]btf.Type, error) {
 	if n, ok := strings.CutPrefix(name, "btf_trace_"); ok {
 		if traces, _ := s.list("raw_tracepoints"); traces[n] {
-			return []btf.Type{&btf.Typedef{Name: name}}, nil
+			td := &btf.Typedef{Name: name}
+			if args, ok := s.traceArgs[n]; ok {
+				// The first parameter is the tracepoint's private data.
+				td.Type = &btf.Pointer{Target: protoOf(args + 1)}
+			}
+			return []btf.Type{td}, nil
 		}
 	}
 	if funcs, _ := s.list("btf_funcs"); funcs[name] {
-		return []btf.Type{&btf.Func{Name: name}}, nil
+		fn := &btf.Func{Name: name}
+		if args, ok := s.funcArgs[name]; ok {
+			fn.Type = protoOf(args)
+		}
+		return []btf.Type{fn}, nil
 	}
 	return nil, btf.ErrNotFound
 }
@@ -320,7 +382,7 @@ func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
 		default:
 			return unsupported("no event " + name + " in tracefs available_events (recorded attach surface)"), true
 		}
-	case "btf-func", "raw-tp":
+	case "btf-func", "raw-tp", "raw-tp-args", "btf-func-args":
 	default:
 		return Result{}, false
 	}
@@ -367,13 +429,16 @@ func (p *prober) probeTargets() {
 	var needBTF, needEvents bool
 	for _, id := range p.opts.Targets {
 		kind, _, _ := strings.Cut(string(id), ":")
-		needBTF = needBTF || kind == "btf-func" || kind == "raw-tp"
+		needBTF = needBTF || kind == "btf-func" || kind == "raw-tp" || kind == "raw-tp-args" || kind == "btf-func-args"
 		needEvents = needEvents || kind == "tracepoint"
 	}
 	if needBTF {
-		funcs, traces, err := btfSurface()
+		funcs, funcArgs, traces, args, err := btfSurface()
 		keep("btf_funcs", funcs, err)
+		keep("btf_func_args", funcArgs, err)
 		keep("raw_tracepoints", traces, err)
+		keep("raw_tracepoint_args", args, err)
+		s.indexTraceArgs()
 		s.BTFFuncs = "in memory" // result() asks whether the list was recorded
 		traceable, err := tracefsTraceable()
 		keep("traceable", traceable, err)

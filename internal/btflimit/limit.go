@@ -172,21 +172,34 @@ func sections(raw []byte) (binary.ByteOrder, []byte, []byte, error) {
 // FuncAndTypedefNames lists the names of the FUNC and TYPEDEF types of
 // raw BTF straight from its records, without decoding the type graph: a
 // vmlinux's 120k types take cilium/ebpf about 250 ms to decode, this a few.
-func FuncAndTypedefNames(raw []byte) (funcs, typedefs []string, err error) {
+// args gives, per FUNC and per typedef that names a pointer to a function
+// prototype (the btf_trace_NAME of each raw tracepoint), that prototype's
+// number of parameters; other typedefs are absent from it.
+func FuncAndTypedefNames(raw []byte) (funcs, typedefs []string, args map[string]int, err error) {
 	bo, types, strs, err := sections(raw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	// Per type ID (from 1): its kind, the type it refers to and its vlen,
+	// to follow typedef -> pointer -> prototype once every record is read.
+	type rec struct {
+		kind uint8
+		vlen uint16
+		ref  uint32
+	}
+	recs := []rec{{}}
+	var typedefIDs, funcIDs []int
 	for off := 0; off < len(types); {
 		if len(types)-off < 12 {
-			return nil, nil, fmt.Errorf("%w: type record cut short", ErrMalformed)
+			return nil, nil, nil, fmt.Errorf("%w: type record cut short", ErrMalformed)
 		}
-		nameOff, info := bo.Uint32(types[off:]), bo.Uint32(types[off+4:])
+		nameOff, info, ref := bo.Uint32(types[off:]), bo.Uint32(types[off+4:]), bo.Uint32(types[off+8:])
 		kind, vlen := int(info>>24&0x1f), int(info&0xffff)
 		off += 12 + recordExtra(kind, vlen)
 		if off > len(types) {
-			return nil, nil, fmt.Errorf("%w: type record cut short", ErrMalformed)
+			return nil, nil, nil, fmt.Errorf("%w: type record cut short", ErrMalformed)
 		}
+		recs = append(recs, rec{uint8(kind), uint16(vlen), ref})
 		if kind != kindFunc && kind != kindTypedef || int(nameOff) >= len(strs) {
 			continue
 		}
@@ -196,11 +209,30 @@ func FuncAndTypedefNames(raw []byte) (funcs, typedefs []string, err error) {
 		}
 		if kind == kindFunc {
 			funcs = append(funcs, string(name))
+			funcIDs = append(funcIDs, len(recs)-1)
 		} else {
 			typedefs = append(typedefs, string(name))
+			typedefIDs = append(typedefIDs, len(recs)-1)
 		}
 	}
-	return funcs, typedefs, nil
+	args = map[string]int{}
+	for i, id := range funcIDs {
+		if proto := recs[id].ref; int(proto) < len(recs) && recs[proto].kind == kindFuncProto {
+			args[funcs[i]] = int(recs[proto].vlen)
+		}
+	}
+	for i, id := range typedefIDs {
+		ptr := recs[id].ref
+		if int(ptr) >= len(recs) || recs[ptr].kind != kindPtr {
+			continue
+		}
+		proto := recs[ptr].ref
+		if int(proto) >= len(recs) || recs[proto].kind != kindFuncProto {
+			continue
+		}
+		args[typedefs[i]] = int(recs[proto].vlen)
+	}
+	return funcs, typedefs, args, nil
 }
 
 func parse(raw []byte, lim Limits) (*graph, error) {

@@ -1,12 +1,18 @@
 package debugbtf
 
 import (
+	"bufio"
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/retrobpf/retrobpf/internal/atomicfile"
 )
 
 // ErrUnavailable is returned when the tools (apt-get, dpkg-deb, tar,
@@ -63,5 +69,50 @@ func Make(release, version, out string, update bool) error {
 		os.Remove(tmp)
 		return err
 	}
+	if err := writeSystemMap(filepath.Join(work, vmlinux), SystemMap(out)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
 	return os.Rename(tmp, out)
+}
+
+// SystemMap is where Make writes the System.map that goes with the BTF
+// file out.
+func SystemMap(out string) string { return out + ".System.map" }
+
+// writeSystemMap writes the symbol table of vmlinux as System.map lists it
+// (`nm -n`: address, type, name), functions as T/t and data as D/d.
+func writeSystemMap(vmlinux, out string) error {
+	f, err := elf.Open(vmlinux)
+	if err != nil {
+		return fmt.Errorf("%s: %w", vmlinux, err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return fmt.Errorf("%s: symbols: %w", vmlinux, err)
+	}
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+	return atomicfile.Write(out, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		for _, s := range syms {
+			var t byte
+			switch elf.ST_TYPE(s.Info) {
+			case elf.STT_FUNC:
+				t = 'T'
+			case elf.STT_OBJECT:
+				t = 'D'
+			default:
+				continue
+			}
+			if s.Name == "" || s.Value == 0 {
+				continue
+			}
+			if elf.ST_BIND(s.Info) == elf.STB_LOCAL {
+				t += 'a' - 'A'
+			}
+			fmt.Fprintf(bw, "%016x %c %s\n", s.Value, t, s.Name)
+		}
+		return bw.Flush()
+	})
 }

@@ -301,3 +301,59 @@ func rebuild(ins *asm.Instruction, src asm.Register, constant int64, ref string)
 	}
 	*ins = n
 }
+
+// KnownKconfig returns the .kconfig map's value as the loader will make it
+// for the target, with known marking the bytes that are certain: a LINUX_
+// extern whose value derives from the target's release or version, a
+// CONFIG_ extern when opts.Config is given or, for the running kernel,
+// can be read (/boot/config-RELEASE, /proc/config.gz); another kernel's
+// is unknown without opts.Config, the host's /boot is not the target's.
+// Everything else
+// is unknown, never a guessed zero, so a static analysis that reads the
+// bytes as constants (branch pruning) decides only what the loader will.
+// Both are nil when the object has no .kconfig externs.
+func (o *Object) KnownKconfig(opts Options) (data []byte, known []bool) {
+	ds, externs, err := o.kconfigExterns()
+	if ds == nil || err != nil {
+		return nil, nil
+	}
+	bo := o.Spec.ByteOrder
+	data = make([]byte, ds.Size)
+	known = make([]bool, ds.Size)
+	mark := func(e *kcfgExtern) {
+		for i := e.offset; i < e.offset+e.size; i++ {
+			known[i] = true
+		}
+	}
+	var cfg map[string]string
+	cfgAsked := false
+	for _, e := range externs {
+		switch {
+		case strings.HasPrefix(e.name, "LINUX_"):
+			v, ok, err := opts.virtual(e.name)
+			if ok && err == nil && e.setNumber(data, bo, v) == nil {
+				mark(e)
+			}
+		case strings.HasPrefix(e.name, "CONFIG_"):
+			if !cfgAsked {
+				cfgAsked = true
+				switch {
+				case opts.Config != nil:
+					cfg = parseConfig(string(opts.Config))
+				case opts.running():
+					cfg, _, _ = opts.config()
+				}
+			}
+			if cfg == nil {
+				continue // not known
+			}
+			if v, ok := cfg[e.name]; ok {
+				if e.setValue(data, bo, v) != nil {
+					continue
+				}
+			}
+			mark(e) // absent from a known config: zero, as libbpf leaves it
+		}
+	}
+	return data, known
+}

@@ -165,7 +165,14 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	programs := run.Programs
-	selections, err := selectAll(run, target, kv)
+	// The objects are analysed for this kernel as they will load here:
+	// its .kconfig values and its CO-RE (the types loadVariant relocates
+	// against) decide what is dead code.
+	facts := &compat.Kernel{Running: true, BTF: kernelTypes}
+	if facts.BTF == nil {
+		facts.BTF, _ = btf.LoadKernelSpec() // nil without sysfs BTF: CO-RE undecided
+	}
+	selections, err := selectAll(run, target, kv, facts)
 	pt.mark("select")
 	if err != nil {
 		return nil, fmt.Errorf("select: %w", err)

@@ -14,9 +14,10 @@ import (
 // (manifest.Select: explicit requires, everything Analyze derives from the
 // objects, kernel constraints; Unknown answers rule a variant out), for
 // the programs of m. It returns one reports.Selection per program in
-// manifest order.
-func selectAll(m *manifest.Manifest, t compat.Target, kv kversion.Version) ([]reports.Selection, error) {
-	sel, err := manifest.Select(m, t, manifest.SelectOptions{Kernel: kv})
+// manifest order. facts is what the analysis may assume of the kernel
+// (compat.Kernel), nil for nothing.
+func selectAll(m *manifest.Manifest, t compat.Target, kv kversion.Version, facts *compat.Kernel) ([]reports.Selection, error) {
+	sel, err := manifest.Select(m, t, manifest.SelectOptions{Kernel: kv, Facts: facts})
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func TestSelectAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	kv := kversion.MustParse("6.1")
-	sels, err := selectAll(s, compat.VersionTarget(kv), kv)
+	sels, err := selectAll(s, compat.VersionTarget(kv), kv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestSelectAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	only, err := selectAll(tc, compat.VersionTarget(kv), kv)
+	only, err := selectAll(tc, compat.VersionTarget(kv), kv, nil)
 	if err != nil || len(only) != 1 || only[0].Program != "tccount" {
 		t.Fatalf("%+v %v", only, err)
 	}
@@ -42,7 +42,7 @@ func TestSelectAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sels, err = selectAll(xdp, compat.VersionTarget(old), old)
+	sels, err = selectAll(xdp, compat.VersionTarget(old), old, nil)
 	if err != nil || sels[0].Variant != "" || sels[0].Error == "" {
 		t.Fatalf("%+v %v", sels, err)
 	}

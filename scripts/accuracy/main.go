@@ -175,6 +175,7 @@ func firstLine(s string) string {
 
 func compare(dir string, checks []string) error {
 	var falseCompat []string // the worst answer: each one named
+	var falseIncompat []string
 	// kernel -> program key -> what the kernel did
 	loaded := map[string]map[string]truthOf{}
 	attachTruth := map[string]bool{}
@@ -257,6 +258,7 @@ func compare(dir string, checks []string) error {
 					c.attachOnly++
 				default:
 					c.falseIncompatible++
+					falseIncompat = append(falseIncompat, fmt.Sprintf("  %s %s: %s", label, key(filepath.Base(o.Path), v.Program), firstUnmet(v)))
 				}
 			}
 		}
@@ -278,7 +280,23 @@ func compare(dir string, checks []string) error {
 			fmt.Println(l)
 		}
 	}
+	if len(falseIncompat) > 0 {
+		fmt.Println("false incompatible (check refused it, the kernel loaded it):")
+		for _, l := range falseIncompat {
+			fmt.Println(l)
+		}
+	}
 	return nil
+}
+
+// firstUnmet is the first requirement a verdict names as unsupported.
+func firstUnmet(v compat.ProgramVerdict) string {
+	for _, u := range v.Unmet {
+		if u.State == compat.Unsupported {
+			return string(u.Feature) + ": " + u.Detail
+		}
+	}
+	return string(v.Verdict)
 }
 
 // debugBTF makes a cached Debian kernel's BTF from its -dbg package (see

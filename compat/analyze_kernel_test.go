@@ -1,0 +1,209 @@
+package compat
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/internal/kversion"
+	"github.com/retrobpf/retrobpf/internal/objload"
+)
+
+// versioned.o adapts to the kernel as libbpf-tools do: which helpers and
+// which tracepoint arguments it needs follows LINUX_KERNEL_VERSION, which
+// the loader sets for the target.
+func analyzeVersioned(t *testing.T, k *Kernel) *ObjectReport {
+	t.Helper()
+	rep, err := AnalyzeFor(filepath.Join("testdata", "versioned.o"), AnalyzeOptions{Kernel: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func program(t *testing.T, rep *ObjectReport, name string) ProgramReport {
+	t.Helper()
+	p := rep.Program(name)
+	if p == nil {
+		t.Fatalf("no program %s in %+v", name, rep.Programs)
+	}
+	return *p
+}
+
+func hasFinding(p ProgramReport, sev Severity, has string) bool {
+	for _, f := range p.Findings {
+		if f.Severity == sev && strings.Contains(f.Message, has) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAnalyzeHelperBehindKernelVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		kernel    *Kernel
+		need, not []FeatureID
+	}{
+		{"no target", nil, []FeatureID{"helper:bpf_get_current_task_btf", "helper:bpf_get_current_task"}, nil},
+		{"5.10.200", &Kernel{Version: kversion.MustParse("5.10.200"), Exact: true},
+			[]FeatureID{"helper:bpf_get_current_task"}, []FeatureID{"helper:bpf_get_current_task_btf"}},
+		// Every 5.10 patch level is below 5.11: decided without one.
+		{"5.10 any patch", &Kernel{Version: kversion.MustParse("5.10")},
+			[]FeatureID{"helper:bpf_get_current_task"}, []FeatureID{"helper:bpf_get_current_task_btf"}},
+		{"6.1.0", &Kernel{Version: kversion.MustParse("6.1.0"), Exact: true},
+			[]FeatureID{"helper:bpf_get_current_task_btf"}, []FeatureID{"helper:bpf_get_current_task"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := program(t, analyzeVersioned(t, tc.kernel), "switch_helper_by_version")
+			for _, id := range tc.need {
+				mustReq(t, p, id, "insn ")
+			}
+			for _, id := range tc.not {
+				noReq(t, p, id)
+				if !hasFinding(p, SeverityWarning, strings.TrimPrefix(string(id), "helper:")) {
+					t.Errorf("no warning names the unreached %s: %+v", id, p.Findings)
+				}
+			}
+		})
+	}
+}
+
+// With the patch level unknown the walk takes every branch some patch level
+// takes (0 and 255 are tried): 5.11.x is >= 5.11.0 at every one.
+func TestAnalyzeKernelVersionPatchUnknown(t *testing.T) {
+	k := &Kernel{Version: kversion.MustParse("5.11")}
+	p := program(t, analyzeVersioned(t, k), "switch_helper_by_version")
+	mustReq(t, p, "helper:bpf_get_current_task_btf", "insn ")
+	noReq(t, p, "helper:bpf_get_current_task")
+}
+
+// issue_by_version reads ctx[(version < 5.11) ? 1 : 0] by adding the index
+// to the context pointer: on 5.10 that is a modified context pointer, which
+// the verifier refuses; from 5.11 the offset is 0 and ctx[0] is read.
+func TestAnalyzeContextReadsByVersion(t *testing.T) {
+	old := program(t, analyzeVersioned(t, &Kernel{Version: kversion.MustParse("5.10.200"), Exact: true}), "issue_by_version")
+	if !old.HasErrors() || !hasFinding(old, SeverityError, "modified context pointer") {
+		t.Errorf("5.10: want the modified context pointer refused, findings %+v", old.Findings)
+	}
+	cur := program(t, analyzeVersioned(t, &Kernel{Version: kversion.MustParse("6.1.0"), Exact: true}), "issue_by_version")
+	if cur.HasErrors() {
+		t.Errorf("6.1: %+v", cur.Findings)
+	}
+	mustReq(t, cur, "raw-tp-args:block_rq_issue/1", "insn 11")
+	// Without a target the index is unknown: no read is claimed.
+	any := program(t, analyzeVersioned(t, nil), "issue_by_version")
+	if any.HasErrors() {
+		t.Errorf("no target: %+v", any.Findings)
+	}
+
+	two := program(t, analyzeVersioned(t, nil), "insert_two_args")
+	mustReq(t, two, "raw-tp-args:block_rq_insert/2", "insn 0")
+}
+
+// kernelTypes builds a kernel BTF: btf_trace_ typedefs with the given
+// argument counts, task_struct with the given fields, and schedule() and
+// btf_trace_sched_switch so it reads as a whole kernel's.
+func kernelTypes(t *testing.T, traceArgs map[string]int, taskFields ...string) *btf.Spec {
+	t.Helper()
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	void := &btf.Pointer{Target: &btf.Void{}}
+	types := []btf.Type{
+		&btf.Func{Name: "schedule", Type: &btf.FuncProto{Return: u32}, Linkage: btf.GlobalFunc},
+	}
+	if _, ok := traceArgs["sched_switch"]; !ok {
+		traceArgs["sched_switch"] = 3
+	}
+	for name, n := range traceArgs {
+		params := []btf.FuncParam{{Name: "__data", Type: void}}
+		for i := 0; i < n; i++ {
+			params = append(params, btf.FuncParam{Type: void})
+		}
+		types = append(types, &btf.Typedef{Name: "btf_trace_" + name, Type: &btf.Pointer{Target: &btf.FuncProto{Return: &btf.Void{}, Params: params}}})
+	}
+	var members []btf.Member
+	for i, f := range taskFields {
+		members = append(members, btf.Member{Name: f, Type: u32, Offset: btf.Bits(32 * i)})
+	}
+	types = append(types, &btf.Struct{Name: "task_struct", Size: uint32(4 * len(taskFields)), Members: members})
+	b, err := btf.NewBuilder(types, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+// A tp_btf program reading ctx[1] needs a tracepoint of two arguments:
+// block_rq_insert had two before 5.11 (request_queue, request) and one
+// after; the kernel's btf_trace_ prototype says which.
+func TestCheckTracepointArgumentCount(t *testing.T) {
+	p := program(t, analyzeVersioned(t, nil), "insert_two_args")
+	v61 := VersionTarget(kversion.MustParse("6.1"))
+	for _, tc := range []struct {
+		args int
+		want Verdict
+	}{{1, Incompatible}, {2, Compatible}} {
+		target := WithKernelBTF(v61, kernelTypes(t, map[string]int{"block_rq_insert": tc.args}))
+		v := CheckProgram(&p, target)
+		if v.Verdict != tc.want {
+			t.Errorf("%d argument(s): %s, unmet %+v", tc.args, v.Verdict, v.Unmet)
+		}
+		if tc.want == Incompatible && (len(v.Unmet) == 0 || v.Unmet[0].Feature != "raw-tp-args:block_rq_insert/2" || !strings.Contains(v.Unmet[0].Detail, "1 argument")) {
+			t.Errorf("unmet %+v", v.Unmet)
+		}
+	}
+	// A bare version cannot count arguments: unconfirmed, never compatible.
+	if v := CheckProgram(&p, v61); v.Verdict != Unconfirmed {
+		t.Errorf("bare version: %s", v.Verdict)
+	}
+}
+
+// wakeup_state_by_core reads __state when bpf_core_field_exists finds it,
+// state otherwise: with the target's BTF the existence check is a constant,
+// and the access the kernel lacks is poisoned where the verifier never goes.
+func TestAnalyzeCOREExistenceGuard(t *testing.T) {
+	for _, tc := range []struct {
+		fields []string
+		dead   string // the field whose access is unreachable
+	}{{[]string{"__state"}, "state"}, {[]string{"state"}, "__state"}} {
+		kernel := kernelTypes(t, map[string]int{}, tc.fields...)
+		rep := analyzeVersioned(t, &Kernel{Version: kversion.MustParse("6.1.0"), Exact: true, BTF: kernel})
+		p := program(t, rep, "wakeup_state_by_core")
+		obj, err := objload.ReadFile(filepath.Join("testdata", "versioned.o"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := 0
+		for it := obj.AnalysisSpec().Programs["wakeup_state_by_core"].Instructions.Iterate(); it.Next(); {
+			m := btf.CORERelocationMetadata(it.Ins)
+			if m == nil || !strings.Contains(m.String(), "byte_off") {
+				continue
+			}
+			reach, decided := p.Reachable(int64(it.Offset))
+			if !decided {
+				t.Fatalf("%v: insn %d undecided", tc.fields, it.Offset)
+			}
+			t.Logf("%v: insn %d %s reachable=%v", tc.fields, it.Offset, m, reach)
+			if reach {
+				live++
+			}
+			if old := !strings.Contains(m.String(), "___new"); reach && old == (tc.dead == "state") {
+				t.Errorf("%v: the access to the missing field is reachable: %s", tc.fields, m)
+			}
+		}
+		if live != 1 {
+			t.Errorf("%v: %d field reads reachable, want the one the kernel has", tc.fields, live)
+		}
+	}
+}
