@@ -207,3 +207,69 @@ func TestAnalyzeCOREExistenceGuard(t *testing.T) {
 		}
 	}
 }
+
+// A kernel's symbol table decides kprobe targets; its ftrace list decides
+// whether a BTF function can take a trampoline.
+func TestKernelSymbolsAndTraceable(t *testing.T) {
+	kernel := kernelTypes(t, map[string]int{})
+	base := WithKernelBTF(VersionTarget(kversion.MustParse("6.1")), kernel)
+	syms := WithKernelSymbols(base, map[string]bool{"do_sys_openat2": true}, "System.map")
+	if a := syms.Has("ksym:do_sys_openat2"); a.State != Supported {
+		t.Errorf("listed symbol: %+v", a)
+	}
+	if a := syms.Has("ksym:dummy_file_open"); a.State != Unsupported || !strings.Contains(a.Detail, "System.map") {
+		t.Errorf("unlisted symbol: %+v", a)
+	}
+	if a := base.Has("ksym:dummy_file_open"); a.State != Unknown {
+		t.Errorf("BTF alone refutes a kprobe target: %+v", a)
+	}
+	tr := WithTraceable(base, map[string]bool{}, "available_filter_functions")
+	if a := tr.Has("btf-func:schedule"); a.State != Unsupported || !strings.Contains(a.Detail, "ftrace cannot patch") {
+		t.Errorf("untraceable function: %+v", a)
+	}
+	if a := WithTraceable(base, map[string]bool{"schedule": true}, "x").Has("btf-func:schedule"); a.State != Supported {
+		t.Errorf("traceable function: %+v", a)
+	}
+}
+
+// tcp_v4_syn_recv_sock takes seven arguments on 6.1: the x86-64
+// trampoline saved at most six before 6.6, so fentry on it loads and then
+// fails to attach (ENOTSUPP).
+func TestFentryOnManyArguments(t *testing.T) {
+	void := &btf.Pointer{Target: &btf.Void{}}
+	params := make([]btf.FuncParam, 7)
+	for i := range params {
+		params[i].Type = void
+	}
+	fn := &btf.Func{Name: "tcp_v4_syn_recv_sock", Type: &btf.FuncProto{Return: void, Params: params}, Linkage: btf.StaticFunc}
+	sched := &btf.Func{Name: "schedule", Type: &btf.FuncProto{Return: &btf.Void{}}, Linkage: btf.GlobalFunc}
+	b, err := btf.NewBuilder([]btf.Type{fn, sched}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for version, want := range map[string]State{"6.1": Unsupported, "6.6": Supported} {
+		a := WithKernelBTF(VersionTarget(kversion.MustParse(version)), spec).Has("btf-func:tcp_v4_syn_recv_sock")
+		if a.State != want || !strings.Contains(a.Detail, "7 argument slots") {
+			t.Errorf("%s: %+v, want %s", version, a, want)
+		}
+	}
+}
+
+// Without the ftrace list a BTF FUNC is not proof that fentry attaches.
+func TestTraceableUnknownWithoutList(t *testing.T) {
+	base := WithKernelBTF(VersionTarget(kversion.MustParse("6.1")), kernelTypes(t, map[string]int{}))
+	if a := WithTraceable(base, nil, "").Has("btf-func:schedule"); a.State != Unknown || !strings.Contains(a.Detail, "available_filter_functions") {
+		t.Errorf("%+v", a)
+	}
+	if a := WithTraceable(base, nil, "").Has("btf-func:no_such_function"); a.State != Unsupported {
+		t.Errorf("a FUNC missing from BTF: %+v", a)
+	}
+}

@@ -45,7 +45,7 @@ func (t kernelBTF) Has(id FeatureID) Availability {
 	switch kind {
 	case "btf-func":
 		if t.hasFunc(name) {
-			return Availability{State: Supported, Detail: "FUNC " + name + " in the kernel's BTF"}
+			return t.manyArgs(name, Availability{State: Supported, Detail: "FUNC " + name + " in the kernel's BTF"})
 		}
 		if !t.hasFunc(funcSentinel) {
 			return Availability{State: Unknown, Detail: "the BTF has no FUNC " + funcSentinel + ": not a whole kernel's BTF (minimized?), so it cannot refute " + name}
@@ -173,18 +173,7 @@ func (t kernelBTF) argCount(kind, arg string) Availability {
 		if proto == nil {
 			continue
 		}
-		slots := 0
-		for i, p := range proto.Params {
-			if kind == "raw-tp-args" && i == 0 {
-				continue
-			}
-			size, err := btf.Sizeof(p.Type)
-			if err == nil && size > 8 {
-				slots += 2
-			} else {
-				slots++
-			}
-		}
+		slots := paramSlots(proto, kind == "raw-tp-args")
 		detail := fmt.Sprintf("%s has %d argument(s) in the kernel's BTF", what, slots)
 		if slots >= need {
 			return Availability{State: Supported, Detail: detail}
@@ -192,6 +181,60 @@ func (t kernelBTF) argCount(kind, arg string) Availability {
 		return Availability{State: Unsupported, Detail: fmt.Sprintf("%s; the program reads ctx[%d]", detail, need-1)}
 	}
 	return Availability{State: Unknown, Detail: what + " has no argument list in this BTF (a recorded surface without argument counts?)"}
+}
+
+// maxTrampolineArgs is how many argument slots an x86-64 BPF trampoline
+// saved before 6.6 (attach:fentry_many_args).
+const maxTrampolineArgs = 6
+
+// manyArgs qualifies a found fentry/fexit/fmod_ret/lsm target: one of
+// more than six argument slots attaches only where the trampoline takes
+// them (attach:fentry_many_args; ENOTSUPP at attach otherwise, after the
+// verifier accepted the program).
+func (t kernelBTF) manyArgs(name string, found Availability) Availability {
+	slots := -1
+	if types, err := t.spec.AnyTypesByName(name); err == nil {
+		for _, typ := range types {
+			if _, ok := typ.(*btf.Func); !ok {
+				continue
+			}
+			if proto := funcProto(typ); proto != nil {
+				slots = paramSlots(proto, false)
+				break
+			}
+		}
+	}
+	if slots <= maxTrampolineArgs {
+		return found
+	}
+	const id = "attach:fentry_many_args"
+	a := t.Target.Has(id)
+	what := fmt.Sprintf("FUNC %s takes %d argument slots (more than %d)", name, slots, maxTrampolineArgs)
+	switch a.State {
+	case Supported:
+		return Availability{State: Supported, Detail: what + "; " + id + ": " + a.Detail}
+	case Unsupported:
+		return Availability{State: Unsupported, Detail: what + ": the trampoline cannot attach (" + id + ": " + a.Detail + ")"}
+	}
+	return Availability{State: Unknown, Detail: what + ": " + id + " not decided (" + a.Detail + ")"}
+}
+
+// paramSlots counts the 8-byte context slots of proto's parameters (a
+// struct passed by value of 9 to 16 bytes takes two); skipFirst leaves out
+// a btf_trace_ prototype's private data pointer.
+func paramSlots(proto *btf.FuncProto, skipFirst bool) int {
+	slots := 0
+	for i, p := range proto.Params {
+		if skipFirst && i == 0 {
+			continue
+		}
+		if size, err := btf.Sizeof(p.Type); err == nil && size > 8 {
+			slots += 2
+		} else {
+			slots++
+		}
+	}
+	return slots
 }
 
 // funcProto is the prototype behind a FUNC or a btf_trace_ typedef (a

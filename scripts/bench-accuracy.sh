@@ -34,8 +34,8 @@ for k in $KERNELS; do
 			/bin/retrobpf guest-run --manifest /corpus.yaml --attach-only --no-probe --ref "$k" -f json \
 			> "$dir/truth-attach-$k.json" 2> "$dir/truth-attach-$k.err" || true
 	fi
-	if [ ! -s "$dir/probe-$k.json" ] || ! grep -q '"btf_func_args"' "$dir/probe-$k.json"; then
-		bin/retrobpf vm exec -k "$k" --accel "$ACCEL" --timeout 10m -- /bin/retrobpf probe -f json > "$dir/probe-$k.json"
+	if [ ! -s "$dir/probe-$k.json" ] || ! grep -q '"kernel_btf"' "$dir/probe-$k.json"; then
+		bin/retrobpf vm exec -k "$k" --accel "$ACCEL" --timeout 10m -- /bin/retrobpf probe -f json --kernel-btf > "$dir/probe-$k.json"
 	fi
 	version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$dir/probe-$k.json" | head -1)
 	bin/retrobpf check -f json --kernel "$version" "$dir"/corpus/*.bpf.o > "$dir/check-$k-kernel.json" 2>/dev/null || true
@@ -43,13 +43,15 @@ for k in $KERNELS; do
 	args+=("$k:--kernel=$dir/check-$k-kernel.json" "$k:--probe=$dir/check-$k-probe.json")
 	# --kernel V --btf: the version plus that kernel's own types, made by
 	# pahole from Debian's -dbg package as BTFHub makes them; then with the
-	# System.map made from that package's vmlinux too (--kallsyms), which
-	# decides the kprobe targets BTF cannot.
-	if { [ -s "$dir/btf-$k.btf" ] && [ -s "$dir/btf-$k.btf.System.map" ]; } || $GO run ./scripts/accuracy debugbtf "$k" "$dir/btf-$k.btf"; then
+	# symbol table and the ftrace call sites of that package's vmlinux too
+	# (--kallsyms System.map, --traceable), which decide the kprobe and
+	# fentry targets BTF cannot.
+	btf=$dir/btf-$k.btf
+	if { [ -s "$btf" ] && [ -s "$btf.System.map" ] && [ -s "$btf.available_filter_functions" ]; } || $GO run ./scripts/accuracy debugbtf "$k" "$btf"; then
 		bin/retrobpf check -f json --kernel "$version" --btf "$dir/btf-$k.btf" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf.json" 2>/dev/null || true
 		args+=("$k:--kernel+btf=$dir/check-$k-btf.json")
-		bin/retrobpf check -f json --kernel "$version" --btf "$dir/btf-$k.btf" --kallsyms "$dir/btf-$k.btf.System.map" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf-kallsyms.json" 2>/dev/null || true
-		args+=("$k:--kernel+btf+kallsyms=$dir/check-$k-btf-kallsyms.json")
+		bin/retrobpf check -f json --kernel "$version" --btf "$btf" --kallsyms "$btf.System.map" --traceable "$btf.available_filter_functions" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf-symbols.json" 2>/dev/null || true
+		args+=("$k:--kernel+btf+symbols=$dir/check-$k-btf-symbols.json")
 	fi
 done
 echo "bench-accuracy: $(grep -c 'name: only' "$dir/corpus/corpus.yaml") programs of $(ls "$dir"/corpus/*.bpf.o | wc -l) libbpf-tools objects; truth = each loaded and attached alone in the kernel (accel $ACCEL)"

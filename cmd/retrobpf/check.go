@@ -111,6 +111,7 @@ func checkTargetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "probe", Usage: "compare with a saved probe report `FILE` (retrobpf probe --format json)"},
 		&cli.BoolFlag{Name: "host", Usage: "probe the running kernel now (run as root)"},
 		&cli.StringFlag{Name: "btf", Usage: "an external BTF `FILE` is available to the loader (satisfies btf:core)"},
+		&cli.StringFlag{Name: "traceable", Usage: "the target kernel's tracefs available_filter_functions, saved to `FILE`: decides whether fentry/fexit targets can be patched"},
 		&cli.StringFlag{Name: "kallsyms", Usage: "the target kernel's symbol table `FILE` (its System.map or a saved /proc/kallsyms, gzip or not): decides kprobe targets and __ksym references"},
 	}
 }
@@ -128,8 +129,10 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 	if n > 1 {
 		return nil, cliutil.Usagef("give only one of --kernel, --probe and --host")
 	}
-	if c.Bool("host") && c.IsSet("kallsyms") {
-		return nil, cliutil.Usagef("--kallsyms is for a kernel not running here: --host reads /proc/kallsyms itself")
+	for _, f := range []string{"kallsyms", "traceable"} {
+		if c.Bool("host") && c.IsSet(f) {
+			return nil, cliutil.Usagef("--%s is for a kernel not running here: --host reads the running kernel's own", f)
+		}
 	}
 	spec := &check.Target{}
 	switch {
@@ -147,6 +150,13 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		}
 		spec.Target, spec.Version = rep, checkProbedVersion(rep)
 		spec.Kernel = probedKernel(rep)
+		// A report made with --kernel-btf holds the kernel's own types:
+		// CO-RE is decided against them unless --btf says otherwise.
+		if types, err := rep.KernelTypes(); err == nil && c.String("btf") == "" {
+			spec.KernelBTF, spec.Target = types, compat.WithKernelBTF(spec.Target, types)
+		} else if err != nil && !errors.Is(err, probe.ErrNoKernelBTF) {
+			return nil, cliutil.Usage(fmt.Errorf("--probe %s: %w", c.String("probe"), err))
+		}
 	case c.Bool("host"):
 		if os.Geteuid() != 0 {
 			o.Logf("retrobpf: warning: not running as root: most probes will answer unknown (permission denied)")
@@ -205,6 +215,20 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 			return nil, cliutil.Usagef("--kallsyms: %v", err)
 		}
 		spec.Target = compat.WithKernelSymbols(spec.Target, syms, filepath.Base(f))
+	}
+	if f := c.String("traceable"); f != "" {
+		if spec.Target == nil {
+			return nil, cliutil.Usagef("--traceable needs a target (--kernel, --probe or --host)")
+		}
+		funcs, err := ksyms.ReadFilterFunctions(f)
+		if err != nil {
+			return nil, cliutil.Usagef("--traceable: %v", err)
+		}
+		spec.Target = compat.WithTraceable(spec.Target, funcs, filepath.Base(f))
+	} else if c.IsSet("kernel") {
+		// A version and its BTF know the functions, not which of them
+		// ftrace can patch.
+		spec.Target = compat.WithTraceable(spec.Target, nil, "")
 	}
 	if spec.Target == nil {
 		return nil, nil

@@ -36,6 +36,7 @@ func init() {
 		Flags: commandFlags(
 			&cli.BoolFlag{Name: "cache", Usage: "answer from a report of this same kernel, boot, privileges and options saved by an earlier probe --cache (sysctls are read again); for repeated pre-deploy checks"},
 			&cli.BoolFlag{Name: "skip-helpers", Usage: "skip the per-program-type helper matrix (the slowest part)"},
+			&cli.BoolFlag{Name: "kernel-btf", Usage: "also record the kernel's vmlinux BTF (~1.5 MB compressed, JSON reports only), so check --probe resolves CO-RE relocations and bpf_core_*_exists() guards as a load on this kernel would"},
 			&cli.BoolFlag{Name: "no-attach-surface", Usage: "leave the attach surface (kallsyms, BTF functions, tracepoints; ~1 MB, recorded in JSON reports) out: a saved report then cannot decide attach targets"},
 			&cli.StringSliceFlag{Name: "ksym", Usage: "also record kernel symbol `NAME` from /proc/kallsyms (repeatable)"},
 			&cli.BoolFlag{Name: "catalog-ksyms", Usage: "also record the catalog's well-known kernel symbols (reads /proc/kallsyms)"},
@@ -152,6 +153,7 @@ func probeHost(c *cli.Context, o *cliutil.Options) (*probe.Report, error) {
 		SkipHelpers: c.Bool("skip-helpers"),
 		// Only a saved report needs the attach surface: a table answers now.
 		AttachSurface: o.Format == "json" && !c.Bool("no-attach-surface"),
+		KernelBTF:     o.Format == "json" && c.Bool("kernel-btf"),
 		Ksyms:         c.StringSlice("ksym"),
 		KsymsCatalog:  c.Bool("catalog-ksyms"),
 		AttachAll:     c.Bool("attach-all"),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -103,6 +104,7 @@ func (p *prober) probeTracingAttach() {
 	}
 	p.setAttach("fentry", p.needsProg("tracing", tracing(ebpf.AttachTraceFEntry, "bpf_fentry_test1")))
 	p.setAttach("fexit", p.needsProg("tracing", tracing(ebpf.AttachTraceFExit, "bpf_fentry_test1")))
+	p.setAttach("fentry_many_args", p.needsProg("tracing", p.fentryManyArgs()))
 	// fmod_ret needs an error-injectable function (CONFIG_FUNCTION_ERROR_INJECTION)
 	// or a security_* hook.
 	fmodRet := tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")
@@ -593,4 +595,54 @@ func (p *prober) kernelVersion() kversion.Version {
 	defer p.mu.Unlock()
 	v, _ := kversion.Parse(p.rep.Kernel.Version)
 	return v
+}
+
+// fentryManyArgs is manyArgsAttach, once per probe.
+func (p *prober) fentryManyArgs() Result {
+	p.manyArgsOnce.Do(func() {
+		p.manyArgs = manyArgsAttach(func(at ebpf.AttachType, target string) Result {
+			return btfAttachResult(ebpf.Tracing, at, target, func(prog *ebpf.Program) (link.Link, error) {
+				return link.AttachTracing(link.TracingOptions{Program: prog})
+			})
+		})
+	})
+	return p.manyArgs
+}
+
+// manyArgsAttach decides attach:fentry_many_args by attaching fentry to
+// kernel functions of 7 to 12 arguments: the trampoline refuses with
+// ENOTSUPP where it cannot save that many (x86-64 before 6.6). A function
+// that cannot be traced for other reasons (notrace, EBUSY) is skipped for
+// the next one.
+func manyArgsAttach(tracing func(ebpf.AttachType, string) Result) Result {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return unknown(err)
+	}
+	var tried []string
+	for typ, err := range spec.All() {
+		if err != nil {
+			return unknown(err)
+		}
+		fn, ok := typ.(*btf.Func)
+		if !ok {
+			continue
+		}
+		proto, ok := fn.Type.(*btf.FuncProto)
+		if !ok || len(proto.Params) < 7 || len(proto.Params) > 12 {
+			continue
+		}
+		r := tracing(ebpf.AttachTraceFEntry, fn.Name)
+		switch {
+		case r.State == compat.Supported:
+			return r
+		case r.Errno == "ENOTSUPP", r.State == compat.Unsupported:
+			return Result{State: compat.Unsupported, Errno: r.Errno, Detail: fmt.Sprintf("fentry on %s (%d arguments): %s", fn.Name, len(proto.Params), r.Detail)}
+		}
+		tried = append(tried, fn.Name+": "+r.Detail)
+		if len(tried) == 4 {
+			break
+		}
+	}
+	return Result{State: compat.Unknown, Detail: "no function of 7+ arguments could be attached for other reasons: " + strings.Join(tried, "; ")}
 }

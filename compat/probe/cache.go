@@ -56,7 +56,7 @@ func cacheKey(opts Options) (string, error) {
 	}
 	fmt.Fprintf(h, "euid %d\n", os.Geteuid())
 	ksyms, kfuncs := slices.Sorted(slices.Values(opts.Ksyms)), slices.Sorted(slices.Values(opts.Kfuncs))
-	fmt.Fprintf(h, "opts %v %v %v %v %v %v %v %v %v\n", ksyms, kfuncs, opts.KsymsCatalog, opts.SkipHelpers, opts.AttachSurface, opts.Targets, opts.LimitHelpers, opts.helpers, opts.helperTypes)
+	fmt.Fprintf(h, "opts %v %v %v %v %v %v %v %v %v %v\n", ksyms, kfuncs, opts.KsymsCatalog, opts.SkipHelpers, opts.AttachSurface, opts.KernelBTF, opts.Targets, opts.LimitHelpers, opts.helpers, opts.helperTypes)
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 

@@ -4,8 +4,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/internal/jsondoc"
 )
 
@@ -33,9 +33,9 @@ var probeDoc = &jsondoc.Kind{
 // Every error names path; invalid content wraps ErrBadReport. A loaded
 // report answers ksym:NAME and kfunc:NAME only for the names it recorded.
 func Load(path string) (*Report, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, maxReport)
 	if err != nil {
-		return nil, err // *PathError names the file
+		return nil, err // names the file
 	}
 	r, err := Decode(data)
 	if err != nil {
@@ -43,6 +43,10 @@ func Load(path string) (*Report, error) {
 	}
 	return r, nil
 }
+
+// maxReport bounds a report file: the attach surface takes about 1.5 MB,
+// the kernel's BTF (--kernel-btf) about 2 MB more.
+const maxReport = 128 << 20
 
 // Decode parses and validates one probe report: JSON syntax,
 // schema_version, the JSON Schema, then the Go types.

@@ -23,6 +23,15 @@ var nativeEndian = binary.NativeEndian
 func (p *prober) otherTasks() []func() {
 	tasks := []func(){p.probeKernelConfig, p.probeTracingAttach, p.probeSymbols, p.probeDistro, p.probeSysctls, p.probeSyscall}
 	tasks = append(tasks, p.attachTasks()...)
+	if p.opts.KernelBTF {
+		tasks = append(tasks, func() {
+			if e, err := embedKernelBTF(); err == nil {
+				p.rep.KernelBTF = e
+			} else {
+				p.set(p.rep.BTF, "kernel_btf", Result{State: compat.Unknown, Detail: "not recorded: " + err.Error()})
+			}
+		})
+	}
 	if p.opts.AttachSurface {
 		tasks = append(tasks, func() { p.rep.AttachSurface = collectAttachSurface() })
 	} else if len(p.opts.Targets) > 0 {

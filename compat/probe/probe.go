@@ -38,6 +38,10 @@ type Options struct {
 	// saved. It costs a few hundred milliseconds and ~1 MB of JSON; a
 	// report used only in this process answers them live without it.
 	AttachSurface bool
+	// KernelBTF records the kernel's vmlinux BTF in the report, compressed
+	// (about 1.5 MB for a distribution kernel), so check --probe decides
+	// CO-RE relocations and bpf_core_*_exists() guards without the kernel.
+	KernelBTF bool
 	// CacheDir, when set, keeps reports between runs: a probe of the same
 	// kernel, boot, privileges, retrobpf build and options answers from
 	// there in milliseconds, with only the sysctls (which change at run
@@ -113,6 +117,9 @@ type Report struct {
 	// AttachSurface is what the kernel offers to attach to, so a saved
 	// report decides kprobe, fentry, tracepoint and tp_btf targets.
 	AttachSurface *AttachSurface `json:"attach_surface,omitempty"`
+	// KernelBTF is the kernel's own vmlinux BTF (Options.KernelBTF), so a
+	// saved report resolves CO-RE relocations as a load there would.
+	KernelBTF *EmbeddedBTF `json:"kernel_btf,omitempty"`
 
 	// FromCache is set when Probe answered from Options.CacheDir.
 	FromCache bool `json:"-"`
@@ -330,7 +337,11 @@ func traced(t func()) func() {
 // prober holds the report under construction.
 type prober struct {
 	opts Options
-	feat featureProber
+	// manyArgs is attach:fentry_many_args, probed once for whichever of
+	// the attach probes and the attach targets asks first.
+	manyArgsOnce sync.Once
+	manyArgs     Result
+	feat         featureProber
 	// btfCache shares the parsed vmlinux BTF between all probe loads
 	// (ebpf.NewProgram would parse it again for every tracing program).
 	btfCache *btf.Cache

@@ -19,6 +19,7 @@ import (
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/internal/btflimit"
 	"github.com/retrobpf/retrobpf/internal/inputfile"
+	"github.com/retrobpf/retrobpf/internal/ksyms"
 )
 
 // SurfaceEncoding is how each AttachSurface list is stored: its names
@@ -173,13 +174,7 @@ func tracefsTraceable() ([]string, error) {
 		if len(data) > maxFilterFunctions {
 			return nil, fmt.Errorf("%s/available_filter_functions is larger than %d bytes", dir, maxFilterFunctions)
 		}
-		var out []string
-		for line := range strings.Lines(string(data)) {
-			if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name != "" {
-				out = append(out, name)
-			}
-		}
-		return out, nil
+		return ksyms.ParseFilterFunctions(data), nil
 	}
 	return nil, fmt.Errorf("tracefs not mounted: %s", strings.Join(errs, "; "))
 }
@@ -357,7 +352,10 @@ func (s *AttachSurface) AnyTypesByName(name string) ([]btf.Type, error) {
 // result decides an attach-target ID from the surface: kallsyms for
 // ksym:, tracefs for tracepoint:, and the BTF lists for the rest (and for
 // tracepoints when tracefs was not mounted).
-func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
+//
+// report answers the other features a target depends on (the probed
+// attach:fentry_many_args for a function of more than six arguments).
+func (s *AttachSurface) result(id compat.FeatureID, report func(compat.FeatureID) compat.Availability) (Result, bool) {
 	kind, name, _ := strings.Cut(string(id), ":")
 	switch kind {
 	case "ksym":
@@ -392,7 +390,7 @@ func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
 	if s.BTFFuncs == "" {
 		return Result{}, false
 	}
-	a := compat.WithKernelBTF(noAnswers{}, s).Has(id)
+	a := compat.WithKernelBTF(noAnswers{report}, s).Has(id)
 	if kind == "btf-func" && a.State == compat.Supported {
 		// In BTF, but can a trampoline patch it? Only ftrace knows.
 		if traceable, err := s.list("traceable"); err == nil && traceable != nil && !traceable[name] {
@@ -402,12 +400,29 @@ func (s *AttachSurface) result(id compat.FeatureID) (Result, bool) {
 	return Result{State: a.State, Detail: a.Detail + " (recorded attach surface)"}, true
 }
 
-// noAnswers is a Target that decides nothing, so WithKernelBTF answers.
-type noAnswers struct{}
+// noAnswers is a Target that decides no attach target, so WithKernelBTF
+// answers those; other features it asks report (nil: nothing).
+type noAnswers struct {
+	report func(compat.FeatureID) compat.Availability
+}
 
 func (noAnswers) Name() string { return "" }
-func (noAnswers) Has(compat.FeatureID) compat.Availability {
+func (n noAnswers) Has(id compat.FeatureID) compat.Availability {
+	if n.report != nil && !isAttachTarget(id) {
+		return n.report(id)
+	}
 	return compat.Availability{State: compat.Unknown}
+}
+
+// isAttachTarget reports whether id names something to attach to, which
+// the surface answers itself.
+func isAttachTarget(id compat.FeatureID) bool {
+	kind, _, _ := strings.Cut(string(id), ":")
+	switch kind {
+	case "ksym", "btf-func", "raw-tp", "tracepoint", "raw-tp-args", "btf-func-args":
+		return true
+	}
+	return false
 }
 
 // probeTargets decides Options.Targets from the lists they need, read
@@ -448,7 +463,13 @@ func (p *prober) probeTargets() {
 		keep("tracepoints", events, err)
 	}
 	for _, id := range p.opts.Targets {
-		res, ok := s.result(id)
+		res, ok := s.result(id, func(id compat.FeatureID) compat.Availability {
+			if id != "attach:fentry_many_args" {
+				return compat.Availability{State: compat.Unknown}
+			}
+			r := p.fentryManyArgs()
+			return compat.Availability{State: r.State, Detail: r.Detail}
+		})
 		if !ok {
 			continue
 		}

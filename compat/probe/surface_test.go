@@ -78,7 +78,7 @@ func TestSavedSurfaceDecides(t *testing.T) {
 
 func TestSurfaceEncodingChecked(t *testing.T) {
 	s := &AttachSurface{Encoding: "gzip"}
-	if res, ok := s.result("ksym:x"); !ok || res.State != compat.Unknown || !strings.Contains(res.Detail, "encoding") {
+	if res, ok := s.result("ksym:x", nil); !ok || res.State != compat.Unknown || !strings.Contains(res.Detail, "encoding") {
 		t.Fatalf("unknown encoding: %+v", res)
 	}
 }

@@ -38,7 +38,7 @@ func (r *Report) result(id compat.FeatureID) Result {
 	}
 	kind, name, _ := strings.Cut(string(id), ":")
 	if _, recorded := r.Ksyms[name]; r.AttachSurface != nil && !(kind == "ksym" && recorded) {
-		if res, ok := r.AttachSurface.result(id); ok {
+		if res, ok := r.AttachSurface.result(id, r.Has); ok {
 			return res
 		}
 	}

@@ -1,11 +1,3 @@
-// Package ksyms reads kernel symbol tables: /proc/kallsyms and System.map,
-// which share one format ("ADDRESS TYPE NAME [MODULE]" per line).
-//
-// A System.map lets a kernel that is not running answer what its
-// /proc/kallsyms would: whether a kprobe target or a __ksym exists. Debian
-// ships a one-line placeholder in its image packages (the real table is in
-// the -dbg package); Read refuses it with ErrPlaceholder rather than
-// calling every symbol absent.
 package ksyms
 
 import (
@@ -15,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/retrobpf/retrobpf/internal/inputfile"
 )
@@ -92,4 +85,34 @@ func ReadFile(path string) (map[string]bool, error) {
 		return nil, fmt.Errorf("%s: %w: more than %d bytes decompressed", path, inputfile.ErrTooLarge, MaxFile)
 	}
 	return syms, nil
+}
+
+// ParseFilterFunctions reads tracefs's available_filter_functions ("name"
+// or "name [module]" per line): the functions ftrace can patch.
+func ParseFilterFunctions(data []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// ReadFilterFunctions is ParseFilterFunctions for a file, bounded by
+// MaxFile; errors name the file.
+func ReadFilterFunctions(path string) (map[string]bool, error) {
+	data, err := inputfile.Read(path, MaxFile)
+	if err != nil {
+		return nil, err
+	}
+	names := ParseFilterFunctions(data)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no functions listed", path)
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set, nil
 }

@@ -218,7 +218,7 @@ func compare(dir string, checks []string) error {
 	}
 	fmt.Println("truth: each program loaded alone and, where a truth-attach file exists (guest-run --attach-only), attached to the target its section names")
 	fmt.Println("attach-only: refuted only by a kprobe/tracepoint target while the truth is verifier-only, which does not test it")
-	fmt.Printf("%-20s %-6s %-8s %8s %10s %12s %14s %12s %11s\n", "mode", "kernel", "truth", "programs", "agree", "false-compat", "false-incompat", "attach-only", "unconfirmed")
+	fmt.Printf("%-24s %-6s %-8s %8s %10s %12s %14s %12s %11s\n", "mode", "kernel", "truth", "programs", "agree", "false-compat", "false-incompat", "attach-only", "unconfirmed")
 	for _, arg := range checks {
 		label, path, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -272,7 +272,7 @@ func compare(dir string, checks []string) error {
 		if attachTruth[kernel] {
 			truthKind = "attach"
 		}
-		fmt.Printf("%-20s %-6s %-8s %8d %10s %12s %14s %12s %11s\n", label, kernel, truthKind, c.total, pct(c.agree), pct(c.falseCompatible), pct(c.falseIncompatible), pct(c.attachOnly), pct(c.unconfirmed))
+		fmt.Printf("%-24s %-6s %-8s %8d %10s %12s %14s %12s %11s\n", label, kernel, truthKind, c.total, pct(c.agree), pct(c.falseCompatible), pct(c.falseIncompatible), pct(c.attachOnly), pct(c.unconfirmed))
 	}
 	if len(falseCompat) > 0 {
 		fmt.Println("false compatible (check said compatible, the kernel refused):")
