@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
@@ -272,4 +274,86 @@ func TestTraceableUnknownWithoutList(t *testing.T) {
 	if a := WithTraceable(base, nil, "").Has("btf-func:no_such_function"); a.State != Unsupported {
 		t.Errorf("a FUNC missing from BTF: %+v", a)
 	}
+}
+
+// A verifier behaviour that went away and came back: the version answers
+// where it was measured, and stays Unknown in between.
+func TestLostAndBackFeature(t *testing.T) {
+	for version, want := range map[string]State{"5.4": Unsupported, "5.10.262": Supported, "5.15": Unknown, "6.1": Unsupported, "6.12.118": Unsupported, "6.15": Unknown, "6.18": Supported} {
+		if a := VersionTarget(kversion.MustParse(version)).Has("stack-ptr-through-helper"); a.State != want {
+			t.Errorf("%s: %+v, want %s", version, a, want)
+		}
+	}
+}
+
+// biosnoop's block_rq_complete: the request pointer is spilled, its slot
+// is the key of a map lookup, and it is reloaded and dereferenced after.
+func TestAnalyzeStackPointerThroughHelper(t *testing.T) {
+	build := func(reloadFromStack bool) ProgramReport {
+		m := &ebpf.MapSpec{Name: "start", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: 1}
+		insns := asm.Instructions{
+			asm.LoadMem(asm.R6, asm.R1, 0, asm.DWord), // rq = ctx[0]
+			asm.StoreMem(asm.RFP, -8, asm.R6, asm.DWord),
+			asm.LoadMapPtr(asm.R1, 0).WithReference("start"),
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, -8),
+			asm.FnMapLookupElem.Call(),
+			asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
+		}
+		if !reloadFromStack {
+			insns[len(insns)-1] = asm.Mov.Reg(asm.R1, asm.R6)
+		}
+		insns = append(insns, asm.LoadMem(asm.R0, asm.R1, 48, asm.DWord), asm.Mov.Imm(asm.R0, 0), asm.Return())
+		spec := &ebpf.CollectionSpec{
+			Maps: map[string]*ebpf.MapSpec{"start": m},
+			Programs: map[string]*ebpf.ProgramSpec{"complete": {Name: "complete", Type: ebpf.Tracing, AttachType: ebpf.AttachTraceRawTp,
+				AttachTo: "block_rq_complete", SectionName: "tp_btf/block_rq_complete", License: "GPL", Instructions: insns}},
+		}
+		rep, err := AnalyzeSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Programs[0]
+	}
+	mustReq(t, build(true), "stack-ptr-through-helper", "insn 8")
+	noReq(t, build(false), "stack-ptr-through-helper")
+}
+
+// exec_helper_by_core calls bpf_get_current_task_btf only when
+// bpf_core_type_exists(struct bpf_iter_num) holds on the target: with the
+// target's BTF the guard is a constant and only one helper is required.
+func TestAnalyzeHelperBehindCORETypeExists(t *testing.T) {
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	build := func(withType bool) *btf.Spec {
+		types := []btf.Type{&btf.Func{Name: "schedule", Type: &btf.FuncProto{Return: u32}, Linkage: btf.GlobalFunc}}
+		if withType {
+			types = append(types, &btf.Struct{Name: "bpf_iter_num", Size: 8, Members: []btf.Member{{Name: "__opaque", Type: u32}}})
+		}
+		b, err := btf.NewBuilder(types, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := b.Marshal(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec
+	}
+	for _, tc := range []struct {
+		has       bool
+		need, not FeatureID
+	}{{true, "helper:bpf_get_current_task_btf", "helper:bpf_get_current_task"}, {false, "helper:bpf_get_current_task", "helper:bpf_get_current_task_btf"}} {
+		rep := analyzeVersioned(t, &Kernel{Version: kversion.MustParse("6.1.0"), Exact: true, BTF: build(tc.has)})
+		p := program(t, rep, "exec_helper_by_core")
+		mustReq(t, p, tc.need, "insn ")
+		noReq(t, p, tc.not)
+	}
+	// Without the target's BTF the guard is undecided: both are required.
+	p := program(t, analyzeVersioned(t, nil), "exec_helper_by_core")
+	mustReq(t, p, "helper:bpf_get_current_task_btf", "insn ")
+	mustReq(t, p, "helper:bpf_get_current_task", "insn ")
 }

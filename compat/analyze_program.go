@@ -350,6 +350,7 @@ func (a *progAnalysis) reach() reach {
 	var all reach
 	for i, env := range kernels {
 		env.coreResolved = resolved
+		env.tracingCtx = a.prog.Type == ebpf.Tracing
 		r := reachable(a.spec, insns, env)
 		r.coreResolved = resolved
 		if r.live == nil {
@@ -368,6 +369,9 @@ func (a *progAnalysis) reach() reach {
 		if r.modifiedCtx < 0 {
 			all.modifiedCtx = -1 // refused only if every patch level reads it
 		}
+		if all.lostPtr < 0 {
+			all.lostPtr = r.lostPtr
+		}
 	}
 	return all
 }
@@ -385,6 +389,9 @@ func (a *progAnalysis) contextReads(r reach) {
 	src := fmt.Sprintf("%s, insn %d", a.section, r.modifiedCtx)
 	if r.modifiedCtx >= 0 {
 		a.finding(SeverityError, src, "reads the context through its pointer plus %d: the verifier refuses a modified context pointer (dereference of modified ctx ptr); read ctx[i] at a constant offset", r.modifiedCtxOff)
+	}
+	if r.lostPtr >= 0 {
+		a.add("stack-ptr-through-helper", "dereferences a kernel pointer reloaded from a stack slot whose address a helper was given", fmt.Sprintf("%s, insn %d", a.section, r.lostPtr))
 	}
 	if r.ctxEnd <= 0 {
 		return

@@ -56,7 +56,22 @@ const (
 	regScalar          // a known 64-bit value
 	regRodata          // a pointer to a frozen read-only map's value at a known offset
 	regCtx             // the program's context pointer plus a known offset
+	regStack           // the frame pointer plus a known offset
+	regKernelPtr       // read from a tracing program's context: a kernel pointer (or a number)
+	regLostPtr         // reloaded from a stack slot holding a kernel pointer that a helper was given
 )
+
+// slotKind is what an 8-byte stack slot holds, as far as it matters.
+type slotKind uint8
+
+const (
+	slotUnknown   slotKind = iota
+	slotKernelPtr          // a spilled regKernelPtr
+	slotLostPtr            // a spilled kernel pointer whose address a helper was given
+)
+
+// stackSlots covers the 512-byte BPF stack in 8-byte slots.
+const stackSlots = 64
 
 type regState struct {
 	kind regKind
@@ -67,20 +82,39 @@ type regState struct {
 	known []bool
 }
 
-type regFile [11]regState
+type regFile struct {
+	r     [11]regState
+	stack [stackSlots]slotKind // by slot: fp-8 is 0
+}
 
 // meet keeps what both paths agree on.
-func (r *regFile) meet(o *regFile) (changed bool) {
-	for i := range r {
-		if r[i].kind == regUnknown {
+func (f *regFile) meet(o *regFile) (changed bool) {
+	for i := range f.r {
+		r := &f.r[i]
+		if r.kind == regUnknown {
 			continue
 		}
-		if o[i].kind != r[i].kind || o[i].val != r[i].val || (r[i].kind == regRodata && &o[i].data[0] != &r[i].data[0]) {
-			r[i] = regState{}
+		if o.r[i].kind != r.kind || o.r[i].val != r.val || (r.kind == regRodata && &o.r[i].data[0] != &r.data[0]) {
+			*r = regState{}
+			changed = true
+		}
+	}
+	for i := range f.stack {
+		if f.stack[i] != slotUnknown && f.stack[i] != o.stack[i] {
+			f.stack[i] = slotUnknown
 			changed = true
 		}
 	}
 	return changed
+}
+
+// slotAt is the stack slot an 8-byte access at frame offset off uses, or
+// -1 when it is not one whole slot.
+func slotAt(off int64) int {
+	if off >= 0 || off < -8*stackSlots || off%8 != 0 {
+		return -1
+	}
+	return int(-off/8) - 1
 }
 
 // reachEnv is what the analysis knows of the target kernel: the .kconfig
@@ -95,6 +129,10 @@ type reachEnv struct {
 	// match is the poisoned instruction the verifier refuses if it gets
 	// there.
 	coreResolved bool
+	// tracingCtx says the context holds the traced function's or
+	// tracepoint's arguments, kernel pointers the verifier types (tp_btf,
+	// fentry, fexit): a read from it is a regKernelPtr.
+	tracingCtx bool
 }
 
 // reach is what reachable found.
@@ -112,6 +150,11 @@ type reach struct {
 	modifiedCtxOff int64
 	// coreResolved: the walk had the target's CO-RE values.
 	coreResolved bool
+	// lostPtr is a reachable dereference of a kernel pointer reloaded from
+	// a stack slot whose address a helper was given (-1: none): from 5.12
+	// the verifier assumes the helper overwrote the slot, so the reloaded
+	// value is a number and the dereference is refused.
+	lostPtr int64
 }
 
 // frozenData returns the value of a map the loader freezes read-only
@@ -144,7 +187,7 @@ const bpfFRdonlyProg = 1 << 7
 
 // reachable walks insns as the verifier will see them in env.
 func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) reach {
-	out := reach{modifiedCtx: -1}
+	out := reach{modifiedCtx: -1, lostPtr: -1}
 	byOff := map[int64]*asm.Instruction{}
 	symbols := map[string]int64{}
 	var roots []int64
@@ -197,7 +240,9 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) 
 		return true
 	}
 	var unknown, entry regFile
-	entry[asm.R1] = regState{kind: regCtx}
+	entry.r[asm.R1] = regState{kind: regCtx}
+	entry.r[asm.R10] = regState{kind: regStack}
+	unknown.r[asm.R10] = regState{kind: regStack}
 	visit(0, &entry)
 	for _, r := range roots {
 		visit(r, &unknown)
@@ -223,7 +268,7 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) 
 
 	for steps := 0; len(work) > 0; steps++ {
 		if steps > 64*len(byOff) {
-			return reach{modifiedCtx: -1} // no fixpoint in reasonable time: assume all reachable
+			return reach{modifiedCtx: -1, lostPtr: -1} // no fixpoint in reasonable time: assume all reachable
 		}
 		off := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -241,60 +286,81 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) 
 				if ins.IsFunctionCall() {
 					t, ok := target(ins, off)
 					if !ok {
-						return reach{modifiedCtx: -1}
+						return reach{modifiedCtx: -1, lostPtr: -1}
 					}
 					// A static function starts with its caller's
-					// arguments; a global one is verified on its own.
+					// arguments (a pointer into the caller's stack is
+					// not one into its own frame); a global one is
+					// verified on its own.
 					callee := unknown
 					if !isRoot[t] {
-						copy(callee[asm.R1:asm.R6], st[asm.R1:asm.R6])
+						copy(callee.r[asm.R1:asm.R6], st.r[asm.R1:asm.R6])
+						for r := asm.R1; r <= asm.R5; r++ {
+							if callee.r[r].kind == regStack {
+								callee.r[r] = regState{}
+							}
+						}
 					}
+					// It may write the caller's stack through them.
+					st.stack = [stackSlots]slotKind{}
 					if !visit(t, &callee) {
-						return reach{modifiedCtx: -1}
+						return reach{modifiedCtx: -1, lostPtr: -1}
+					}
+				} else if ins.IsBuiltinCall() {
+					// The helper reads (or writes) the stack it is
+					// given; a spilled kernel pointer there is a number
+					// to the verifier from 5.12 on.
+					for r := asm.R1; r <= asm.R5; r++ {
+						if st.r[r].kind != regStack {
+							continue
+						}
+						if i := slotAt(st.r[r].val); i >= 0 && st.stack[i] == slotKernelPtr {
+							st.stack[i] = slotLostPtr
+						}
 					}
 				} else if ins.IsLoadOfFunctionPointer() {
 					t, ok := target(ins, off)
 					if !ok || !visit(t, &unknown) {
-						return reach{modifiedCtx: -1}
+						return reach{modifiedCtx: -1, lostPtr: -1}
 					}
 				}
 				for r := asm.R0; r <= asm.R5; r++ {
-					st[r] = regState{}
+					st.r[r] = regState{}
 				}
 				if !visit(next, &st) && next < end {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				continue
 			case asm.Ja:
 				t, ok := target(ins, off)
 				if !ok || !visit(t, &st) {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				continue
 			case asm.JCOND: // may_goto: both ways
 				t, ok := target(ins, off)
 				if !ok || !visit(t, &st) || !visit(next, &st) {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				continue
 			default:
 				t, ok := target(ins, off)
 				if !ok {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				taken, known := branchTaken(ins, &st, cls == asm.Jump32Class)
 				if (!known || taken) && !visit(t, &st) {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				if (!known || !taken) && !visit(next, &st) {
-					return reach{modifiedCtx: -1}
+					return reach{modifiedCtx: -1, lostPtr: -1}
 				}
 				continue
 			}
 		}
 
-		if cls == asm.LdXClass && ins.Src <= asm.R10 && st[ins.Src].kind == regCtx && op.Mode() == asm.MemMode {
-			base := st[ins.Src].val
+		if cls == asm.LdXClass && ins.Src <= asm.R10 && st.r[ins.Src].kind == regCtx && op.Mode() == asm.MemMode {
+			base := st.r[ins.Src].val
 			if base != 0 && out.modifiedCtx < 0 {
 				out.modifiedCtx, out.modifiedCtxOff = off, base
 			}
@@ -302,18 +368,21 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) 
 				out.ctxEnd, out.ctxAt = e, off
 			}
 		}
-		step(frozenOnce, ins, &st, env.coreResolved)
+		if cls == asm.LdXClass && ins.Src <= asm.R10 && st.r[ins.Src].kind == regLostPtr && out.lostPtr < 0 {
+			out.lostPtr = off
+		}
+		step(frozenOnce, ins, &st, env)
 		if ins.IsLoadOfFunctionPointer() {
 			t, ok := target(ins, off)
 			if !ok || !visit(t, &unknown) {
-				return reach{modifiedCtx: -1}
+				return reach{modifiedCtx: -1, lostPtr: -1}
 			}
 		}
 		if next >= end {
 			continue // falls off the end: the verifier rejects that on its own
 		}
 		if !visit(next, &st) {
-			return reach{modifiedCtx: -1}
+			return reach{modifiedCtx: -1, lostPtr: -1}
 		}
 	}
 	out.live = make(map[int64]bool, len(states))
@@ -324,37 +393,58 @@ func reachable(spec *ebpf.CollectionSpec, insns asm.Instructions, env reachEnv) 
 }
 
 // step applies a non-jump instruction to st.
-func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, coreResolved bool) {
+func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, env reachEnv) {
+	coreResolved := env.coreResolved
 	op := ins.OpCode
 	dst := ins.Dst
 	if dst > asm.R10 {
 		*st = regFile{}
+		st.r[asm.R10] = regState{kind: regStack}
 		return
 	}
 	core := !coreResolved && btf.CORERelocationMetadata(ins) != nil
 	switch cls := op.Class(); {
 	case cls == asm.LdClass && op.IsDWordLoad():
-		st[dst] = regState{}
+		st.r[dst] = regState{}
 		switch {
 		case core:
 		case ins.Src == asm.PseudoMapValue:
 			if r := frozen(ins.Reference()); r.kind == regRodata {
 				r.val = int64(uint64(ins.Constant) >> 32)
-				st[dst] = r
+				st.r[dst] = r
 			}
 		case ins.Src == 0 && ins.Reference() == "":
-			st[dst] = regState{kind: regScalar, val: ins.Constant}
+			st.r[dst] = regState{kind: regScalar, val: ins.Constant}
 		}
 	case cls == asm.LdClass: // legacy packet loads: r0 and the scratch registers
 		for r := asm.R0; r <= asm.R5; r++ {
-			st[r] = regState{}
+			st.r[r] = regState{}
 		}
 	case cls == asm.LdXClass:
 		var src regState
 		if ins.Src <= asm.R10 {
-			src = st[ins.Src] // before dst is overwritten: often the same register
+			src = st.r[ins.Src] // before dst is overwritten: often the same register
 		}
-		st[dst] = regState{}
+		st.r[dst] = regState{}
+		if !core && op.Mode() == asm.MemMode && op.Size() == asm.DWord {
+			switch src.kind {
+			case regCtx:
+				if env.tracingCtx {
+					st.r[dst] = regState{kind: regKernelPtr}
+				}
+				return
+			case regStack:
+				if i := slotAt(src.val + int64(ins.Offset)); i >= 0 {
+					switch st.stack[i] {
+					case slotKernelPtr:
+						st.r[dst] = regState{kind: regKernelPtr}
+					case slotLostPtr:
+						st.r[dst] = regState{kind: regLostPtr}
+					}
+				}
+				return
+			}
+		}
 		if core || src.kind != regRodata || (op.Mode() != asm.MemMode && op.Mode() != asm.MemSXMode) {
 			return
 		}
@@ -382,14 +472,45 @@ func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, coreR
 			shift := 64 - 8*n
 			v = uint64(int64(v<<shift) >> shift)
 		}
-		st[dst] = regState{kind: regScalar, val: int64(v)}
+		st.r[dst] = regState{kind: regScalar, val: int64(v)}
 	case cls == asm.StXClass && op.Mode() == asm.AtomicMode:
 		if ins.Src <= asm.R10 {
-			st[ins.Src] = regState{}
+			st.r[ins.Src] = regState{}
 		}
-		st[asm.R0] = regState{}
+		st.r[asm.R0] = regState{}
+		st.store(dst, ins.Offset, op.Size(), regState{})
+	case cls == asm.StXClass:
+		var src regState
+		if ins.Src <= asm.R10 {
+			src = st.r[ins.Src]
+		}
+		st.store(dst, ins.Offset, op.Size(), src)
+	case cls == asm.StClass:
+		st.store(dst, ins.Offset, op.Size(), regState{kind: regScalar})
 	case cls.IsALU():
-		st[dst] = alu(ins, st, cls == asm.ALUClass, core)
+		st.r[dst] = alu(ins, st, cls == asm.ALUClass, core)
+	}
+}
+
+// store records a store of size bytes of v at dst+off: a whole-slot spill
+// of a kernel pointer to the stack is remembered, anything else makes the
+// slots it touches unknown.
+func (f *regFile) store(dst asm.Register, off int16, size asm.Size, v regState) {
+	if dst > asm.R10 || f.r[dst].kind != regStack {
+		return
+	}
+	at := f.r[dst].val + int64(off)
+	if i := slotAt(at); i >= 0 && size == asm.DWord {
+		f.stack[i] = slotUnknown
+		if v.kind == regKernelPtr {
+			f.stack[i] = slotKernelPtr
+		}
+		return
+	}
+	for b := at; b < at+int64(size.Sizeof()); b++ {
+		if i := slotAt(b &^ 7); i >= 0 {
+			f.stack[i] = slotUnknown
+		}
 	}
 }
 
@@ -397,12 +518,12 @@ func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, coreR
 func alu(ins *asm.Instruction, st *regFile, is32, core bool) regState {
 	op := ins.OpCode
 	aop := op.ALUOp()
-	d := st[ins.Dst]
+	d := st.r[ins.Dst]
 	var s regState
 	if op.Source() == asm.ImmSource {
 		s = regState{kind: regScalar, val: ins.Constant}
 	} else if ins.Src <= asm.R10 {
-		s = st[ins.Src]
+		s = st.r[ins.Src]
 	}
 	if core {
 		return regState{}
@@ -416,7 +537,7 @@ func alu(ins *asm.Instruction, st *regFile, is32, core bool) regState {
 		}
 		return s
 	}
-	if (d.kind == regRodata || d.kind == regCtx) && !is32 && s.kind == regScalar && (aop == asm.Add || aop == asm.Sub) {
+	if (d.kind == regRodata || d.kind == regCtx || d.kind == regStack) && !is32 && s.kind == regScalar && (aop == asm.Add || aop == asm.Sub) {
 		if aop == asm.Sub {
 			s.val = -s.val
 		}
@@ -478,12 +599,12 @@ func branchTaken(ins *asm.Instruction, st *regFile, is32 bool) (taken, known boo
 	if ins.Dst > asm.R10 {
 		return false, false
 	}
-	d := st[ins.Dst]
+	d := st.r[ins.Dst]
 	var s regState
 	if ins.OpCode.Source() == asm.ImmSource {
 		s = regState{kind: regScalar, val: ins.Constant}
 	} else if ins.Src <= asm.R10 {
-		s = st[ins.Src]
+		s = st.r[ins.Src]
 	}
 	if d.kind != regScalar || s.kind != regScalar {
 		return false, false

@@ -24,6 +24,20 @@ func (t versionTarget) Has(id FeatureID) Availability {
 	if f.Since.IsZero() {
 		return Availability{State: Unknown, Detail: fmt.Sprintf("no upstream version known for %s: probe the kernel", id)}
 	}
+	if l := f.Lapse; l != nil && t.v.AtLeast(f.Since) {
+		mm := kversion.Version{Major: t.v.Major, Minor: t.v.Minor}
+		switch {
+		case !l.KeptThrough.Less(mm):
+			return Availability{State: Supported, Detail: "upstream since " + f.Since.String() + ", measured through " + l.KeptThrough.String()}
+		case mm.Less(l.LostIn):
+			return Availability{State: Unknown, Detail: "present through " + l.KeptThrough.String() + ", gone in " + l.LostIn.String() + ": not known for " + t.v.String() + " (probe the kernel)"}
+		case !l.LostThrough.Less(mm):
+			return Availability{State: Unsupported, Detail: "gone in " + l.LostIn.String() + " through at least " + l.LostThrough.String()}
+		case !l.BackIn.IsZero() && t.v.AtLeast(l.BackIn):
+			return Availability{State: Supported, Detail: "gone in " + l.LostIn.String() + ", back by " + l.BackIn.String()}
+		}
+		return Availability{State: Unknown, Detail: "gone in " + l.LostIn.String() + " through at least " + l.LostThrough.String() + ": not known for " + t.v.String() + " (probe the kernel)"}
+	}
 	if t.v.AtLeast(f.Since) {
 		return Availability{State: Supported, Detail: "upstream since " + f.Since.String()}
 	}

@@ -80,8 +80,23 @@ type Feature struct {
 	Kind        Kind             `json:"kind"`
 	Description string           `json:"description"`
 	Since       kversion.Version `json:"since"` // first upstream kernel; zero if not known
-	Probe       string           `json:"probe"` // how retrobpf probes it
-	Hint        string           `json:"hint"`  // what to do when it is missing
+	// Lapse, for a verifier behaviour programs relied on that kernels
+	// dropped for a while, says where it was measured gone; nil for the
+	// features kernels keep once they have them.
+	Lapse *Lapse `json:"lapse,omitempty"`
+	Probe string `json:"probe"` // how retrobpf probes it
+	Hint  string `json:"hint"`  // what to do when it is missing
+}
+
+// Lapse is a stretch of kernels without a feature they had before, as
+// measured: present through KeptThrough, absent from LostIn through
+// LostThrough, present again from BackIn (zero: not seen back). A version
+// between two measurements is Unknown, never guessed.
+type Lapse struct {
+	KeptThrough kversion.Version `json:"kept_through"`
+	LostIn      kversion.Version `json:"lost_in"`
+	LostThrough kversion.Version `json:"lost_through"`
+	BackIn      kversion.Version `json:"back_in,omitzero"`
 }
 
 // State is the three-state answer of a probe.

@@ -90,6 +90,13 @@ func since(f compat.Feature) string {
 	if f.Since.IsZero() {
 		return "-"
 	}
+	if l := f.Lapse; l != nil {
+		s := f.Since.String() + " (gone in " + l.LostIn.String() + "–" + l.LostThrough.String()
+		if !l.BackIn.IsZero() {
+			s += ", back by " + l.BackIn.String()
+		}
+		return s + ")"
+	}
 	return f.Since.String()
 }
 

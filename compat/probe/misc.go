@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -132,6 +133,8 @@ func (p *prober) probeProgFeatures() {
 		p.set(p.rep.Misc, "map-batch", resultOf(err))
 		arr.Close()
 	}
+
+	p.set(p.rep.Misc, "stack-ptr-through-helper", stackPtrThroughHelper())
 
 	// bpf2bpf-calls: call a sub-program. Both functions carry BTF func
 	// info, which newer kernels require for sub-programs with tail calls.
@@ -361,4 +364,48 @@ func (p *prober) probeRingbufReserve() {
 		return
 	}
 	set(supported("created a ringbuf, reserved+submitted a record from a test run, read it back"))
+}
+
+// stackPtrThroughHelper decides stack-ptr-through-helper: a tp_btf
+// program on sched_process_exec spills its task_struct argument (a
+// BTF-typed pointer), passes the slot to bpf_map_lookup_elem as the key,
+// reloads it and reads through it. A verifier that assumes the helper
+// wrote the slot refuses the read of a number ("invalid mem access
+// 'scalar'", 'inv' before 5.18).
+func stackPtrThroughHelper() Result {
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: 1})
+	if err != nil {
+		return unknown(fmt.Errorf("create hash map: %w", err))
+	}
+	defer m.Close()
+	insns := asm.Instructions{
+		asm.LoadMem(asm.R6, asm.R1, 0, asm.DWord), // the task_struct *
+		asm.StoreMem(asm.RFP, -8, asm.R6, asm.DWord),
+		asm.LoadMapPtr(asm.R1, m.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -8),
+		asm.FnMapLookupElem.Call(),
+		asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
+		asm.LoadMem(asm.R0, asm.R1, 0, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+	}
+	var buf bytes.Buffer
+	if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
+		return unknown(err)
+	}
+	raw := make([]uint64, buf.Len()/8)
+	for i := range raw {
+		raw[i] = binary.LittleEndian.Uint64(buf.Bytes()[8*i:])
+	}
+	prog, err := loadBTFProgInsns(ebpf.Tracing, ebpf.AttachTraceRawTp, "sched_process_exec", 0, raw)
+	if err == nil {
+		prog.Close()
+		return supported("the reloaded task_struct pointer was dereferenced after bpf_map_lookup_elem read its slot")
+	}
+	r := resultOf(err)
+	if strings.Contains(err.Error(), "invalid mem access 'scalar'") || strings.Contains(err.Error(), "invalid mem access 'inv'") {
+		r.State = compat.Unsupported
+	}
+	return r
 }

@@ -298,6 +298,12 @@ type progLoadAttrBTF struct {
 // tp_btf (btf_trace_<target>), the LSM hook (bpf_lsm_<target>) or the
 // iterator (bpf_iter_<target>).
 func loadBTFProg(pt ebpf.ProgramType, at ebpf.AttachType, target string, flags uint32) (*ebpf.Program, error) {
+	return loadBTFProgInsns(pt, at, target, flags, []uint64{0xb7, 0x95}) // r0 = 0; exit
+}
+
+// loadBTFProgInsns is loadBTFProg with the program's raw instructions
+// (little-endian 8-byte slots).
+func loadBTFProgInsns(pt ebpf.ProgramType, at ebpf.AttachType, target string, flags uint32, insns []uint64) (*ebpf.Program, error) {
 	idx, err := vmlinux()
 	if err != nil {
 		return nil, err
@@ -319,7 +325,6 @@ func loadBTFProg(pt ebpf.ProgramType, at ebpf.AttachType, target string, flags u
 	if !ok {
 		return nil, fmt.Errorf("attach target %s not in vmlinux BTF", target)
 	}
-	insns := [2]uint64{0xb7, 0x95} // r0 = 0; exit
 	license := [4]byte{'G', 'P', 'L', 0}
 	var log [4096]byte
 	attr := progLoadAttrBTF{
@@ -337,7 +342,7 @@ func loadBTFProg(pt ebpf.ProgramType, at ebpf.AttachType, target string, flags u
 		attachBTFID: id,
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	runtime.KeepAlive(&insns)
+	runtime.KeepAlive(insns)
 	runtime.KeepAlive(&license)
 	runtime.KeepAlive(&log)
 	if errno != 0 {

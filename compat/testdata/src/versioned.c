@@ -78,4 +78,22 @@ int wakeup_state_by_core(unsigned long long *ctx)
 	return trace_start(state);
 }
 
+struct bpf_iter_num___probe {
+	int __opaque;
+} __attribute__((preserve_access_index));
+
+// bpf_get_current_task_btf only where the kernel has the type the guard
+// asks for (a type as new as the helper), bpf_get_current_task elsewhere.
+SEC("tp_btf/sched_process_exec")
+int exec_helper_by_core(unsigned long long *ctx)
+{
+	__u64 t;
+
+	if (bpf_core_type_exists(struct bpf_iter_num___probe))
+		t = (__u64)bpf_get_current_task_btf();
+	else
+		t = bpf_get_current_task();
+	return trace_start(t);
+}
+
 char LICENSE[] SEC("license") = "GPL";
