@@ -273,7 +273,7 @@ func (a *progAnalysis) instructions() {
 		case ins.IsBuiltinCall() && live != nil && !live[off]:
 			// The verifier never walks here with .rodata as it is: the
 			// helper is not needed, unless the loader sets the guard.
-			a.finding(SeverityWarning, src, "calls %s only on a path the .rodata values rule out (not a requirement with these values)", helperName(ins))
+			a.finding(SeverityWarning, src, "calls %s only on a path the known constants rule out (.rodata, and the target's .kconfig and CO-RE values; not a requirement with these values)", helperName(ins))
 		case ins.IsBuiltinCall():
 			a.helperCall(ins, src, gpl)
 		case ins.IsKfuncCall():

@@ -52,13 +52,13 @@ import (
 type regKind uint8
 
 const (
-	regUnknown regKind = iota
-	regScalar          // a known 64-bit value
-	regRodata          // a pointer to a frozen read-only map's value at a known offset
-	regCtx             // the program's context pointer plus a known offset
-	regStack           // the frame pointer plus a known offset
-	regKernelPtr       // read from a tracing program's context: a kernel pointer (or a number)
-	regLostPtr         // reloaded from a stack slot holding a kernel pointer that a helper was given
+	regUnknown   regKind = iota
+	regScalar            // a known 64-bit value
+	regRodata            // a pointer to a frozen read-only map's value at a known offset
+	regCtx               // the program's context pointer plus a known offset
+	regStack             // the frame pointer plus a known offset
+	regKernelPtr         // read from a tracing program's context: a kernel pointer (or a number)
+	regLostPtr           // reloaded from a stack slot holding a kernel pointer that a helper was given
 )
 
 // slotKind is what an 8-byte stack slot holds, as far as it matters.
