@@ -41,6 +41,10 @@ for k in $KERNELS; do
 	bin/retrobpf check -f json --kernel "$version" "$dir"/corpus/*.bpf.o > "$dir/check-$k-kernel.json" 2>/dev/null || true
 	bin/retrobpf check -f json --probe "$dir/probe-$k.json" "$dir"/corpus/*.bpf.o > "$dir/check-$k-probe.json" 2>/dev/null || true
 	args+=("$k:--kernel=$dir/check-$k-kernel.json" "$k:--probe=$dir/check-$k-probe.json")
+	# --kernel-image: the cached kernel read without booting it, its BTF
+	# decompressed from the image (Debian's System.map is a placeholder).
+	bin/retrobpf check -f json --kernel-image "$k" "$dir"/corpus/*.bpf.o > "$dir/check-$k-image.json" 2>/dev/null || true
+	args+=("$k:--kernel-image=$dir/check-$k-image.json")
 	# --kernel V --btf: the version plus that kernel's own types, made by
 	# pahole from Debian's -dbg package as BTFHub makes them; then with the
 	# symbol table and the ftrace call sites of that package's vmlinux too

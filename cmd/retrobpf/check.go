@@ -108,6 +108,7 @@ func init() {
 func checkTargetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "kernel", Usage: "compare with upstream kernel `VERSION` (catalog knowledge only; distro kernels backport)"},
+		&cli.StringFlag{Name: "kernel-image", Usage: "compare with a kernel image `REF` of the kernels cache (kernels pull REF) or a local file:/dir: image, read without booting: its version, config, BTF and System.map"},
 		&cli.StringFlag{Name: "probe", Usage: "compare with a saved probe report `FILE` (retrobpf probe --format json)"},
 		&cli.BoolFlag{Name: "host", Usage: "probe the running kernel now (run as root)"},
 		&cli.StringFlag{Name: "btf", Usage: "an external BTF `FILE` is available to the loader (satisfies btf:core)"},
@@ -121,13 +122,13 @@ func checkTargetFlags() []cli.Flag {
 // kernel symbols and kfuncs among them.
 func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requirement) (*check.Target, error) {
 	n := 0
-	for _, f := range []string{"kernel", "probe", "host"} {
+	for _, f := range []string{"kernel", "kernel-image", "probe", "host"} {
 		if c.IsSet(f) {
 			n++
 		}
 	}
 	if n > 1 {
-		return nil, cliutil.Usagef("give only one of --kernel, --probe and --host")
+		return nil, cliutil.Usagef("give only one of --kernel, --kernel-image, --probe and --host")
 	}
 	for _, f := range []string{"kallsyms", "traceable"} {
 		if c.Bool("host") && c.IsSet(f) {
@@ -143,6 +144,12 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 		}
 		spec.Target, spec.Version, spec.VersionOnly = compat.VersionTarget(v), v, true
 		spec.Kernel = &compat.Kernel{Version: v, Exact: strings.Count(c.String("kernel"), ".") >= 2}
+	case c.IsSet("kernel-image"):
+		img, err := imageTarget(o, c.String("kernel-image"))
+		if err != nil {
+			return nil, err
+		}
+		spec = img
 	case c.IsSet("probe"):
 		rep, err := probe.Load(c.String("probe"))
 		if err != nil {
@@ -225,7 +232,7 @@ func checkResolveTarget(c *cli.Context, o *cliutil.Options, needs []compat.Requi
 			return nil, cliutil.Usagef("--traceable: %v", err)
 		}
 		spec.Target = compat.WithTraceable(spec.Target, funcs, filepath.Base(f))
-	} else if c.IsSet("kernel") {
+	} else if c.IsSet("kernel") || c.IsSet("kernel-image") {
 		// A version and its BTF know the functions, not which of them
 		// ftrace can patch.
 		spec.Target = compat.WithTraceable(spec.Target, nil, "")
