@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -200,6 +201,28 @@ type Kernel struct {
 	// decided and ProgramReport.Reachable tells whether the verifier gets
 	// to an instruction a failed relocation poisons.
 	BTF *btf.Spec
+	// LoadBTF, when BTF is nil, loads it the first time a program with
+	// CO-RE relocations needs it (the running kernel's, in a guest: most
+	// programs of a suite need no parse of it). A nil spec or an error
+	// leaves CO-RE undecided.
+	LoadBTF func() (*btf.Spec, error)
+}
+
+// types returns the kernel's BTF, loading it once with LoadBTF.
+func (k *Kernel) types() func() *btf.Spec {
+	if k == nil || (k.BTF == nil && k.LoadBTF == nil) {
+		return nil
+	}
+	if k.BTF != nil {
+		return func() *btf.Spec { return k.BTF }
+	}
+	return sync.OnceValue(func() *btf.Spec {
+		spec, err := k.LoadBTF()
+		if err != nil {
+			return nil
+		}
+		return spec
+	})
 }
 
 // kconfigEnvs are the .kconfig values the loader may give obj on k: one
@@ -263,9 +286,7 @@ func AnalyzeFor(path string, opts AnalyzeOptions) (*ObjectReport, error) {
 		}
 	}
 	env := objectEnv{weak: obj.Weak, kernels: opts.Kernel.kconfigEnvs(obj)}
-	if opts.Kernel != nil {
-		env.kernelTypes = opts.Kernel.BTF
-	}
+	env.kernelTypes = opts.Kernel.types()
 	rep, err := analyzeSpec(spec, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -292,8 +313,8 @@ type objectEnv struct {
 	// kernels are the .kconfig values of the target (several when its
 	// patch level is unknown); none without a target.
 	kernels []reachEnv
-	// kernelTypes is the target's BTF, nil when unknown.
-	kernelTypes *btf.Spec
+	// kernelTypes returns the target's BTF; nil when unknown.
+	kernelTypes func() *btf.Spec
 }
 
 // loadSpec classifies bad input before handing the bytes to cilium/ebpf,

@@ -62,8 +62,8 @@ type progAnalysis struct {
 	spec    *ebpf.CollectionSpec
 	weak    func(string) bool // declared __weak in the object
 	kernels []reachEnv        // the target's .kconfig values (objectEnv)
-	// kernelTypes is the target's BTF (objectEnv).
-	kernelTypes *btf.Spec
+	// kernelTypes returns the target's BTF (objectEnv).
+	kernelTypes func() *btf.Spec
 	prog        *ebpf.ProgramSpec
 	report      *ProgramReport
 	section     string
@@ -304,6 +304,16 @@ func (a *progAnalysis) instructions() {
 	a.report.live, a.report.coreResolved = r.live, r.coreResolved
 }
 
+// hasCORE reports whether prog has CO-RE relocations.
+func hasCORE(prog *ebpf.ProgramSpec) bool {
+	for i := range prog.Instructions {
+		if btf.CORERelocationMetadata(&prog.Instructions[i]) != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // relocated returns a copy of prog's instructions with its CO-RE
 // relocations applied against kernel as cilium/ebpf applies them at load
 // (a relocation without a match poisons its instruction), and whether
@@ -340,8 +350,10 @@ func relocated(prog *ebpf.ProgramSpec, local, kernel *btf.Spec) (asm.Instruction
 // a path the verifier may walk.
 func (a *progAnalysis) reach() reach {
 	insns, resolved := a.prog.Instructions, false
-	if a.kernelTypes != nil {
-		insns, resolved = relocated(a.prog, a.spec.Types, a.kernelTypes)
+	if a.kernelTypes != nil && hasCORE(a.prog) {
+		if types := a.kernelTypes(); types != nil {
+			insns, resolved = relocated(a.prog, a.spec.Types, types)
+		}
 	}
 	kernels := a.kernels
 	if len(kernels) == 0 {

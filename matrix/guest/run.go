@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -168,10 +169,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	// The objects are analysed for this kernel as they will load here:
 	// its .kconfig values and its CO-RE (the types loadVariant relocates
 	// against) decide what is dead code.
-	facts := &compat.Kernel{Running: true, BTF: kernelTypes}
-	if facts.BTF == nil {
-		facts.BTF, _ = btf.LoadKernelSpec() // nil without sysfs BTF: CO-RE undecided
-	}
+	facts := &compat.Kernel{Running: true, BTF: kernelTypes, LoadBTF: sync.OnceValues(btf.LoadKernelSpec)}
 	selections, err := selectAll(run, target, kv, facts)
 	pt.mark("select")
 	if err != nil {
