@@ -17,9 +17,9 @@ import (
 //
 // The BTF answers from what the kernel itself would look up: a fentry
 // target that is not a FUNC in it, or a tp_btf target without its
-// btf_trace_ type, cannot attach. A kprobe target missing from the BTF may
-// still be in kallsyms (pahole leaves out some functions), so it stays
-// Unknown rather than Unsupported.
+// btf_trace_ type, cannot attach. A kprobe target stays Unknown either
+// way: kallsyms, not BTF, decides it (a FUNC may be inlined everywhere, a
+// symbol may lack BTF).
 //
 // types is the kernel's BTF (*btf.Spec), or anything that looks type names
 // up the same way (a probe report's recorded attach surface).
@@ -52,10 +52,13 @@ func (t kernelBTF) Has(id FeatureID) Availability {
 		}
 		return Availability{State: Unsupported, Detail: "no FUNC " + name + " in the kernel's BTF"}
 	case "ksym":
+		// BTF is not the symbol table: a FUNC can be inlined into every
+		// caller (6.12's blk_account_io_merge_bio: in BTF, no kprobe), and
+		// a symbol can be missing from BTF. Only kallsyms decides.
 		if t.hasFunc(name) {
-			return Availability{State: Supported, Detail: "FUNC " + name + " in the kernel's BTF"}
+			return Availability{State: Unknown, Detail: "FUNC " + name + " is in the kernel's BTF, but a kprobe needs it in kallsyms (give --kallsyms or probe the kernel)"}
 		}
-		return Availability{State: Unknown, Detail: "no FUNC " + name + " in the kernel's BTF; it may still be in kallsyms (probe the kernel)"}
+		return Availability{State: Unknown, Detail: "no FUNC " + name + " in the kernel's BTF; it may still be in kallsyms (give --kallsyms or probe the kernel)"}
 	case "raw-tp":
 		return t.tracepoint(name)
 	case "raw-tp-args", "btf-func-args":
