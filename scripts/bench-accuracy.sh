@@ -58,6 +58,39 @@ for k in $KERNELS; do
 		args+=("$k:--kernel+btf+symbols=$dir/check-$k-btf-symbols.json")
 	fi
 done
+# A kernel without vmlinux BTF: Debian's 6.1 with /sys/kernel/btf hidden
+# (the hide_btf profile), first with nothing else (CO-RE, tp_btf and
+# fentry refused), then with its types given to the loader from outside,
+# the way BTFHub serves kernels without BTF (the -dbg package's BTF).
+if [ "${NOBTF:-6.1}" != "" ]; then
+	k=${NOBTF:-6.1}
+	job() { printf '{"manifest": "/corpus.yaml", "ref": "%s", "hide_kernel_btf": true, "no_probe": true%s}' "$1" "$2"; }
+	job "$k-nobtf" ', "attach_only": true' > "$dir/job-nobtf.json"
+	job "$k-nobtf" ', "probe_only": true' > "$dir/job-nobtf-probe.json"
+	if [ ! -s "$dir/truth-attach-$k-nobtf.json" ]; then
+		bin/retrobpf vm exec -k "$k" --accel "$ACCEL" "${files[@]}" -F "$dir/job-nobtf.json" --timeout 30m -- \
+			/bin/retrobpf guest-run --job /job-nobtf.json > "$dir/truth-attach-$k-nobtf.json" 2> "$dir/truth-attach-$k-nobtf.err" || true
+	fi
+	if [ ! -s "$dir/probe-$k-nobtf.json" ]; then
+		bin/retrobpf vm exec -k "$k" --accel "$ACCEL" "${files[@]}" -F "$dir/job-nobtf-probe.json" --timeout 10m -- \
+			/bin/retrobpf guest-run --job /job-nobtf-probe.json > "$dir/probe-$k-nobtf.json" 2> "$dir/probe-$k-nobtf.err" || true
+	fi
+	version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$dir/probe-$k-nobtf.json" | head -1)
+	bin/retrobpf check -f json --kernel "$version" "$dir"/corpus/*.bpf.o > "$dir/check-$k-nobtf-kernel.json" 2>/dev/null || true
+	bin/retrobpf check -f json --probe "$dir/probe-$k-nobtf.json" "$dir"/corpus/*.bpf.o > "$dir/check-$k-nobtf-probe.json" 2>/dev/null || true
+	args+=("$k-nobtf:--kernel=$dir/check-$k-nobtf-kernel.json" "$k-nobtf:--probe=$dir/check-$k-nobtf-probe.json")
+	btf=$dir/btf-$k.btf
+	if [ -s "$btf" ]; then
+		job "$k-hub" ', "attach_only": true, "btf": "/btf-'"$k"'.btf"' > "$dir/job-hub.json"
+		if [ ! -s "$dir/truth-attach-$k-hub.json" ]; then
+			bin/retrobpf vm exec -k "$k" --accel "$ACCEL" "${files[@]}" -F "$btf" -F "$dir/job-hub.json" --timeout 30m -- \
+				/bin/retrobpf guest-run --job /job-hub.json > "$dir/truth-attach-$k-hub.json" 2> "$dir/truth-attach-$k-hub.err" || true
+		fi
+		bin/retrobpf check -f json --probe "$dir/probe-$k-nobtf.json" --btf "$btf" "$dir"/corpus/*.bpf.o > "$dir/check-$k-hub-probe.json" 2>/dev/null || true
+		bin/retrobpf check -f json --kernel "$version" --btf "$btf" --kallsyms "$btf.System.map" --traceable "$btf.available_filter_functions" "$dir"/corpus/*.bpf.o > "$dir/check-$k-hub-symbols.json" 2>/dev/null || true
+		args+=("$k-hub:--probe+btf=$dir/check-$k-hub-probe.json" "$k-hub:--kernel+btf+symbols=$dir/check-$k-hub-symbols.json")
+	fi
+fi
 echo "bench-accuracy: $(grep -c 'name: only' "$dir/corpus/corpus.yaml") programs of $(ls "$dir"/corpus/*.bpf.o | wc -l) libbpf-tools objects; truth = each loaded and attached alone in the kernel (accel $ACCEL)"
 $GO run ./scripts/accuracy compare "$dir" "${args[@]}"
 echo "goals (issue 11): 0 false-compat in every mode; --probe agreement >= 98 % with unconfirmed <= 2 %; --kernel V with a BTF for it >= 95 %"
