@@ -206,6 +206,9 @@ type Kernel struct {
 	// programs of a suite need no parse of it). A nil spec or an error
 	// leaves CO-RE undecided.
 	LoadBTF func() (*btf.Spec, error)
+	// Symbol says whether the kernel has symbol name (known false: not
+	// decided), so bpf_ksym_exists() on a __weak __ksym is decided too.
+	Symbol func(name string) (exists, known bool)
 }
 
 // types returns the kernel's BTF, loading it once with LoadBTF.
@@ -287,6 +290,9 @@ func AnalyzeFor(path string, opts AnalyzeOptions) (*ObjectReport, error) {
 	}
 	env := objectEnv{weak: obj.Weak, kernels: opts.Kernel.kconfigEnvs(obj)}
 	env.kernelTypes = opts.Kernel.types()
+	if opts.Kernel != nil {
+		env.ksym = opts.Kernel.Symbol
+	}
 	rep, err := analyzeSpec(spec, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -315,6 +321,8 @@ type objectEnv struct {
 	kernels []reachEnv
 	// kernelTypes returns the target's BTF; nil when unknown.
 	kernelTypes func() *btf.Spec
+	// ksym is Kernel.Symbol.
+	ksym func(string) (bool, bool)
 }
 
 // loadSpec classifies bad input before handing the bytes to cilium/ebpf,

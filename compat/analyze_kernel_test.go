@@ -357,3 +357,32 @@ func TestAnalyzeHelperBehindCORETypeExists(t *testing.T) {
 	mustReq(t, p, "helper:bpf_get_current_task_btf", "insn ")
 	mustReq(t, p, "helper:bpf_get_current_task", "insn ")
 }
+
+// fork_helper_by_ksym calls bpf_get_current_task_btf only when the weak
+// __ksym sysctl_sched_features resolves (bpf_ksym_exists): the target's
+// symbol table decides which helper is required.
+func TestAnalyzeHelperBehindKsymExists(t *testing.T) {
+	for _, tc := range []struct {
+		exists, known bool
+		need          []FeatureID
+		not           FeatureID
+	}{
+		{true, true, []FeatureID{"helper:bpf_get_current_task_btf"}, "helper:bpf_get_current_task"},
+		{false, true, []FeatureID{"helper:bpf_get_current_task"}, "helper:bpf_get_current_task_btf"},
+		{false, false, []FeatureID{"helper:bpf_get_current_task", "helper:bpf_get_current_task_btf"}, ""},
+	} {
+		k := &Kernel{Version: kversion.MustParse("6.1.0"), Exact: true, Symbol: func(name string) (bool, bool) {
+			if name != "sysctl_sched_features" {
+				return false, false
+			}
+			return tc.exists, tc.known
+		}}
+		p := program(t, analyzeVersioned(t, k), "fork_helper_by_ksym")
+		for _, id := range tc.need {
+			mustReq(t, p, id, "insn ")
+		}
+		if tc.not != "" {
+			noReq(t, p, tc.not)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func analyzeProgram(spec *ebpf.CollectionSpec, env objectEnv, name string, p *eb
 	pr.Sleepable = p.Flags&bpfFSleepable != 0
 	pr.Instructions = int(p.Instructions.Size() / asm.InstructionSize)
 
-	a := &progAnalysis{spec: spec, weak: env.weak, kernels: env.kernels, kernelTypes: env.kernelTypes, prog: p, report: &pr}
+	a := &progAnalysis{spec: spec, weak: env.weak, kernels: env.kernels, kernelTypes: env.kernelTypes, ksym: env.ksym, prog: p, report: &pr}
 	a.section = "section " + p.SectionName
 	if p.SectionName == "" {
 		a.section = "program " + name
@@ -64,6 +64,7 @@ type progAnalysis struct {
 	kernels []reachEnv        // the target's .kconfig values (objectEnv)
 	// kernelTypes returns the target's BTF (objectEnv).
 	kernelTypes func() *btf.Spec
+	ksym        func(string) (bool, bool) // objectEnv.ksym
 	prog        *ebpf.ProgramSpec
 	report      *ProgramReport
 	section     string
@@ -363,6 +364,7 @@ func (a *progAnalysis) reach() reach {
 	for i, env := range kernels {
 		env.coreResolved = resolved
 		env.tracingCtx = a.prog.Type == ebpf.Tracing
+		env.ksym = a.ksym
 		r := reachable(a.spec, insns, env)
 		r.coreResolved = resolved
 		if r.live == nil {

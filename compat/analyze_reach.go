@@ -59,6 +59,7 @@ const (
 	regStack             // the frame pointer plus a known offset
 	regKernelPtr         // read from a tracing program's context: a kernel pointer (or a number)
 	regLostPtr           // reloaded from a stack slot holding a kernel pointer that a helper was given
+	regNonZero           // known only not to be zero: the address of a kernel symbol that exists
 )
 
 // slotKind is what an 8-byte stack slot holds, as far as it matters.
@@ -133,6 +134,10 @@ type reachEnv struct {
 	// tracepoint's arguments, kernel pointers the verifier types (tp_btf,
 	// fentry, fexit): a read from it is a regKernelPtr.
 	tracingCtx bool
+	// ksym says whether the target has kernel symbol name (known false:
+	// not decided). A __weak __ksym the kernel lacks loads as 0, one it
+	// has as its address: bpf_ksym_exists() is a branch on that.
+	ksym func(name string) (exists, known bool)
 }
 
 // reach is what reachable found.
@@ -415,6 +420,12 @@ func step(frozen func(string) regState, ins *asm.Instruction, st *regFile, env r
 			}
 		case ins.Src == 0 && ins.Reference() == "":
 			st.r[dst] = regState{kind: regScalar, val: ins.Constant}
+		case ins.Reference() != "" && env.ksym != nil && (ins.Src == 0 || ins.Src == bpfPseudoBTFID):
+			if exists, known := env.ksym(ins.Reference()); known && exists {
+				st.r[dst] = regState{kind: regNonZero}
+			} else if known {
+				st.r[dst] = regState{kind: regScalar, val: 0}
+			}
 		}
 	case cls == asm.LdClass: // legacy packet loads: r0 and the scratch registers
 		for r := asm.R0; r <= asm.R5; r++ {
@@ -606,6 +617,14 @@ func branchTaken(ins *asm.Instruction, st *regFile, is32 bool) (taken, known boo
 	} else if ins.Src <= asm.R10 {
 		s = st.r[ins.Src]
 	}
+	if d.kind == regNonZero && s.kind == regScalar && s.val == 0 && !is32 {
+		switch ins.OpCode.JumpOp() {
+		case asm.JEq:
+			return false, true
+		case asm.JNE, asm.JGT:
+			return true, true
+		}
+	}
 	if d.kind != regScalar || s.kind != regScalar {
 		return false, false
 	}
@@ -641,3 +660,6 @@ func branchTaken(ins *asm.Instruction, st *regFile, is32 bool) (taken, known boo
 	}
 	return false, false
 }
+
+// bpfPseudoBTFID is BPF_PSEUDO_BTF_ID: an ld_imm64 of a typed __ksym.
+const bpfPseudoBTFID = asm.R3

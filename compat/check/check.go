@@ -46,6 +46,18 @@ func (t *Target) Facts() *compat.Kernel {
 	if k.BTF == nil {
 		k.BTF = t.KernelBTF
 	}
+	if k.Symbol == nil && t.Target != nil {
+		target := t.Target
+		k.Symbol = func(name string) (bool, bool) {
+			switch target.Has(compat.FeatureID("ksym:" + name)).State {
+			case compat.Supported:
+				return true, true
+			case compat.Unsupported:
+				return false, true
+			}
+			return false, false
+		}
+	}
 	return &k
 }
 

@@ -96,4 +96,22 @@ int exec_helper_by_core(unsigned long long *ctx)
 	return trace_start(t);
 }
 
+// bpf_ksym_exists() as libbpf defines it (newer bpf_helpers.h): a weak
+// __ksym the kernel lacks loads as NULL.
+#define ksym_exists(sym) (!!&(sym))
+extern int sysctl_sched_features __ksym __weak;
+
+// bpf_get_current_task_btf only where the kernel has the symbol.
+SEC("tp_btf/sched_process_fork")
+int fork_helper_by_ksym(unsigned long long *ctx)
+{
+	__u64 t;
+
+	if (ksym_exists(sysctl_sched_features))
+		t = (__u64)bpf_get_current_task_btf();
+	else
+		t = bpf_get_current_task();
+	return trace_start(t);
+}
+
 char LICENSE[] SEC("license") = "GPL";
