@@ -13,11 +13,11 @@ func btfFeatures() []Feature {
 			Probe: "load a BTF blob with a DATASEC", Hint: "avoid global variables (global-data)"},
 		{ID: "btf:global-func", Description: "global (non-static) BPF functions verified separately (BTF func linkage)", Since: v("5.6"),
 			Probe: "load a BTF blob with a global FUNC", Hint: "mark sub-programs static (__noinline static)"},
-		{ID: "btf:vmlinux", Description: "kernel BTF in /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)", Since: v("5.4"),
+		{ID: "btf:vmlinux", Description: "kernel BTF in /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)", Since: v("5.4"), Config: "CONFIG_DEBUG_INFO_BTF",
 			Probe: "parse /sys/kernel/btf/vmlinux", Hint: "supply external BTF (--btf, e.g. from BTFHub) for CO-RE; tp_btf/fentry/LSM need kernel BTF"},
-		{ID: "btf:modules", Description: "module BTF in /sys/kernel/btf/<module> (CONFIG_DEBUG_INFO_BTF_MODULES)", Since: v("5.11"),
+		{ID: "btf:modules", Description: "module BTF in /sys/kernel/btf/<module> (CONFIG_DEBUG_INFO_BTF_MODULES)", Since: v("5.11"), Config: "CONFIG_DEBUG_INFO_BTF_MODULES",
 			Probe: "list /sys/kernel/btf for files other than vmlinux", Hint: "avoid CO-RE relocations against module types"},
-		{ID: "btf:core", Description: "kernel types for CO-RE relocations: vmlinux BTF or an external BTF file", Since: v("5.4"),
+		{ID: "btf:core", Description: "kernel types for CO-RE relocations: vmlinux BTF or an external BTF file", Since: v("5.4"), Config: "CONFIG_DEBUG_INFO_BTF",
 			Probe: "btf:vmlinux, or an external BTF given with --btf", Hint: "fetch external BTF for this kernel (retrobpf btf fetch / --btf)"},
 	}
 }

@@ -41,6 +41,10 @@ func (t kernelBTF) Has(id FeatureID) Availability {
 	if a.State == Supported || a.State == Unsupported {
 		return a
 	}
+	if id == "btf:core" {
+		// The relocations are resolved against these types (check does).
+		return Availability{State: Supported, Detail: "CO-RE against the given kernel BTF"}
+	}
 	kind, name, _ := strings.Cut(string(id), ":")
 	switch kind {
 	case "btf-func":

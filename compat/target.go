@@ -2,6 +2,7 @@ package compat
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
@@ -38,6 +39,9 @@ func (t versionTarget) Has(id FeatureID) Availability {
 		}
 		return Availability{State: Unknown, Detail: "gone in " + l.LostIn.String() + " through at least " + l.LostThrough.String() + ": not known for " + t.v.String() + " (probe the kernel)"}
 	}
+	if t.v.AtLeast(f.Since) && f.Config != "" {
+		return Availability{State: Unknown, Detail: "upstream since " + f.Since.String() + ", and only with " + f.Config + ", which a version does not tell (probe the kernel, give its config with --kernel-image, or --btf)"}
+	}
 	if t.v.AtLeast(f.Since) {
 		return Availability{State: Supported, Detail: "upstream since " + f.Since.String()}
 	}
@@ -59,4 +63,38 @@ func (t externalBTF) Has(id FeatureID) Availability {
 		return Availability{State: Supported, Detail: "external BTF given"}
 	}
 	return t.Target.Has(id)
+}
+
+// WithKernelConfig wraps t with a kernel's configuration (.config text):
+// a feature that also needs a kernel option (Feature.Config) and that t
+// leaves Unknown is Supported where the option is y and Unsupported where
+// it is not set. Everything else is answered by t.
+func WithKernelConfig(t Target, config []byte) Target {
+	opts := map[string]string{}
+	for line := range strings.Lines(string(config)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && strings.HasPrefix(k, "CONFIG_") {
+			opts[k] = v
+		}
+	}
+	return kernelConfig{Target: t, opts: opts}
+}
+
+type kernelConfig struct {
+	Target
+	opts map[string]string
+}
+
+func (t kernelConfig) Has(id FeatureID) Availability {
+	a := t.Target.Has(id)
+	if a.State != Unknown {
+		return a
+	}
+	f, err := Lookup(id)
+	if err != nil || f.Config == "" {
+		return a
+	}
+	if t.opts[f.Config] == "y" {
+		return Availability{State: Supported, Detail: f.Config + "=y in the kernel's config (upstream since " + f.Since.String() + ")"}
+	}
+	return Availability{State: Unsupported, Detail: f.Config + " is not set in the kernel's config"}
 }

@@ -80,6 +80,10 @@ type Feature struct {
 	Kind        Kind             `json:"kind"`
 	Description string           `json:"description"`
 	Since       kversion.Version `json:"since"` // first upstream kernel; zero if not known
+	// Config is the kernel option the feature also needs, when
+	// distributions build kernels with and without it
+	// (CONFIG_DEBUG_INFO_BTF): a version alone then cannot confirm it.
+	Config string `json:"config,omitempty"`
 	// Lapse, for a verifier behaviour programs relied on that kernels
 	// dropped for a while, says where it was measured gone; nil for the
 	// features kernels keep once they have them.

@@ -46,6 +46,10 @@ type SelectOptions struct {
 	// ksym:NAME requirements Analyze derives from attach points. Set it for
 	// a version-only target (--kernel), which can never know whether a
 	// kernel symbol exists; a probe can, so leave it off there.
+	//
+	// It also accepts Unknown answers for features that hang on a kernel
+	// option distributions differ on (compat.Feature.Config: vmlinux BTF),
+	// which a version cannot know either.
 	AcceptUnknownSymbols bool
 	// Kernel is the target kernel's upstream version, for kernel:
 	// constraints. When zero, a Target with a KernelVersion method is
@@ -267,7 +271,7 @@ func evaluateVariant(m *Manifest, p *Program, v *Variant, t compat.Target, kerne
 
 	var failing []compat.Unmet
 	for _, u := range unmet {
-		if u.State == compat.Unknown && (opts.AllowUnknown || opts.AcceptUnknownSymbols && u.Requirement.DerivedSymbol()) {
+		if u.State == compat.Unknown && (opts.AllowUnknown || opts.AcceptUnknownSymbols && (u.Requirement.DerivedSymbol() || configDependent(u.Feature))) {
 			vr.Unconfirmed = append(vr.Unconfirmed, u)
 			continue
 		}
@@ -335,4 +339,11 @@ func minKernel(reqs []compat.Requirement) kversion.Version {
 		}
 	}
 	return newest
+}
+
+// configDependent reports whether id needs a kernel option beyond its
+// version (compat.Feature.Config).
+func configDependent(id compat.FeatureID) bool {
+	f, err := compat.Lookup(id)
+	return err == nil && f.Config != ""
 }

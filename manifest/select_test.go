@@ -121,16 +121,17 @@ programs:
 		t.Errorf("non-GPL object: %+v", bad.Failures)
 	}
 
-	// On 6.12 fentry needs btf-func:do_unlinkat, which a version target cannot
-	// know: Unknown rejects, unless AllowUnknown.
+	// On 6.12 fentry needs the kernel's BTF (CONFIG_DEBUG_INFO_BTF) and
+	// btf-func:do_unlinkat, which a version target cannot know: Unknown
+	// rejects, unless AllowUnknown.
 	s = selectAt(t, m, "6.12", SelectOptions{})
 	un = programSel(t, s, "unlink").Variants[0]
-	if un.Runnable || un.Failures[0].State != compat.Unknown || un.Failures[0].Feature != "btf-func:do_unlinkat" || un.Failures[0].Detail == "" {
+	if un.Runnable || un.Failures[0].State != compat.Unknown || un.Failures[0].Feature != "btf:vmlinux" || un.Failures[0].Detail == "" {
 		t.Fatalf("fentry on 6.12: %+v", un.Failures)
 	}
 	s = selectAt(t, m, "6.12", SelectOptions{AllowUnknown: true})
 	un = programSel(t, s, "unlink").Variants[0]
-	if !un.Runnable || len(un.Unconfirmed) != 1 || un.Unconfirmed[0].Feature != "btf-func:do_unlinkat" {
+	if !un.Runnable || len(un.Unconfirmed) != 3 || un.Unconfirmed[1].Feature != "btf-func:do_unlinkat" {
 		t.Fatalf("fentry on 6.12 with AllowUnknown: %+v", un)
 	}
 	if programSel(t, s, "bad").Selected != "" {

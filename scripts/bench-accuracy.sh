@@ -54,8 +54,9 @@ for k in $KERNELS; do
 	if { [ -s "$btf" ] && [ -s "$btf.System.map" ] && [ -s "$btf.available_filter_functions" ]; } || $GO run ./scripts/accuracy debugbtf "$k" "$btf"; then
 		bin/retrobpf check -f json --kernel "$version" --btf "$dir/btf-$k.btf" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf.json" 2>/dev/null || true
 		args+=("$k:--kernel+btf=$dir/check-$k-btf.json")
-		bin/retrobpf check -f json --kernel "$version" --btf "$btf" --kallsyms "$btf.System.map" --traceable "$btf.available_filter_functions" "$dir"/corpus/*.bpf.o > "$dir/check-$k-btf-symbols.json" 2>/dev/null || true
-		args+=("$k:--kernel+btf+symbols=$dir/check-$k-btf-symbols.json")
+		# The image (version, config, its own BTF) with the -dbg symbols.
+		bin/retrobpf check -f json --kernel-image "$k" --kallsyms "$btf.System.map" --traceable "$btf.available_filter_functions" "$dir"/corpus/*.bpf.o > "$dir/check-$k-image-symbols.json" 2>/dev/null || true
+		args+=("$k:--kernel-image+symbols=$dir/check-$k-image-symbols.json")
 	fi
 done
 # A kernel without vmlinux BTF: Debian's 6.1 with /sys/kernel/btf hidden

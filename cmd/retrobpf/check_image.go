@@ -44,6 +44,7 @@ func imageTarget(o *cliutil.Options, ref string) (*check.Target, error) {
 			return nil, cliutil.Usagef("--kernel-image %s: config: %v", ref, err)
 		}
 		spec.Kernel.Config = cfg
+		spec.Target = compat.WithKernelConfig(spec.Target, cfg)
 	}
 	types, from, err := imageBTF(k)
 	switch {

@@ -40,9 +40,12 @@ func kernelSpec(t *testing.T, fields ...string) *btf.Spec {
 	return spec
 }
 
+// coreTarget is a 6.1 kernel built with its own BTF (as its config says),
+// whose types are spec.
 func coreTarget(spec *btf.Spec) *Target {
 	v := kversion.MustParse("6.1")
-	return &Target{Target: compat.WithKernelBTF(compat.VersionTarget(v), spec), Version: v, KernelBTF: spec}
+	t := compat.WithKernelConfig(compat.WithKernelBTF(compat.VersionTarget(v), spec), []byte("CONFIG_DEBUG_INFO_BTF=y\n"))
+	return &Target{Target: t, Version: v, KernelBTF: spec}
 }
 
 // fentry_core.o reads task_struct->tgid with CO-RE.
