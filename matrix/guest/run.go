@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -300,7 +301,16 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 
 func targetFor(ctx context.Context, o Options, kv kversion.Version, logf func(string, ...any)) compat.Target {
 	if o.NoProbe {
-		return compat.VersionTarget(kv)
+		// The catalog, and what the running kernel shows of its build: its
+		// own BTF (hidden by a hide_btf profile) is in sysfs or not.
+		var cfg []byte
+		if fileExists(btfhub.DefaultSysfsBTF) {
+			cfg = []byte("CONFIG_DEBUG_INFO_BTF=y\n")
+			if entries, _ := os.ReadDir(filepath.Dir(btfhub.DefaultSysfsBTF)); len(entries) > 1 {
+				cfg = append(cfg, "CONFIG_DEBUG_INFO_BTF_MODULES=y\n"...)
+			}
+		}
+		return compat.WithKernelConfig(compat.VersionTarget(kv), cfg)
 	}
 	start := time.Now()
 	rep, err := Probe(ctx, o.Suite)
