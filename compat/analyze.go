@@ -209,6 +209,11 @@ type Kernel struct {
 	// Symbol says whether the kernel has symbol name (known false: not
 	// decided), so bpf_ksym_exists() on a __weak __ksym is decided too.
 	Symbol func(name string) (exists, known bool)
+	// COREGuardsOnly relocates against BTF only the programs with CO-RE
+	// existence checks, the relocations that steer branches: enough for a
+	// selection (a guest's, where each parse of the kernel's BTF costs),
+	// while Reachable leaves poisoned instructions of the others undecided.
+	COREGuardsOnly bool
 }
 
 // types returns the kernel's BTF, loading it once with LoadBTF.
@@ -291,7 +296,7 @@ func AnalyzeFor(path string, opts AnalyzeOptions) (*ObjectReport, error) {
 	env := objectEnv{weak: obj.Weak, kernels: opts.Kernel.kconfigEnvs(obj)}
 	env.kernelTypes = opts.Kernel.types()
 	if opts.Kernel != nil {
-		env.ksym = opts.Kernel.Symbol
+		env.ksym, env.coreGuardsOnly = opts.Kernel.Symbol, opts.Kernel.COREGuardsOnly
 	}
 	rep, err := analyzeSpec(spec, env)
 	if err != nil {
@@ -321,8 +326,9 @@ type objectEnv struct {
 	kernels []reachEnv
 	// kernelTypes returns the target's BTF; nil when unknown.
 	kernelTypes func() *btf.Spec
-	// ksym is Kernel.Symbol.
-	ksym func(string) (bool, bool)
+	// ksym is Kernel.Symbol; coreGuardsOnly Kernel.COREGuardsOnly.
+	ksym           func(string) (bool, bool)
+	coreGuardsOnly bool
 }
 
 // loadSpec classifies bad input before handing the bytes to cilium/ebpf,

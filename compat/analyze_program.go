@@ -9,6 +9,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/retrobpf/retrobpf/btfhub/corerelo"
 )
 
 // bpfFSleepable is BPF_F_SLEEPABLE from uapi/linux/bpf.h (prog_flags).
@@ -32,7 +34,7 @@ func analyzeProgram(spec *ebpf.CollectionSpec, env objectEnv, name string, p *eb
 	pr.Sleepable = p.Flags&bpfFSleepable != 0
 	pr.Instructions = int(p.Instructions.Size() / asm.InstructionSize)
 
-	a := &progAnalysis{spec: spec, weak: env.weak, kernels: env.kernels, kernelTypes: env.kernelTypes, ksym: env.ksym, prog: p, report: &pr}
+	a := &progAnalysis{spec: spec, weak: env.weak, kernels: env.kernels, kernelTypes: env.kernelTypes, ksym: env.ksym, coreGuardsOnly: env.coreGuardsOnly, prog: p, report: &pr}
 	a.section = "section " + p.SectionName
 	if p.SectionName == "" {
 		a.section = "program " + name
@@ -65,11 +67,13 @@ type progAnalysis struct {
 	// kernelTypes returns the target's BTF (objectEnv).
 	kernelTypes func() *btf.Spec
 	ksym        func(string) (bool, bool) // objectEnv.ksym
-	prog        *ebpf.ProgramSpec
-	report      *ProgramReport
-	section     string
-	reqs        reqSet
-	maps        map[string]bool
+	// coreGuardsOnly is Kernel.COREGuardsOnly.
+	coreGuardsOnly bool
+	prog           *ebpf.ProgramSpec
+	report         *ProgramReport
+	section        string
+	reqs           reqSet
+	maps           map[string]bool
 }
 
 func (a *progAnalysis) add(id FeatureID, reason, source string) {
@@ -306,9 +310,24 @@ func (a *progAnalysis) instructions() {
 }
 
 // hasCORE reports whether prog has CO-RE relocations.
-func hasCORE(prog *ebpf.ProgramSpec) bool {
+// hasCORE reports whether prog has CO-RE relocations or, with
+// guardsOnly, existence checks (bpf_core_*_exists, type matches): the
+// relocations whose values steer branches.
+func hasCORE(prog *ebpf.ProgramSpec, guardsOnly bool, local *btf.Spec) bool {
 	for i := range prog.Instructions {
-		if btf.CORERelocationMetadata(&prog.Instructions[i]) != nil {
+		m := btf.CORERelocationMetadata(&prog.Instructions[i])
+		if m == nil {
+			continue
+		}
+		if !guardsOnly {
+			return true
+		}
+		r, err := corerelo.Decode(m, local)
+		if err != nil {
+			return true
+		}
+		switch r.Kind {
+		case corerelo.FieldExists, corerelo.TypeExists, corerelo.EnumvalExists, corerelo.TypeMatches:
 			return true
 		}
 	}
@@ -351,7 +370,7 @@ func relocated(prog *ebpf.ProgramSpec, local, kernel *btf.Spec) (asm.Instruction
 // a path the verifier may walk.
 func (a *progAnalysis) reach() reach {
 	insns, resolved := a.prog.Instructions, false
-	if a.kernelTypes != nil && hasCORE(a.prog) {
+	if a.kernelTypes != nil && hasCORE(a.prog, a.coreGuardsOnly, a.spec.Types) {
 		if types := a.kernelTypes(); types != nil {
 			insns, resolved = relocated(a.prog, a.spec.Types, types)
 		}

@@ -13,12 +13,13 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/retrobpf/retrobpf/compat"
 	"github.com/retrobpf/retrobpf/compat/internal/kenum"
+	"github.com/retrobpf/retrobpf/internal/btflimit"
+	"github.com/retrobpf/retrobpf/internal/inputfile"
 	"github.com/retrobpf/retrobpf/internal/kversion"
 )
 
@@ -104,7 +105,11 @@ func (p *prober) probeTracingAttach() {
 	}
 	p.setAttach("fentry", p.needsProg("tracing", tracing(ebpf.AttachTraceFEntry, "bpf_fentry_test1")))
 	p.setAttach("fexit", p.needsProg("tracing", tracing(ebpf.AttachTraceFExit, "bpf_fentry_test1")))
-	p.setAttach("fentry_many_args", p.needsProg("tracing", p.fentryManyArgs()))
+	if p.opts.AttachSurface || !p.opts.LimitHelpers {
+		// A guest's targets-only probe asks it only for a target that
+		// needs it (probeTargets).
+		p.setAttach("fentry_many_args", p.needsProg("tracing", p.fentryManyArgs()))
+	}
 	// fmod_ret needs an error-injectable function (CONFIG_FUNCTION_ERROR_INJECTION)
 	// or a security_* hook.
 	fmodRet := tracing(ebpf.AttachModifyReturn, "bpf_modify_return_test")
@@ -615,31 +620,30 @@ func (p *prober) fentryManyArgs() Result {
 // that cannot be traced for other reasons (notrace, EBUSY) is skipped for
 // the next one.
 func manyArgsAttach(tracing func(ebpf.AttachType, string) Result) Result {
-	spec, err := btf.LoadKernelSpec()
+	// The candidates straight from the BTF records: a full parse of the
+	// kernel's types costs seconds under emulation.
+	raw, err := inputfile.Read(vmlinuxBTF, inputfile.MaxObject)
+	if err != nil {
+		return unknown(err)
+	}
+	funcs, _, params, err := btflimit.FuncAndTypedefNames(raw)
 	if err != nil {
 		return unknown(err)
 	}
 	var tried []string
-	for typ, err := range spec.All() {
-		if err != nil {
-			return unknown(err)
-		}
-		fn, ok := typ.(*btf.Func)
-		if !ok {
+	for _, name := range funcs {
+		n := params[name]
+		if n < 7 || n > 12 {
 			continue
 		}
-		proto, ok := fn.Type.(*btf.FuncProto)
-		if !ok || len(proto.Params) < 7 || len(proto.Params) > 12 {
-			continue
-		}
-		r := tracing(ebpf.AttachTraceFEntry, fn.Name)
+		r := tracing(ebpf.AttachTraceFEntry, name)
 		switch {
 		case r.State == compat.Supported:
 			return r
 		case r.Errno == "ENOTSUPP", r.State == compat.Unsupported:
-			return Result{State: compat.Unsupported, Errno: r.Errno, Detail: fmt.Sprintf("fentry on %s (%d arguments): %s", fn.Name, len(proto.Params), r.Detail)}
+			return Result{State: compat.Unsupported, Errno: r.Errno, Detail: fmt.Sprintf("fentry on %s (%d arguments): %s", name, n, r.Detail)}
 		}
-		tried = append(tried, fn.Name+": "+r.Detail)
+		tried = append(tried, name+": "+r.Detail)
 		if len(tried) == 4 {
 			break
 		}

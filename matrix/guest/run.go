@@ -170,7 +170,8 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 	// The objects are analysed for this kernel as they will load here:
 	// its .kconfig values and its CO-RE (the types loadVariant relocates
 	// against) decide what is dead code.
-	facts := &compat.Kernel{Running: true, BTF: kernelTypes, LoadBTF: sync.OnceValues(btf.LoadKernelSpec)}
+	runningTypes := sync.OnceValues(btf.LoadKernelSpec)
+	facts := &compat.Kernel{Running: true, BTF: kernelTypes, LoadBTF: runningTypes, COREGuardsOnly: true}
 	selections, err := selectAll(run, target, kv, facts)
 	pt.mark("select")
 	if err != nil {
